@@ -1,0 +1,40 @@
+public import Foundation
+import Synchronization
+
+/// The source of the current time, injected so that tests are deterministic.
+public protocol HygieClock: Sendable {
+    func now() -> Date
+}
+
+/// The system's wall clock.
+public struct SystemClock: HygieClock {
+    public init() {}
+    public func now() -> Date { Date() }
+}
+
+/// A clock that only moves when told to (tests and benchmarks).
+public final class ManualClock: HygieClock {
+    private let current: Mutex<Date>
+
+    public init(_ start: Date = Date(timeIntervalSince1970: 1_790_000_000)) {
+        current = Mutex(start)
+    }
+
+    public func now() -> Date { current.withLock { $0 } }
+
+    /// Moves the clock forward.
+    public func advance(by seconds: TimeInterval) {
+        current.withLock { $0 = $0.addingTimeInterval(seconds) }
+    }
+}
+
+/// Creates identifiers; injected for deterministic tests.
+public protocol IDGenerator: Sendable {
+    func make() -> UUID
+}
+
+/// Random (version 4) UUIDs.
+public struct RandomIDGenerator: IDGenerator {
+    public init() {}
+    public func make() -> UUID { UUID() }
+}

@@ -1,0 +1,50 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HygieCore
+import HygieJobs
+import HygieStorage
+import Logging
+import NIOCore
+
+/// Liveness, readiness, Prometheus metrics and the stylesheet.
+struct OperationsController {
+    let services: HygieServices
+    let stylesheet: ByteBuffer
+
+    init(services: HygieServices) throws {
+        self.services = services
+        guard let url = Bundle.module.url(forResource: "hygie", withExtension: "css", subdirectory: "Resources/Static"),
+            let data = FileManager.default.contents(atPath: url.path)
+        else { throw HygieWebError.missingResource("Static/hygie.css") }
+        stylesheet = ByteBuffer(bytes: data)
+    }
+
+    func addRoutes(to router: Router<HygieRequestContext>) {
+        router.get("/health") { _, _ in
+            try JSONResponse.make(["status": "ok"])
+        }
+        router.get("/health/ready") { _, context in
+            do {
+                try await services.database.ping()
+                return try JSONResponse.make(["status": "ready", "database": "ok"])
+            } catch {
+                context.logger.error("readiness check failed", metadata: ["error": "\(error)"])
+                return try JSONResponse.make(["status": "not ready", "database": "unreachable"], status: .serviceUnavailable)
+            }
+        }
+        router.get("/metrics") { _, _ in
+            let counts = (try? await services.jobs.counts()) ?? [:]  // metrics must answer even when the database does not
+            let gauges = Job.Status.allCases.map {
+                (name: "hygie_jobs", help: "Jobs in the queue by status.", labels: "status=\"\($0.rawValue)\"", value: counts[$0] ?? 0)
+            }
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(string: services.metrics.render(gauges: gauges))))
+        }
+        let css = stylesheet
+        router.get(SiteRoute.stylesheet.routerPath) { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/css; charset=utf-8", .cacheControl: "public, max-age=3600"], body: .init(byteBuffer: css))
+        }
+    }
+}

@@ -1,0 +1,114 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HygieCore
+import HygieJobs
+import HygieStorage
+import Logging
+import NIOCore
+
+/// A redirect raised from a helper (not signed in, second factor pending); ``ErrorMiddleware`` passes it on.
+struct Redirect: Error {
+    let location: String
+}
+
+/// The signed-in state a page works from.
+struct SignedIn {
+    let session: SessionInfo
+    /// The current establishment, when the user has one selected.
+    let scope: TenantScope?
+    let establishments: [Establishment]
+    let actor: Actor
+
+    /// The scope, or a redirect to the dashboard for pages that need an establishment.
+    func requireScope(_ roles: Set<Role>? = nil) throws -> TenantScope {
+        guard let scope else { throw HygieCoreError.notFound("establishment") }
+        if let roles { try scope.require(roles) }
+        return scope
+    }
+}
+
+extension HygieServices {
+    /// The signed-in user behind a page request; redirects to sign-in or to the second factor otherwise.
+    func signedIn(_ context: HygieRequestContext) async throws -> SignedIn {
+        guard let session = context.session else { throw Redirect(location: "/login") }
+        guard session.mfaVerified else { throw Redirect(location: "/mfa") }
+        let establishments = try await tenancy.establishments(
+            visibleTo: session.user.id, isInstanceAdmin: session.user.isInstanceAdmin)
+        var scope: TenantScope?
+        let base = context.actor()
+        if let current = session.establishmentID ?? (session.user.isInstanceAdmin ? nil : establishments.first?.id) {
+            scope = try? await identity.scope(for: current, actor: base)  // a removed membership leaves no scope
+        }
+        return SignedIn(session: session, scope: scope, establishments: establishments, actor: scope?.actor ?? base)
+    }
+
+    /// The layout for a signed-in page.
+    func frame(_ signedIn: SignedIn, title: String, active: String, context: HygieRequestContext, request: Request) -> PageFrame {
+        let t = { (key: String) in renderer.translations.string(key, context.locale) }
+        var nav: [PageFrame.NavItem] = [.init(href: "/dashboard", label: t("nav.dashboard"), active: active == "dashboard")]
+        let role = signedIn.scope?.role
+        if let role, role.canManageEstablishment {
+            nav.append(.init(href: "/users", label: t("nav.users"), active: active == "users"))
+            nav.append(.init(href: "/departments", label: t("nav.departments"), active: active == "departments"))
+        }
+        if let role, [.admin, .rssi, .analyst, .coordinator].contains(role) {
+            nav.append(.init(href: "/tokens", label: t("nav.tokens"), active: active == "tokens"))
+        }
+        if role?.canReadAuditTrail == true || signedIn.session.user.isInstanceAdmin {
+            nav.append(.init(href: "/audit", label: t("nav.audit"), active: active == "audit"))
+        }
+        if signedIn.session.user.isInstanceAdmin {
+            nav.append(.init(href: "/admin/establishments", label: t("nav.establishments"), active: active == "establishments"))
+            nav.append(.init(href: "/admin/jobs", label: t("nav.jobs"), active: active == "jobs"))
+        }
+        nav.append(.init(href: "/profile", label: t("nav.profile"), active: active == "profile"))
+        var frame = PageFrame(locale: context.locale, title: title, csrf: signedIn.session.csrfToken, user: signedIn.session.user)
+        frame.nav = nav
+        frame.establishments = signedIn.establishments.map {
+            ($0.id.uuidString, $0.name, $0.id == signedIn.scope?.establishmentID)
+        }
+        frame.currentEstablishment = signedIn.establishments.first { $0.id == signedIn.scope?.establishmentID }?.name
+        if let flash = request.uri.queryParameters.get("flash"), flash.count < 40 {
+            let message = t("flash.\(flash)")
+            if message != "flash.\(flash)" { frame.flash = message }
+        }
+        return frame
+    }
+}
+
+extension Response {
+    /// 303 See Other: the answer to a successful form post.
+    static func redirect(_ location: String) -> Response {
+        Response(status: .seeOther, headers: [.location: location])
+    }
+}
+
+/// Cookie helpers.
+enum SessionCookie {
+    static func set(_ value: String, secure: Bool, maxAge: Int) -> String {
+        // SECURITY: HttpOnly (no script access), SameSite=Strict (no cross-site sending), Secure under TLS.
+        "\(SessionMiddleware.cookieName)=\(value); Path=/; HttpOnly; SameSite=Strict; Max-Age=\(maxAge)\(secure ? "; Secure" : "")"
+    }
+
+    static func clear(secure: Bool) -> String {
+        "\(SessionMiddleware.cookieName)=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0\(secure ? "; Secure" : "")"
+    }
+}
+
+extension Dictionary where Key == String, Value == String {
+    /// A form field, or "" when absent.
+    subscript(field name: String) -> String { self[name] ?? "" }
+}
+
+/// Dates shown in pages: ISO-like, UTC, minute precision.
+enum DisplayDate {
+    static func format(_ date: Date?) -> String {
+        guard let date else { return "—" }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyy-MM-dd HH:mm 'UTC'"
+        return formatter.string(from: date)
+    }
+}

@@ -1,0 +1,82 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HygieCore
+import HygieJobs
+import HygieStorage
+import Logging
+import NIOCore
+
+/// Enforces the body size limit and, for unsafe HTML requests, parses the form and checks its CSRF token.
+///
+/// Signed-in forms carry the session's token; the few forms used before sign-in (login, setup) use a
+/// double-submit cookie. Requests that a browser marks cross-site are refused whatever their token.
+struct FormCSRFMiddleware: RouterMiddleware {
+    typealias Context = HygieRequestContext
+    let maxBodyBytes: Int
+    static let preSessionCookie = "hygie_csrf"
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var context = context
+        context.maxUploadSize = maxBodyBytes
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > maxBodyBytes {
+            throw HygieWebError.payloadTooLarge(limit: maxBodyBytes)
+        }
+        let isUnsafe = ![.get, .head, .options].contains(request.method)
+        guard isUnsafe else { return try await next(request, context) }
+        if request.uri.path.hasPrefix("/api/") {
+            // SECURITY: the API authenticates only with bearer tokens, which a browser never sends by itself.
+            return try await next(request, context)
+        }
+        if let site = request.headers[.init("Sec-Fetch-Site")!], site == "cross-site" {
+            throw HygieWebError.csrfRejected
+        }
+        if let origin = request.headers[.origin], origin != "null", let host = request.head.authority,
+            URL(string: origin)?.host.map({ host == $0 || host.hasPrefix("\($0):") }) == false
+        {
+            throw HygieWebError.csrfRejected
+        }
+        var request = request
+        let body = try await request.collectBody(upTo: maxBodyBytes)
+        let contentType = request.headers[.contentType]?.lowercased() ?? ""
+        guard contentType.hasPrefix("application/x-www-form-urlencoded") else {
+            throw HygieWebError.badRequest("expected a form (application/x-www-form-urlencoded)")
+        }
+        context.form = try FormData.parse(body)
+        let sent = context.form["_csrf"] ?? request.headers[.init("X-CSRF-Token")!] ?? ""
+        let expected = context.session?.csrfToken ?? request.cookies[Self.preSessionCookie]?.value ?? ""
+        guard !expected.isEmpty, constantTimeEqual(sent, expected) else { throw HygieWebError.csrfRejected }
+        return try await next(request, context)
+    }
+
+    func constantTimeEqual(_ a: String, _ b: String) -> Bool {
+        let x = Array(a.utf8)
+        let y = Array(b.utf8)
+        guard x.count == y.count else { return false }
+        return zip(x, y).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
+    }
+}
+
+/// `application/x-www-form-urlencoded` bodies.
+enum FormData {
+    /// - Throws: `badRequest` for bytes that are not UTF-8 once percent-decoded.
+    static func parse(_ buffer: ByteBuffer) throws -> [String: String] {
+        guard let text = String(validating: Array(buffer.readableBytesView), as: UTF8.self) else {
+            throw HygieWebError.badRequest("the form is not valid UTF-8")
+        }
+        var result: [String: String] = [:]
+        for pair in text.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard let key = decode(parts[0]) else { throw HygieWebError.badRequest("the form is not valid UTF-8") }
+            guard let value = parts.count > 1 ? decode(parts[1]) : "" else {
+                throw HygieWebError.badRequest("the form is not valid UTF-8")
+            }
+            if result[key] == nil { result[key] = value }
+        }
+        return result
+    }
+
+    static func decode(_ text: Substring) -> String? {
+        text.replacingOccurrences(of: "+", with: " ").removingPercentEncoding
+    }
+}
