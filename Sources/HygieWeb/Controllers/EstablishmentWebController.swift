@@ -59,9 +59,11 @@ struct EstablishmentWebController {
                     ["label": t("dashboard.tokens", context), "value": try await services.identity.tokens(in: scope).filter { $0.revokedAt == nil }.count],
                 ]
                 content["chart"] = true
+                content["hasStats"] = true
             }
             if scope.role == .coordinator {
                 let overview = try await services.tenancy.coordinatorOverview(in: scope)
+                content["hasOverview"] = !overview.isEmpty
                 content["overview"] = overview.map { ["name": $0.establishment.name, "finess": $0.establishment.finess?.value ?? "—", "members": $0.members, "departments": $0.departments] }
             }
         } else if signedIn.session.user.isInstanceAdmin {

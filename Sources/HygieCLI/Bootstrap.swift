@@ -1,0 +1,111 @@
+import FluentKit
+import Foundation
+import HygieCore
+import HygieJobs
+import HygieStorage
+import HygieWeb
+import Logging
+
+/// Wires the services from a configuration. Every subcommand starts here.
+struct Bootstrap {
+    let configuration: HygieConfiguration
+    let logger: Logger
+    let database: DatabaseService
+    let clock: any HygieClock = SystemClock()
+
+    static var migrations: [any Migration] { CoreMigrations.all + JobsMigrations.all }
+
+    init(configuration: HygieConfiguration) throws {
+        self.configuration = configuration
+        logger = LogSetup.makeLogger(level: configuration.logLevel, format: configuration.logFormat, label: "hygie")
+        database = try DatabaseService(settings: configuration.databaseSettings, migrations: Self.migrations, logger: logger)
+    }
+
+    var audit: AuditTrail { AuditTrail(dialect: database.dialect, clock: clock) }
+
+    func identity() throws -> IdentityService {
+        let secrets: SecretBox
+        if let key = configuration.secretKey, let data = Data(base64Encoded: key) {
+            secrets = try SecretBox(keyData: data)
+        } else {
+            secrets = try SecretBox.loadOrCreateKeyFile(in: configuration.dataDir)
+        }
+        var denylist: [String] = []
+        if let file = configuration.passwordDenylistFile {
+            denylist = try String(contentsOfFile: file, encoding: .utf8).split(whereSeparator: \.isNewline).map(String.init)
+        }
+        let settings = IdentitySettings(
+            sessionIdleTimeout: Double(configuration.sessionIdleMinutes) * 60,
+            sessionAbsoluteTimeout: Double(configuration.sessionAbsoluteHours) * 3600)
+        return IdentityService(
+            database: database, audit: audit, clock: clock, secrets: secrets, policy: PasswordPolicy(extraDenylist: denylist),
+            settings: settings, bcryptCost: UInt8(configuration.bcryptCost))
+    }
+
+    var tenancy: TenancyService { TenancyService(database: database, audit: audit, clock: clock) }
+    var jobs: JobQueue { JobQueue(database: database, clock: clock) }
+
+    /// Runs `body` with the database open, and always closes it.
+    func withDatabase<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            let result = try await body()
+            await database.shutdown()
+            return result
+        } catch {
+            await database.shutdown()
+            throw error
+        }
+    }
+
+    /// Applies migrations on SQLite (and on PostgreSQL with autoMigrate); otherwise checks that none is pending.
+    func prepareSchema() async throws {
+        if configuration.databaseSettings.migratesOnStart {
+            try await database.migrate()
+        } else {
+            try await database.prepareEngine()
+            let pending = try await database.pendingMigrations()
+            if !pending.isEmpty {
+                throw CLIError("\(pending.count) migration(s) pending on PostgreSQL: run `hygie migrate` first (or set hygie.database.autoMigrate)")
+            }
+        }
+    }
+
+    /// The jobs every instance runs.
+    func builtInHandlers(identity: IdentityService) -> [any JobHandler] {
+        [SessionCleanupJob(identity: identity), AuditVerifyJob(audit: audit, database: database)]
+    }
+
+    static let builtInSchedule: [ScheduledJob] = [
+        // Force-unwrap: these literal expressions are checked by JobsTests.builtInSchedulesParse.
+        ScheduledJob(name: "session-cleanup", schedule: try! CronSchedule("17 * * * *"), kind: SessionCleanupJob.kind),
+        ScheduledJob(name: "audit-verify", schedule: try! CronSchedule("30 3 * * *"), kind: AuditVerifyJob.kind),
+    ]
+}
+
+/// A message for the user and a non-zero exit.
+struct CLIError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Deletes expired sessions and old login attempts.
+struct SessionCleanupJob: JobHandler {
+    static let kind = "core.session-cleanup"
+    let identity: IdentityService
+    var kind: String { Self.kind }
+    func run(_ job: Job) async throws { _ = try await identity.purgeExpired() }
+}
+
+/// Walks the audit chain every night; a broken chain fails the job, which the admin page shows.
+struct AuditVerifyJob: JobHandler {
+    static let kind = "core.audit-verify"
+    let audit: AuditTrail
+    let database: DatabaseService
+    var kind: String { Self.kind }
+    func run(_ job: Job) async throws {
+        let result = try await audit.verify(on: database.db)
+        if let broken = result.firstBroken {
+            throw HygieStorageError.auditChainBroken(sequence: broken.sequence, reason: broken.reason)
+        }
+    }
+}

@@ -1,0 +1,213 @@
+import Configuration
+import Foundation
+import SystemPackage
+import HygieStorage
+import HygieWeb
+import Yams
+
+/// The whole configuration, read once at start-up.
+///
+/// Sources, highest priority first: command-line options → environment (`HYGIE_…`) → YAML file (`--config`) →
+/// secret files (`hygie.secretsDirectory`, one file per key) → defaults. Keys (YAML nesting / environment):
+///
+/// | key | env | type | default |
+/// |---|---|---|---|
+/// | hygie.http.host | HYGIE_HTTP_HOST | string | 127.0.0.1 |
+/// | hygie.http.port | HYGIE_HTTP_PORT | int 0–65535 | 8080 |
+/// | hygie.http.publicURL | HYGIE_HTTP_PUBLICURL | URL | http(s)://host:port |
+/// | hygie.http.maxBodyBytes | HYGIE_HTTP_MAXBODYBYTES | int | 1048576 |
+/// | hygie.dataDir | HYGIE_DATA_DIR | path | ./hygie-data |
+/// | hygie.database.url | HYGIE_DATABASE_URL | postgres:// URL (secret) | SQLite in the data dir |
+/// | hygie.database.autoMigrate | HYGIE_DATABASE_AUTOMIGRATE | bool | false (PostgreSQL only) |
+/// | hygie.tls.certificate, hygie.tls.key | HYGIE_TLS_CERTIFICATE, HYGIE_TLS_KEY | PEM paths | none |
+/// | hygie.security.secretKey | HYGIE_SECURITY_SECRETKEY | base64 32 bytes (secret) | `<dataDir>/instance.key` |
+/// | hygie.security.sessionIdleMinutes | … | int | 30 |
+/// | hygie.security.sessionAbsoluteHours | … | int | 12 |
+/// | hygie.security.bcryptCost | … | int 4–15 | 12 |
+/// | hygie.security.passwordDenylistFile | … | path | none |
+/// | hygie.jobs.workers | HYGIE_JOBS_WORKERS | int 0–32 | 2 |
+/// | hygie.log.level | HYGIE_LOG_LEVEL | trace…critical | info |
+/// | hygie.log.format | HYGIE_LOG_FORMAT | text, json | text |
+struct HygieConfiguration: Sendable {
+    var host = "127.0.0.1"
+    var port = 8080
+    var publicURL = ""
+    var maxBodyBytes = 1 << 20
+    var dataDir = "./hygie-data"
+    var databaseURL: String?
+    var autoMigrate = false
+    var tlsCertificate: String?
+    var tlsKey: String?
+    var secretKey: String?
+    var sessionIdleMinutes = 30
+    var sessionAbsoluteHours = 12
+    var bcryptCost = 12
+    var passwordDenylistFile: String?
+    var jobWorkers = 2
+    var logLevel = "info"
+    var logFormat = "text"
+
+    static let knownKeys: Set<String> = [
+        "hygie.http.host", "hygie.http.port", "hygie.http.publicURL", "hygie.http.maxBodyBytes", "hygie.dataDir",
+        "hygie.database.url", "hygie.database.autoMigrate", "hygie.tls.certificate", "hygie.tls.key",
+        "hygie.security.secretKey", "hygie.security.sessionIdleMinutes", "hygie.security.sessionAbsoluteHours",
+        "hygie.security.bcryptCost", "hygie.security.passwordDenylistFile", "hygie.jobs.workers", "hygie.log.level",
+        "hygie.log.format", "hygie.secretsDirectory",
+    ]
+    static let secretKeys: Set<String> = ["hygie.database.url", "hygie.security.secretKey"]
+
+    /// The configuration problems found, all at once.
+    struct Invalid: Error, CustomStringConvertible {
+        let problems: [String]
+        var description: String {
+            "invalid configuration:\n" + problems.map { "  - \($0)" }.joined(separator: "\n")
+        }
+    }
+
+    /// Reads every source and validates the result.
+    /// - Parameters:
+    ///   - overrides: values given on the command line, by key.
+    ///   - configFile: the `--config` YAML file, if any.
+    ///   - environment: the process environment (tests pass their own).
+    static func load(overrides: [String: String], configFile: String?, environment: [String: String]) async throws -> HygieConfiguration {
+        var problems: [String] = []
+        var providers: [any ConfigProvider] = []
+        providers.append(InMemoryProvider(name: "command line", values: Dictionary(uniqueKeysWithValues: overrides.map { (AbsoluteConfigKey($0.key.split(separator: ".").map(String.init)), ConfigValue(.string($0.value), isSecret: secretKeys.contains($0.key))) })))
+        providers.append(EnvironmentVariablesProvider(
+            environmentVariables: environment.filter { $0.key.hasPrefix("HYGIE_") }.reduce(into: [:]) { result, entry in
+                // HYGIE_DATA_DIR is the documented spelling of hygie.dataDir.
+                result[entry.key == "HYGIE_DATA_DIR" ? "HYGIE_DATADIR" : entry.key] = entry.value
+            },
+            secretsSpecifier: .specific(["HYGIE_DATABASE_URL", "HYGIE_SECURITY_SECRETKEY"])))
+        if let configFile {
+            do {
+                let text = try String(contentsOfFile: configFile, encoding: .utf8)
+                problems += try unknownKeys(inYAML: text)
+                providers.append(try await FileProvider<YAMLSnapshot>(filePath: .init(configFile)))
+            } catch let error as Invalid {
+                throw error
+            } catch {
+                throw Invalid(problems: ["--config \(configFile): \(error)"])
+            }
+        }
+        var reader = ConfigReader(providers: providers)
+        if let secrets = reader.string(forKey: "hygie.secretsDirectory") {
+            if FileManager.default.fileExists(atPath: secrets) {
+                providers.insert(try await DirectoryFilesProvider(directoryPath: .init(secrets), secretsSpecifier: .all), at: providers.count)
+                reader = ConfigReader(providers: providers)
+            } else {
+                problems.append("hygie.secretsDirectory: \(secrets) does not exist")
+            }
+        }
+
+        var config = HygieConfiguration()
+        func string(_ key: String) -> String? {
+            reader.string(forKey: ConfigKey(key.split(separator: ".").map(String.init)), isSecret: secretKeys.contains(key))
+        }
+        func int(_ key: String, _ range: ClosedRange<Int>, into value: inout Int) {
+            guard let text = string(key) else { return }
+            if let number = Int(text.trimmingCharacters(in: .whitespaces)), range.contains(number) {
+                value = number
+            } else {
+                problems.append("\(key): '\(text)' is not a whole number between \(range.lowerBound) and \(range.upperBound)")
+            }
+        }
+        func bool(_ key: String, into value: inout Bool) {
+            guard let text = string(key)?.lowercased() else { return }
+            switch text {
+            case "true", "yes", "1", "on": value = true
+            case "false", "no", "0", "off": value = false
+            default: problems.append("\(key): '\(text)' is not true or false")
+            }
+        }
+        config.host = string("hygie.http.host") ?? config.host
+        int("hygie.http.port", 0...65535, into: &config.port)
+        int("hygie.http.maxBodyBytes", 1024...(256 << 20), into: &config.maxBodyBytes)
+        config.dataDir = string("hygie.dataDir") ?? config.dataDir
+        if let url = string("hygie.database.url"), !url.isEmpty {
+            if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") {
+                config.databaseURL = url
+            } else {
+                problems.append("hygie.database.url: only postgres:// URLs are supported (leave it empty for SQLite)")
+            }
+        }
+        bool("hygie.database.autoMigrate", into: &config.autoMigrate)
+        config.tlsCertificate = string("hygie.tls.certificate")
+        config.tlsKey = string("hygie.tls.key")
+        if (config.tlsCertificate == nil) != (config.tlsKey == nil) {
+            problems.append("hygie.tls.certificate and hygie.tls.key go together")
+        }
+        for path in [config.tlsCertificate, config.tlsKey].compactMap({ $0 }) where !FileManager.default.fileExists(atPath: path) {
+            problems.append("TLS file \(path) does not exist")
+        }
+        config.secretKey = string("hygie.security.secretKey")
+        if let key = config.secretKey, Data(base64Encoded: key)?.count != 32 {
+            problems.append("hygie.security.secretKey: must be base64 of 32 bytes (openssl rand -base64 32)")
+        }
+        int("hygie.security.sessionIdleMinutes", 1...1440, into: &config.sessionIdleMinutes)
+        int("hygie.security.sessionAbsoluteHours", 1...168, into: &config.sessionAbsoluteHours)
+        int("hygie.security.bcryptCost", 4...15, into: &config.bcryptCost)
+        config.passwordDenylistFile = string("hygie.security.passwordDenylistFile")
+        if let file = config.passwordDenylistFile, !FileManager.default.fileExists(atPath: file) {
+            problems.append("hygie.security.passwordDenylistFile: \(file) does not exist")
+        }
+        int("hygie.jobs.workers", 0...32, into: &config.jobWorkers)
+        config.logLevel = string("hygie.log.level") ?? config.logLevel
+        if !["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(config.logLevel) {
+            problems.append("hygie.log.level: '\(config.logLevel)' is not one of trace, debug, info, notice, warning, error, critical")
+        }
+        config.logFormat = string("hygie.log.format") ?? config.logFormat
+        if !["text", "json"].contains(config.logFormat) {
+            problems.append("hygie.log.format: '\(config.logFormat)' is not text or json")
+        }
+        let scheme = config.tlsCertificate == nil ? "http" : "https"
+        let shownHost = config.host == "0.0.0.0" || config.host == "::" ? "127.0.0.1" : config.host
+        config.publicURL = string("hygie.http.publicURL") ?? "\(scheme)://\(shownHost.contains(":") ? "[\(shownHost)]" : shownHost):\(config.port)"
+        for key in environment.keys where key.hasPrefix("HYGIE_") && !key.hasPrefix("HYGIE_TEST_") {
+            let known = knownKeys.contains { $0.replacingOccurrences(of: ".", with: "_").uppercased() == key } || key == "HYGIE_DATA_DIR"
+            if !known { problems.append("environment \(key): unknown setting") }
+        }
+        if !problems.isEmpty { throw Invalid(problems: problems) }
+        return config
+    }
+
+    /// Keys of a YAML file that Hygie does not know (typos would otherwise be silently ignored).
+    static func unknownKeys(inYAML text: String) throws -> [String] {
+        let node: Node?
+        do {
+            node = try Yams.compose(yaml: text)
+        } catch {
+            throw Invalid(problems: ["--config: not valid YAML (\(error))"])
+        }
+        guard let node else { return [] }
+        guard case .mapping = node else { throw Invalid(problems: ["--config: the top level must be a mapping"]) }
+        var problems: [String] = []
+        func walk(_ node: Node, _ path: String) {
+            if let mapping = node.mapping {
+                for (key, value) in mapping {
+                    let name = key.string ?? "?"
+                    walk(value, path.isEmpty ? name : "\(path).\(name)")
+                }
+            } else if !knownKeys.contains(path) {
+                problems.append("\(path): unknown key")
+            }
+        }
+        walk(node, "")
+        return problems
+    }
+
+    var databaseSettings: DatabaseSettings {
+        if let databaseURL { return DatabaseSettings(engine: .postgres(url: databaseURL), autoMigrate: autoMigrate) }
+        return DatabaseSettings(engine: .sqliteFile(path: (dataDir as NSString).appendingPathComponent("hygie.sqlite")))
+    }
+
+    /// A line for the start-up log, secrets redacted.
+    var summary: String {
+        let database = databaseURL.map { url -> String in
+            guard var components = URLComponents(string: url) else { return "postgres (url redacted)" }
+            if components.password != nil { components.password = "REDACTED" }
+            return components.string ?? "postgres"
+        } ?? "sqlite \(databaseSettings.engine)"
+        return "host=\(host) port=\(port) data_dir=\(dataDir) database=\(database) tls=\(tlsCertificate != nil) workers=\(jobWorkers) secret_key=\(secretKey == nil ? "file" : "REDACTED")"
+    }
+}

@@ -1,0 +1,80 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import HygieCore
+import HygieJobs
+import HygieStorage
+import HygieWeb
+import Logging
+import ServiceLifecycle
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve", abstract: "Start the web server, the API and the background jobs.")
+
+    @OptionGroup var common: CommonOptions
+
+    @Option(help: "Address to listen on. Env: HYGIE_HTTP_HOST. Default 127.0.0.1.")
+    var host: String?
+
+    @Option(help: "Port to listen on (0 picks a free one). Env: HYGIE_HTTP_PORT. Default 8080.")
+    var port: Int?
+
+    @Option(help: "PEM certificate chain for HTTPS.")
+    var tlsCertificate: String?
+
+    @Option(help: "PEM private key for HTTPS.")
+    var tlsKey: String?
+
+    func run() async throws {
+        var overrides: [String: String] = [:]
+        if let host { overrides["hygie.http.host"] = host }
+        if let port { overrides["hygie.http.port"] = String(port) }
+        if let tlsCertificate { overrides["hygie.tls.certificate"] = tlsCertificate }
+        if let tlsKey { overrides["hygie.tls.key"] = tlsKey }
+        let configuration = try await common.load(extra: overrides)
+        let boot = try Bootstrap(configuration: configuration)
+        let logger = boot.logger
+        logger.info("starting Hygie \(Hygie.version)", metadata: ["config": "\(configuration.summary)"])
+        let started = ContinuousClock.now
+        let identity: IdentityService
+        do {
+            try await boot.prepareSchema()
+            identity = try boot.identity()
+        } catch {
+            await boot.database.shutdown()
+            throw CLIError("cannot open the database: \(error)")
+        }
+        let services = try await HygieServices(
+            database: boot.database, identity: identity, tenancy: boot.tenancy, audit: boot.audit, jobs: boot.jobs,
+            clock: boot.clock, settings: WebSettings(publicURL: configuration.publicURL, maxBodyBytes: configuration.maxBodyBytes, tlsEnabled: configuration.tlsCertificate != nil),
+            logger: logger)
+        var background: [any Service] = [boot.database]
+        background.append(JobScheduler(queue: boot.jobs, entries: Bootstrap.builtInSchedule, clock: boot.clock, logger: logger))
+        if configuration.jobWorkers > 0 {
+            let workerName = "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
+            background.append(JobWorker(queue: boot.jobs, handlers: boot.builtInHandlers(identity: identity), name: workerName, concurrency: configuration.jobWorkers, logger: logger))
+        }
+        let publicURL = configuration.publicURL
+        let explicitURL = configuration.publicURL != "" && port == nil
+        let app = try buildApplication(
+            services: services,
+            server: ServerSettings(host: configuration.host, port: configuration.port, certificatePath: configuration.tlsCertificate, keyPath: configuration.tlsKey),
+            background: background, logger: logger,
+            onServerRunning: { boundPort in
+                let elapsed = ContinuousClock.now - started
+                let base = explicitURL && configuration.port != 0 ? publicURL : publicURL.replacingOccurrences(of: ":\(configuration.port)", with: ":\(boundPort)")
+                logger.notice("Hygie is ready", metadata: ["url": "\(base)", "port": "\(boundPort)", "startup_ms": "\(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)"])
+                do {
+                    if let token = try await identity.issueSetupToken() {
+                        // The link is the only way in on a new instance; print it where the operator looks.
+                        let message = "\nNo account exists yet. Create the first administrator here (valid 24 h, single use):\n  \(base)/setup?token=\(token)\n\n"
+                        FileHandle.standardOutput.write(Data(message.utf8))
+                    }
+                } catch {
+                    logger.error("cannot issue the setup link", metadata: ["error": "\(error)"])
+                }
+            })
+        try await app.runService()
+    }
+}
