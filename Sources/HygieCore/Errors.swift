@@ -1,6 +1,8 @@
 /// How the HTTP layer and the CLI should present an error. Every module's error type maps onto one.
 public enum ErrorKind: String, Sendable {
     case notFound
+    /// Input that cannot even be read (not UTF-8, not JSON, wrong content type).
+    case badRequest
     case validation
     case conflict
     case forbidden

@@ -18,7 +18,7 @@ public enum HygieWebError: ClassifiedError {
     public var kind: ErrorKind {
         switch self {
         case .missingResource: .internalFailure
-        case .badRequest: .validation
+        case .badRequest: .badRequest
         case .payloadTooLarge: .payloadTooLarge
         case .csrfRejected: .forbidden
         case .notSignedIn: .unauthorized

@@ -71,7 +71,7 @@ struct AdminWebController {
         let content: [String: Any] = [
             "counts": Job.Status.allCases.map { ["status": $0.rawValue, "label": t("jobs.status.\($0.rawValue)", context), "count": counts[$0] ?? 0, "selected": $0 == status] },
             "jobs": try await services.jobs.recent(status: status).map {
-                ["id": $0.id.uuidString, "kind": $0.kind, "status": $0.status.rawValue, "statusLabel": t("jobs.status.\($0.status.rawValue)", context),
+                ["id": $0.id.uuidString.lowercased(), "kind": $0.kind, "status": $0.status.rawValue, "statusLabel": t("jobs.status.\($0.status.rawValue)", context),
                  "attempts": "\($0.attempts)/\($0.maxAttempts)", "runAt": DisplayDate.format($0.runAt),
                  "finished": DisplayDate.format($0.finishedAt), "error": $0.lastError ?? "", "dead": $0.status == .dead]
             },

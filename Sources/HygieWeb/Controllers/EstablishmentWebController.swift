@@ -238,7 +238,7 @@ struct EstablishmentWebController {
     func tokensPage(_ request: Request, context: HygieRequestContext, signedIn: SignedIn, scope: TenantScope, created: NewAPIToken?, error: String?) async throws -> Response {
         var content: [String: Any] = [
             "tokens": try await services.identity.tokens(in: scope).map {
-                ["id": $0.id.uuidString, "name": $0.name, "role": t("roles.\($0.role.rawValue)", context), "prefix": $0.prefix,
+                ["id": $0.id.uuidString.lowercased(), "name": $0.name, "role": t("roles.\($0.role.rawValue)", context), "prefix": $0.prefix,
                  "created": DisplayDate.format($0.createdAt), "lastUsed": DisplayDate.format($0.lastUsedAt),
                  "expires": DisplayDate.format($0.expiresAt), "revoked": $0.revokedAt != nil]
             },

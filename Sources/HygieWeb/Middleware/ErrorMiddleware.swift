@@ -46,6 +46,7 @@ struct ErrorMiddleware: RouterMiddleware {
         if let classified = error as? any ClassifiedError {
             switch classified.kind {
             case .notFound: return (.notFound, "not_found", classified.publicMessage, nil)
+            case .badRequest: return (.badRequest, "bad_request", classified.publicMessage, nil)
             case .validation: return (.unprocessableContent, "validation_failed", classified.publicMessage, nil)
             case .conflict: return (.conflict, "conflict", classified.publicMessage, nil)
             case .forbidden: return (.forbidden, "forbidden", classified.publicMessage, nil)
