@@ -116,6 +116,9 @@ let package = Package(
                 "HygieJobs",
                 "HygieWeb",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "FluentKit", package: "fluent-kit"),
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -126,7 +129,20 @@ let package = Package(
         ),
         .testTarget(
             name: "HygieStorageTests",
-            dependencies: ["HygieStorage", "HygieJobs", "HygieTestSupport"],
+            dependencies: [
+                "HygieStorage", "HygieTestSupport",
+                .product(name: "FluentKit", package: "fluent-kit"),
+                .product(name: "SQLKit", package: "sql-kit"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "HygieJobsTests",
+            dependencies: [
+                "HygieJobs", "HygieTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SQLKit", package: "sql-kit"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -18,7 +18,8 @@ struct Bootstrap {
     init(configuration: HygieConfiguration) throws {
         self.configuration = configuration
         logger = LogSetup.makeLogger(level: configuration.logLevel, format: configuration.logFormat, label: "hygie")
-        database = try DatabaseService(settings: configuration.databaseSettings, migrations: Self.migrations, logger: logger)
+        database = try DatabaseService(
+            settings: configuration.databaseSettings, migrations: Self.migrations, logger: logger)
     }
 
     var audit: AuditTrail { AuditTrail(dialect: database.dialect, clock: clock) }
@@ -32,13 +33,15 @@ struct Bootstrap {
         }
         var denylist: [String] = []
         if let file = configuration.passwordDenylistFile {
-            denylist = try String(contentsOfFile: file, encoding: .utf8).split(whereSeparator: \.isNewline).map(String.init)
+            denylist = try String(contentsOfFile: file, encoding: .utf8).split(whereSeparator: \.isNewline).map(
+                String.init)
         }
         let settings = IdentitySettings(
             sessionIdleTimeout: Double(configuration.sessionIdleMinutes) * 60,
             sessionAbsoluteTimeout: Double(configuration.sessionAbsoluteHours) * 3600)
         return IdentityService(
-            database: database, audit: audit, clock: clock, secrets: secrets, policy: PasswordPolicy(extraDenylist: denylist),
+            database: database, audit: audit, clock: clock, secrets: secrets,
+            policy: PasswordPolicy(extraDenylist: denylist),
             settings: settings, bcryptCost: UInt8(configuration.bcryptCost))
     }
 
@@ -65,7 +68,9 @@ struct Bootstrap {
             try await database.prepareEngine()
             let pending = try await database.pendingMigrations()
             if !pending.isEmpty {
-                throw CLIError("\(pending.count) migration(s) pending on PostgreSQL: run `hygie migrate` first (or set hygie.database.autoMigrate)")
+                throw CLIError(
+                    "\(pending.count) migration(s) pending on PostgreSQL: run `hygie migrate` first (or set hygie.database.autoMigrate)"
+                )
             }
         }
     }

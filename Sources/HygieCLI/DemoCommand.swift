@@ -7,8 +7,10 @@ import HygieStorage
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Seed a fictional hospital (Centre hospitalier de Valbrune) with departments and users of every role.",
-        discussion: "Every demo account gets the same random password, printed once. Never use on a production instance.")
+        abstract:
+            "Seed a fictional hospital (Centre hospitalier de Valbrune) with departments and users of every role.",
+        discussion:
+            "Every demo account gets the same random password, printed once. Never use on a production instance.")
 
     @OptionGroup var common: CommonOptions
 
@@ -26,7 +28,9 @@ struct DemoCommand: AsyncParsableCommand {
             let identity = try boot.identity()
             let tenancy = boot.tenancy
             let actor = Actor.system("hygie demo", channel: "cli")
-            if try await tenancy.establishments(visibleTo: User.ID(), isInstanceAdmin: true).contains(where: { $0.finess?.value == "999000017" }) {
+            if try await tenancy.establishments(visibleTo: User.ID(), isInstanceAdmin: true).contains(where: {
+                $0.finess?.value == "999000017"
+            }) {
                 print("Demo data is already present (Centre hospitalier de Valbrune).")
                 return
             }
@@ -38,21 +42,32 @@ struct DemoCommand: AsyncParsableCommand {
             } else {
                 region = try await tenancy.createRegion(name: "Région Val-de-Lune (fictive)", code: "VDL", by: actor)
             }
-            let group = try await tenancy.createGroup(name: "GHT Vallée de la Brune (fictif)", regionID: region.id, by: actor)
+            let group = try await tenancy.createGroup(
+                name: "GHT Vallée de la Brune (fictif)", regionID: region.id, by: actor)
             let hospital = try await tenancy.createEstablishment(
-                .init(name: "Centre hospitalier de Valbrune", finess: "999000017", kind: "ch", groupID: group.id.uuidString, regionID: region.id.uuidString), by: actor)
+                .init(
+                    name: "Centre hospitalier de Valbrune", finess: "999000017", kind: "ch",
+                    groupID: group.id.uuidString, regionID: region.id.uuidString), by: actor)
             let clinic = try await tenancy.createEstablishment(
-                .init(name: "Clinique des Tilleuls", finess: "999000025", kind: "clinic", groupID: nil, regionID: region.id.uuidString), by: actor)
+                .init(
+                    name: "Clinique des Tilleuls", finess: "999000025", kind: "clinic", groupID: nil,
+                    regionID: region.id.uuidString), by: actor)
             let agency = try await tenancy.createEstablishment(
-                .init(name: "Agence régionale de santé Val-de-Lune", finess: nil, kind: "authority", groupID: nil, regionID: region.id.uuidString), by: actor)
+                .init(
+                    name: "Agence régionale de santé Val-de-Lune", finess: nil, kind: "authority", groupID: nil,
+                    regionID: region.id.uuidString), by: actor)
 
             let scope = try await identity.scope(for: hospital.id, actor: actor)
             var departments: [String: Department.ID] = [:]
             for (code, name, kind) in [
-                ("URG", "Urgences", "clinical"), ("CARD", "Cardiologie", "clinical"), ("REA", "Réanimation", "clinical"),
-                ("PHARMA", "Pharmacie à usage intérieur", "medico-technical"), ("RADIO", "Imagerie médicale", "medico-technical"),
-                ("LABO", "Laboratoire de biologie", "medico-technical"), ("BIOMED", "Ingénierie biomédicale", "technical"),
-                ("DSI", "Direction des systèmes d'information", "technical"), ("DIR", "Direction générale", "administrative"),
+                ("URG", "Urgences", "clinical"), ("CARD", "Cardiologie", "clinical"),
+                ("REA", "Réanimation", "clinical"),
+                ("PHARMA", "Pharmacie à usage intérieur", "medico-technical"),
+                ("RADIO", "Imagerie médicale", "medico-technical"),
+                ("LABO", "Laboratoire de biologie", "medico-technical"),
+                ("BIOMED", "Ingénierie biomédicale", "technical"),
+                ("DSI", "Direction des systèmes d'information", "technical"),
+                ("DIR", "Direction générale", "administrative"),
                 ("RH", "Ressources humaines", "administrative"),
             ] {
                 departments[code] = try await tenancy.createDepartment(name: name, code: code, kind: kind, in: scope).id
@@ -62,31 +77,50 @@ struct DemoCommand: AsyncParsableCommand {
                 Person(email: "analyste@valbrune.example", name: "Karim Benali", role: .analyst, department: "DSI"),
                 Person(email: "auditrice@valbrune.example", name: "Hélène Roussel", role: .auditor, department: "DIR"),
                 Person(email: "dpo@valbrune.example", name: "Marc Lefèvre", role: .dpo, department: "DIR"),
-                Person(email: "infirmiere.urgences@valbrune.example", name: "Sophie Garnier", role: .staff, department: "URG"),
-                Person(email: "cardiologue@valbrune.example", name: "Dr Paul Vasseur", role: .staff, department: "CARD"),
-                Person(email: "pharmacien@valbrune.example", name: "Inès Chevalier", role: .staff, department: "PHARMA"),
+                Person(
+                    email: "infirmiere.urgences@valbrune.example", name: "Sophie Garnier", role: .staff,
+                    department: "URG"),
+                Person(
+                    email: "cardiologue@valbrune.example", name: "Dr Paul Vasseur", role: .staff, department: "CARD"),
+                Person(
+                    email: "pharmacien@valbrune.example", name: "Inès Chevalier", role: .staff, department: "PHARMA"),
                 Person(email: "biomed@valbrune.example", name: "Julien Marchand", role: .staff, department: "BIOMED"),
-                Person(email: "prestataire.soc@valbrune.example", name: "SOC Partenaire", role: .partner, department: nil),
+                Person(
+                    email: "prestataire.soc@valbrune.example", name: "SOC Partenaire", role: .partner, department: nil),
             ]
             for person in people {
                 _ = try await identity.addMember(
-                    NewUser(email: person.email, displayName: person.name, password: password, role: person.role.rawValue, departmentID: person.department.flatMap { departments[$0]?.uuidString }),
+                    NewUser(
+                        email: person.email, displayName: person.name, password: password, role: person.role.rawValue,
+                        departmentID: person.department.flatMap { departments[$0]?.uuidString }),
                     in: scope)
             }
             let clinicScope = try await identity.scope(for: clinic.id, actor: actor)
-            _ = try await tenancy.createDepartment(name: "Chirurgie ambulatoire", code: "AMBU", kind: "clinical", in: clinicScope)
-            _ = try await identity.addMember(NewUser(email: "rssi@tilleuls.example", displayName: "Nadia Perrin", password: password, role: "rssi"), in: clinicScope)
+            _ = try await tenancy.createDepartment(
+                name: "Chirurgie ambulatoire", code: "AMBU", kind: "clinical", in: clinicScope)
+            _ = try await identity.addMember(
+                NewUser(email: "rssi@tilleuls.example", displayName: "Nadia Perrin", password: password, role: "rssi"),
+                in: clinicScope)
             let agencyScope = try await identity.scope(for: agency.id, actor: actor)
-            _ = try await identity.addMember(NewUser(email: "coordination@ars-valdelune.example", displayName: "Élodie Fabre", password: password, role: "coordinator"), in: agencyScope)
+            _ = try await identity.addMember(
+                NewUser(
+                    email: "coordination@ars-valdelune.example", displayName: "Élodie Fabre", password: password,
+                    role: "coordinator"), in: agencyScope)
             // The RSSI of Valbrune also advises the clinic: one account, two establishments.
-            _ = try await identity.addMember(NewUser(email: "rssi@valbrune.example", displayName: "Claire Morel", password: password, role: "auditor"), in: clinicScope)
+            _ = try await identity.addMember(
+                NewUser(
+                    email: "rssi@valbrune.example", displayName: "Claire Morel", password: password, role: "auditor"),
+                in: clinicScope)
 
-            print("""
+            print(
+                """
                 Demo data created: \(hospital.name) (10 departments, \(people.count) people), \(clinic.name), \(agency.name).
                 Sign in with any of these accounts and the password \(password)
                 (every role but staff sets up two-factor authentication at first sign-in):
                 """)
-            for person in people { print("  \(person.role.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0)) \(person.email)") }
+            for person in people {
+                print("  \(person.role.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0)) \(person.email)")
+            }
             print("  rssi         rssi@tilleuls.example (Clinique des Tilleuls)")
             print("  coordinator  coordination@ars-valdelune.example (ARS)")
         }

@@ -1,8 +1,8 @@
 import Configuration
 import Foundation
-import SystemPackage
 import HygieStorage
 import HygieWeb
+import SystemPackage
 import Yams
 
 /// The whole configuration, read once at start-up.
@@ -69,16 +69,29 @@ struct HygieConfiguration: Sendable {
     ///   - overrides: values given on the command line, by key.
     ///   - configFile: the `--config` YAML file, if any.
     ///   - environment: the process environment (tests pass their own).
-    static func load(overrides: [String: String], configFile: String?, environment: [String: String]) async throws -> HygieConfiguration {
+    static func load(overrides: [String: String], configFile: String?, environment: [String: String]) async throws
+        -> HygieConfiguration
+    {
         var problems: [String] = []
         var providers: [any ConfigProvider] = []
-        providers.append(InMemoryProvider(name: "command line", values: Dictionary(uniqueKeysWithValues: overrides.map { (AbsoluteConfigKey($0.key.split(separator: ".").map(String.init)), ConfigValue(.string($0.value), isSecret: secretKeys.contains($0.key))) })))
-        providers.append(EnvironmentVariablesProvider(
-            environmentVariables: environment.filter { $0.key.hasPrefix("HYGIE_") }.reduce(into: [:]) { result, entry in
-                // HYGIE_DATA_DIR is the documented spelling of hygie.dataDir.
-                result[entry.key == "HYGIE_DATA_DIR" ? "HYGIE_DATADIR" : entry.key] = entry.value
-            },
-            secretsSpecifier: .specific(["HYGIE_DATABASE_URL", "HYGIE_SECURITY_SECRETKEY"])))
+        providers.append(
+            InMemoryProvider(
+                name: "command line",
+                values: Dictionary(
+                    uniqueKeysWithValues: overrides.map {
+                        (
+                            AbsoluteConfigKey($0.key.split(separator: ".").map(String.init)),
+                            ConfigValue(.string($0.value), isSecret: secretKeys.contains($0.key))
+                        )
+                    })))
+        providers.append(
+            EnvironmentVariablesProvider(
+                environmentVariables: environment.filter { $0.key.hasPrefix("HYGIE_") }.reduce(into: [:]) {
+                    result, entry in
+                    // HYGIE_DATA_DIR is the documented spelling of hygie.dataDir.
+                    result[entry.key == "HYGIE_DATA_DIR" ? "HYGIE_DATADIR" : entry.key] = entry.value
+                },
+                secretsSpecifier: .specific(["HYGIE_DATABASE_URL", "HYGIE_SECURITY_SECRETKEY"])))
         if let configFile {
             do {
                 let text = try String(contentsOfFile: configFile, encoding: .utf8)
@@ -93,7 +106,9 @@ struct HygieConfiguration: Sendable {
         var reader = ConfigReader(providers: providers)
         if let secrets = reader.string(forKey: "hygie.secretsDirectory") {
             if FileManager.default.fileExists(atPath: secrets) {
-                providers.insert(try await DirectoryFilesProvider(directoryPath: .init(secrets), secretsSpecifier: .all), at: providers.count)
+                providers.insert(
+                    try await DirectoryFilesProvider(directoryPath: .init(secrets), secretsSpecifier: .all),
+                    at: providers.count)
                 reader = ConfigReader(providers: providers)
             } else {
                 problems.append("hygie.secretsDirectory: \(secrets) does not exist")
@@ -102,14 +117,16 @@ struct HygieConfiguration: Sendable {
 
         var config = HygieConfiguration()
         func string(_ key: String) -> String? {
-            reader.string(forKey: ConfigKey(key.split(separator: ".").map(String.init)), isSecret: secretKeys.contains(key))
+            reader.string(
+                forKey: ConfigKey(key.split(separator: ".").map(String.init)), isSecret: secretKeys.contains(key))
         }
         func int(_ key: String, _ range: ClosedRange<Int>, into value: inout Int) {
             guard let text = string(key) else { return }
             if let number = Int(text.trimmingCharacters(in: .whitespaces)), range.contains(number) {
                 value = number
             } else {
-                problems.append("\(key): '\(text)' is not a whole number between \(range.lowerBound) and \(range.upperBound)")
+                problems.append(
+                    "\(key): '\(text)' is not a whole number between \(range.lowerBound) and \(range.upperBound)")
             }
         }
         func bool(_ key: String, into value: inout Bool) {
@@ -137,7 +154,8 @@ struct HygieConfiguration: Sendable {
         if (config.tlsCertificate == nil) != (config.tlsKey == nil) {
             problems.append("hygie.tls.certificate and hygie.tls.key go together")
         }
-        for path in [config.tlsCertificate, config.tlsKey].compactMap({ $0 }) where !FileManager.default.fileExists(atPath: path) {
+        for path in [config.tlsCertificate, config.tlsKey].compactMap({ $0 })
+        where !FileManager.default.fileExists(atPath: path) {
             problems.append("TLS file \(path) does not exist")
         }
         config.secretKey = string("hygie.security.secretKey")
@@ -154,7 +172,9 @@ struct HygieConfiguration: Sendable {
         int("hygie.jobs.workers", 0...32, into: &config.jobWorkers)
         config.logLevel = string("hygie.log.level") ?? config.logLevel
         if !["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(config.logLevel) {
-            problems.append("hygie.log.level: '\(config.logLevel)' is not one of trace, debug, info, notice, warning, error, critical")
+            problems.append(
+                "hygie.log.level: '\(config.logLevel)' is not one of trace, debug, info, notice, warning, error, critical"
+            )
         }
         config.logFormat = string("hygie.log.format") ?? config.logFormat
         if !["text", "json"].contains(config.logFormat) {
@@ -162,9 +182,13 @@ struct HygieConfiguration: Sendable {
         }
         let scheme = config.tlsCertificate == nil ? "http" : "https"
         let shownHost = config.host == "0.0.0.0" || config.host == "::" ? "127.0.0.1" : config.host
-        config.publicURL = string("hygie.http.publicURL") ?? "\(scheme)://\(shownHost.contains(":") ? "[\(shownHost)]" : shownHost):\(config.port)"
+        config.publicURL =
+            string("hygie.http.publicURL")
+            ?? "\(scheme)://\(shownHost.contains(":") ? "[\(shownHost)]" : shownHost):\(config.port)"
         for key in environment.keys where key.hasPrefix("HYGIE_") && !key.hasPrefix("HYGIE_TEST_") {
-            let known = knownKeys.contains { $0.replacingOccurrences(of: ".", with: "_").uppercased() == key } || key == "HYGIE_DATA_DIR"
+            let known =
+                knownKeys.contains { $0.replacingOccurrences(of: ".", with: "_").uppercased() == key }
+                || key == "HYGIE_DATA_DIR"
             if !known { problems.append("environment \(key): unknown setting") }
         }
         if !problems.isEmpty { throw Invalid(problems: problems) }
@@ -203,11 +227,13 @@ struct HygieConfiguration: Sendable {
 
     /// A line for the start-up log, secrets redacted.
     var summary: String {
-        let database = databaseURL.map { url -> String in
-            guard var components = URLComponents(string: url) else { return "postgres (url redacted)" }
-            if components.password != nil { components.password = "REDACTED" }
-            return components.string ?? "postgres"
-        } ?? "sqlite \(databaseSettings.engine)"
-        return "host=\(host) port=\(port) data_dir=\(dataDir) database=\(database) tls=\(tlsCertificate != nil) workers=\(jobWorkers) secret_key=\(secretKey == nil ? "file" : "REDACTED")"
+        let database =
+            databaseURL.map { url -> String in
+                guard var components = URLComponents(string: url) else { return "postgres (url redacted)" }
+                if components.password != nil { components.password = "REDACTED" }
+                return components.string ?? "postgres"
+            } ?? "sqlite \(databaseSettings.engine)"
+        return
+            "host=\(host) port=\(port) data_dir=\(dataDir) database=\(database) tls=\(tlsCertificate != nil) workers=\(jobWorkers) secret_key=\(secretKey == nil ? "file" : "REDACTED")"
     }
 }

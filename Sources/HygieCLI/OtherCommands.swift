@@ -6,7 +6,8 @@ import SQLKit
 
 struct MigrateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "migrate", abstract: "Apply pending database migrations (run once before starting PostgreSQL nodes).")
+        commandName: "migrate",
+        abstract: "Apply pending database migrations (run once before starting PostgreSQL nodes).")
 
     @OptionGroup var common: CommonOptions
 
@@ -18,7 +19,9 @@ struct MigrateCommand: AsyncParsableCommand {
         try await boot.withDatabase {
             let pending = try await boot.database.pendingMigrations()
             if dryRun {
-                print(pending.isEmpty ? "No pending migration." : pending.map { "pending: \($0)" }.joined(separator: "\n"))
+                print(
+                    pending.isEmpty ? "No pending migration." : pending.map { "pending: \($0)" }.joined(separator: "\n")
+                )
                 return
             }
             try await boot.database.migrate()
@@ -74,7 +77,9 @@ struct AuditVerifyCommand: AsyncParsableCommand {
         let boot = try Bootstrap(configuration: try await common.load())
         let result = try await boot.withDatabase { try await boot.audit.verify(on: boot.database.db) }
         if let broken = result.firstBroken {
-            print("Audit trail BROKEN at event #\(broken.sequence): \(broken.reason) (\(result.checked) events verified before it).")
+            print(
+                "Audit trail BROKEN at event #\(broken.sequence): \(broken.reason) (\(result.checked) events verified before it)."
+            )
             throw ExitCode(1)
         }
         print("Audit trail intact: \(result.checked) events verified.")
@@ -106,7 +111,8 @@ struct BackupCommand: AsyncParsableCommand {
             // VACUUM INTO takes a read transaction: a consistent snapshot while writers go on (WAL).
             try await boot.database.sql.raw("VACUUM INTO \(bind: output)").run()
         }
-        let size = (try? FileManager.default.attributesOfItem(atPath: output)[.size] as? Int) ?? 0  // size is informative only
+        // try?: the size is only informative.
+        let size = (try? FileManager.default.attributesOfItem(atPath: output)[.size] as? Int) ?? 0
         print("Backup written to \(output) (\(size) bytes).")
     }
 }

@@ -47,28 +47,46 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let services = try await HygieServices(
             database: boot.database, identity: identity, tenancy: boot.tenancy, audit: boot.audit, jobs: boot.jobs,
-            clock: boot.clock, settings: WebSettings(publicURL: configuration.publicURL, maxBodyBytes: configuration.maxBodyBytes, tlsEnabled: configuration.tlsCertificate != nil),
+            clock: boot.clock,
+            settings: WebSettings(
+                publicURL: configuration.publicURL, maxBodyBytes: configuration.maxBodyBytes,
+                tlsEnabled: configuration.tlsCertificate != nil),
             logger: logger)
         var background: [any Service] = [boot.database]
-        background.append(JobScheduler(queue: boot.jobs, entries: Bootstrap.builtInSchedule, clock: boot.clock, logger: logger))
+        background.append(
+            JobScheduler(queue: boot.jobs, entries: Bootstrap.builtInSchedule, clock: boot.clock, logger: logger))
         if configuration.jobWorkers > 0 {
             let workerName = "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
-            background.append(JobWorker(queue: boot.jobs, handlers: boot.builtInHandlers(identity: identity), name: workerName, concurrency: configuration.jobWorkers, logger: logger))
+            background.append(
+                JobWorker(
+                    queue: boot.jobs, handlers: boot.builtInHandlers(identity: identity), name: workerName,
+                    concurrency: configuration.jobWorkers, logger: logger))
         }
         let publicURL = configuration.publicURL
         let explicitURL = configuration.publicURL != "" && port == nil
         let app = try buildApplication(
             services: services,
-            server: ServerSettings(host: configuration.host, port: configuration.port, certificatePath: configuration.tlsCertificate, keyPath: configuration.tlsKey),
+            server: ServerSettings(
+                host: configuration.host, port: configuration.port, certificatePath: configuration.tlsCertificate,
+                keyPath: configuration.tlsKey),
             background: background, logger: logger,
             onServerRunning: { boundPort in
                 let elapsed = ContinuousClock.now - started
-                let base = explicitURL && configuration.port != 0 ? publicURL : publicURL.replacingOccurrences(of: ":\(configuration.port)", with: ":\(boundPort)")
-                logger.notice("Hygie is ready", metadata: ["url": "\(base)", "port": "\(boundPort)", "startup_ms": "\(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)"])
+                let base =
+                    explicitURL && configuration.port != 0
+                    ? publicURL : publicURL.replacingOccurrences(of: ":\(configuration.port)", with: ":\(boundPort)")
+                logger.notice(
+                    "Hygie is ready",
+                    metadata: [
+                        "url": "\(base)", "port": "\(boundPort)",
+                        "startup_ms":
+                            "\(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)",
+                    ])
                 do {
                     if let token = try await identity.issueSetupToken() {
                         // The link is the only way in on a new instance; print it where the operator looks.
-                        let message = "\nNo account exists yet. Create the first administrator here (valid 24 h, single use):\n  \(base)/setup?token=\(token)\n\n"
+                        let message =
+                            "\nNo account exists yet. Create the first administrator here (valid 24 h, single use):\n  \(base)/setup?token=\(token)\n\n"
                         FileHandle.standardOutput.write(Data(message.utf8))
                     }
                 } catch {

@@ -67,7 +67,8 @@ public struct Actor: Sendable, Hashable {
     public let sourceAddress: String?
 
     public init(
-        userID: User.ID?, displayName: String, establishmentID: Establishment.ID?, role: Role, isInstanceAdmin: Bool = false,
+        userID: User.ID?, displayName: String, establishmentID: Establishment.ID?, role: Role,
+        isInstanceAdmin: Bool = false,
         channel: String, requestID: String?, sourceAddress: String?
     ) {
         self.isInstanceAdmin = isInstanceAdmin
@@ -83,7 +84,8 @@ public struct Actor: Sendable, Hashable {
     /// The actor used by CLI commands and background jobs.
     public static func system(_ name: String, channel: String = "system") -> Actor {
         Actor(
-            userID: nil, displayName: name, establishmentID: nil, role: .admin, isInstanceAdmin: true, channel: channel, requestID: nil,
+            userID: nil, displayName: name, establishmentID: nil, role: .admin, isInstanceAdmin: true, channel: channel,
+            requestID: nil,
             sourceAddress: nil)
     }
 }

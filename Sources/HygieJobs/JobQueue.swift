@@ -153,8 +153,10 @@ public struct JobQueue: Sendable {
     static func job(_ model: JobModel) -> Job {
         Job(
             id: model.id!, establishmentID: model.establishmentID.map(Establishment.ID.init), kind: model.kind,
-            payload: model.payload, status: Job.Status(rawValue: model.status) ?? .queued, attempts: Int(model.attempts),
-            maxAttempts: Int(model.maxAttempts), runAt: model.runAt, lockedBy: model.lockedBy, lastError: model.lastError,
+            payload: model.payload, status: Job.Status(rawValue: model.status) ?? .queued,
+            attempts: Int(model.attempts),
+            maxAttempts: Int(model.maxAttempts), runAt: model.runAt, lockedBy: model.lockedBy,
+            lastError: model.lastError,
             createdAt: model.createdAt, finishedAt: model.finishedAt)
     }
 }

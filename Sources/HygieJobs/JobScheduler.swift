@@ -27,7 +27,9 @@ public struct JobScheduler: Service {
     let logger: Logger
     let tick: Duration
 
-    public init(queue: JobQueue, entries: [ScheduledJob], clock: any HygieClock, logger: Logger, tick: Duration = .seconds(15)) {
+    public init(
+        queue: JobQueue, entries: [ScheduledJob], clock: any HygieClock, logger: Logger, tick: Duration = .seconds(15)
+    ) {
         self.queue = queue
         self.entries = entries
         self.clock = clock
@@ -62,11 +64,13 @@ public struct JobScheduler: Service {
         {
             let key = "schedule:\(entry.name):\(Int64(minute.timeIntervalSince1970) / 60)"
             do {
-                if try await queue.enqueue(kind: entry.kind, payload: entry.payload, runAt: minute, idempotencyKey: key) {
+                if try await queue.enqueue(kind: entry.kind, payload: entry.payload, runAt: minute, idempotencyKey: key)
+                {
                     queued += 1
                 }
             } catch {
-                logger.error("cannot enqueue scheduled job", metadata: ["schedule": "\(entry.name)", "error": "\(error)"])
+                logger.error(
+                    "cannot enqueue scheduled job", metadata: ["schedule": "\(entry.name)", "error": "\(error)"])
             }
         }
         return queued

@@ -1,8 +1,8 @@
 import Foundation
-import Synchronization
 import HygieCore
 public import Logging
 public import ServiceLifecycle
+import Synchronization
 
 /// Claims and runs jobs until graceful shutdown; then it stops claiming and lets running jobs finish.
 public struct JobWorker: Service {

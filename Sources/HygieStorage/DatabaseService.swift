@@ -5,8 +5,8 @@ import Foundation
 public import Logging
 import NIOCore
 import NIOPosix
-public import ServiceLifecycle
 public import SQLKit
+public import ServiceLifecycle
 
 /// Where Hygie keeps its data.
 ///
@@ -150,7 +150,8 @@ public final class DatabaseService: Service, Sendable {
     }
 
     /// Runs `body` in one database transaction.
-    public func transaction<T: Sendable>(_ body: @Sendable @escaping (any Database) async throws -> T) async throws -> T {
+    public func transaction<T: Sendable>(_ body: @Sendable @escaping (any Database) async throws -> T) async throws -> T
+    {
         try await db.transaction { try await body($0) }
     }
 

@@ -58,7 +58,8 @@ public func buildApplication(
     let builder: HTTPServerBuilder
     if let certificate = server.certificatePath, let key = server.keyPath {
         let chain = try NIOSSLCertificate.fromPEMFile(certificate).map { NIOSSLCertificateSource.certificate($0) }
-        let tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
+        let tls = TLSConfiguration.makeServerConfiguration(
+            certificateChain: chain, privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
         builder = try .tls(.http1(), tlsConfiguration: tls)
     } else {
         builder = .http1()

@@ -23,7 +23,8 @@ public struct HygieServices: Sendable {
 
     /// Loads templates and translations; fails if a resource is missing.
     public init(
-        database: DatabaseService, identity: IdentityService, tenancy: TenancyService, audit: AuditTrail, jobs: JobQueue,
+        database: DatabaseService, identity: IdentityService, tenancy: TenancyService, audit: AuditTrail,
+        jobs: JobQueue,
         clock: any HygieClock, settings: WebSettings, logger: Logger
     ) async throws {
         self.database = database

@@ -38,7 +38,8 @@ public final class MetricsRegistry: Sendable {
         out += "# TYPE hygie_http_requests_total counter\n"
         for (key, count) in snapshot.requests.sorted(by: { $0.key < $1.key }) {
             let parts = key.split(separator: "|", omittingEmptySubsequences: false)
-            out += "hygie_http_requests_total{method=\"\(parts[0])\",route=\"\(Self.escape(String(parts[1])))\",status=\"\(parts[2])\"} \(count)\n"
+            out +=
+                "hygie_http_requests_total{method=\"\(parts[0])\",route=\"\(Self.escape(String(parts[1])))\",status=\"\(parts[2])\"} \(count)\n"
         }
         out += "# HELP hygie_http_request_duration_seconds HTTP request latency.\n"
         out += "# TYPE hygie_http_request_duration_seconds histogram\n"

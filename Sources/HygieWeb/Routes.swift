@@ -51,8 +51,6 @@ enum SiteRoute {
     }
 }
 
-
-
 extension SiteRoute {
     var routerPath: RouterPath { RouterPath(path) }
 }

@@ -58,10 +58,11 @@ public struct PasswordPolicy: Sendable {
         while let last = base.last, last.isNumber || last.isPunctuation || last.isSymbol || last == " " {
             base.removeLast()
         }
-        return String(base.compactMap { char -> Character? in
-            if char == " " || char == "-" || char == "_" || char == "." { return nil }
-            return substitutions[char] ?? char
-        })
+        return String(
+            base.compactMap { char -> Character? in
+                if char == " " || char == "-" || char == "_" || char == "." { return nil }
+                return substitutions[char] ?? char
+            })
     }
 
     static func isKeyboardOrSequence(_ text: String) -> Bool {

@@ -23,12 +23,17 @@ public struct SecretBox: Sendable {
         let path = (directory as NSString).appendingPathComponent("instance.key")
         let manager = FileManager.default
         if let existing = manager.contents(atPath: path) {
-            guard let decoded = Data(base64Encoded: String(decoding: existing, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            guard
+                let decoded = Data(
+                    base64Encoded: String(decoding: existing, as: UTF8.self).trimmingCharacters(
+                        in: .whitespacesAndNewlines))
+            else {
                 throw HygieStorageError.configuration("\(path) is not base64")
             }
             return try SecretBox(keyData: decoded)
         }
-        try? manager.createDirectory(atPath: directory, withIntermediateDirectories: true)  // checked by createFile below
+        // try?: a failure shows in createFile below.
+        try? manager.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let key = SecureRandom.bytes(32)
         guard
             manager.createFile(

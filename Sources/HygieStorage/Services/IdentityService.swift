@@ -1,8 +1,8 @@
 import Crypto
 public import FluentKit
 import Foundation
-public import HygieCore
 import HummingbirdBcrypt
+public import HygieCore
 import NIOPosix
 import SQLKit
 
@@ -77,7 +77,9 @@ public struct IdentityService: Sendable {
             try await prepared.create(on: db)
             let user = Self.user(prepared)
             try await audit.record(
-                AuditEntry(action: "user.create", objectType: "user", objectID: user.id.uuidString, summary: "Created first administrator \(user.email) with the setup link"),
+                AuditEntry(
+                    action: "user.create", objectType: "user", objectID: user.id.uuidString,
+                    summary: "Created first administrator \(user.email) with the setup link"),
                 by: actorFor(user, base: actor), on: db)
             return user
         }
@@ -93,7 +95,9 @@ public struct IdentityService: Sendable {
             try await prepared.create(on: db)
             let user = Self.user(prepared)
             try await audit.record(
-                AuditEntry(action: "user.create", objectType: "user", objectID: user.id.uuidString, summary: "Created administrator \(user.email)"),
+                AuditEntry(
+                    action: "user.create", objectType: "user", objectID: user.id.uuidString,
+                    summary: "Created administrator \(user.email)"),
                 by: actor, on: db)
             return user
         }
@@ -104,7 +108,9 @@ public struct IdentityService: Sendable {
     /// Creates a user in the scope's establishment, or gives an existing user (same e-mail) a role there.
     public func addMember(_ input: NewUser, in scope: TenantScope) async throws -> Member {
         try scope.require([.admin, .rssi])
-        guard let role = Role(rawValue: input.role) else { throw ValidationError(field: "role", message: "unknown role") }
+        guard let role = Role(rawValue: input.role) else {
+            throw ValidationError(field: "role", message: "unknown role")
+        }
         guard scope.role.canGrant(role) || scope.actor.isInstanceAdmin else {
             throw HygieCoreError.forbidden("you cannot grant the role \(role.rawValue)")
         }
@@ -127,7 +133,9 @@ public struct IdentityService: Sendable {
                 try await prepared.create(on: db)
                 userModel = prepared
                 try await audit.record(
-                    AuditEntry(action: "user.create", objectType: "user", objectID: prepared.id?.uuidString, summary: "Created user \(email)", establishmentID: scope.establishmentID),
+                    AuditEntry(
+                        action: "user.create", objectType: "user", objectID: prepared.id?.uuidString,
+                        summary: "Created user \(email)", establishmentID: scope.establishmentID),
                     by: scope.actor, on: db)
             } else {
                 throw HygieCoreError.conflict("the user was created meanwhile; try again")
@@ -141,7 +149,9 @@ public struct IdentityService: Sendable {
             membership.createdAt = now
             try await membership.create(on: db)
             try await audit.record(
-                AuditEntry(action: "membership.create", objectType: "user", objectID: userModel.id?.uuidString, summary: "Granted role \(role.rawValue) to \(email)", establishmentID: scope.establishmentID),
+                AuditEntry(
+                    action: "membership.create", objectType: "user", objectID: userModel.id?.uuidString,
+                    summary: "Granted role \(role.rawValue) to \(email)", establishmentID: scope.establishmentID),
                 by: scope.actor, on: db)
             return Member(user: Self.user(userModel), role: role, departmentID: departmentID)
         }
@@ -180,7 +190,9 @@ public struct IdentityService: Sendable {
             throw HygieCoreError.forbidden("you cannot grant the role \(role.rawValue)")
         }
         return try await database.transaction { db in
-            guard let membership = try await MembershipModel.scoped(scope, on: db).filter(\.$userID == userID.uuid).first(),
+            guard
+                let membership = try await MembershipModel.scoped(scope, on: db).filter(\.$userID == userID.uuid)
+                    .first(),
                 let user = try await UserModel.find(userID.uuid, on: db)
             else { throw HygieCoreError.notFound("user") }
             let previous = membership.role
@@ -191,22 +203,30 @@ public struct IdentityService: Sendable {
                 try await SessionModel.query(on: db).filter(\.$userID == user.id!).delete()
             }
             try await audit.record(
-                AuditEntry(action: "membership.role-change", objectType: "user", objectID: userID.uuidString, summary: "Changed role of \(user.email) from \(previous) to \(role.rawValue)", establishmentID: scope.establishmentID),
+                AuditEntry(
+                    action: "membership.role-change", objectType: "user", objectID: userID.uuidString,
+                    summary: "Changed role of \(user.email) from \(previous) to \(role.rawValue)",
+                    establishmentID: scope.establishmentID),
                 by: scope.actor, on: db)
-            return Member(user: Self.user(user), role: role, departmentID: membership.departmentID.map(Department.ID.init))
+            return Member(
+                user: Self.user(user), role: role, departmentID: membership.departmentID.map(Department.ID.init))
         }
     }
 
     public func removeMember(_ userID: User.ID, in scope: TenantScope) async throws {
         try scope.require([.admin, .rssi])
         try await database.transaction { db in
-            guard let membership = try await MembershipModel.scoped(scope, on: db).filter(\.$userID == userID.uuid).first()
+            guard
+                let membership = try await MembershipModel.scoped(scope, on: db).filter(\.$userID == userID.uuid)
+                    .first()
             else { throw HygieCoreError.notFound("user") }
             try await membership.delete(on: db)
             try await APITokenModel.scoped(scope, on: db).filter(\.$userID == userID.uuid).filter(\.$revokedAt == nil)
                 .set(\.$revokedAt, to: clock.now()).update()
             try await audit.record(
-                AuditEntry(action: "membership.delete", objectType: "user", objectID: userID.uuidString, summary: "Removed a member and revoked their tokens", establishmentID: scope.establishmentID),
+                AuditEntry(
+                    action: "membership.delete", objectType: "user", objectID: userID.uuidString,
+                    summary: "Removed a member and revoked their tokens", establishmentID: scope.establishmentID),
                 by: scope.actor, on: db)
         }
     }
@@ -227,7 +247,9 @@ public struct IdentityService: Sendable {
     /// The strongest role the user holds anywhere (decides whether MFA is mandatory).
     func requiresMFA(_ user: UserModel, on db: any Database) async throws -> Bool {
         if user.isInstanceAdmin { return true }
-        let roles = try await MembershipModel.query(on: db).filter(\.$userID == user.id!).all().compactMap { Role(rawValue: $0.role) }
+        let roles = try await MembershipModel.query(on: db).filter(\.$userID == user.id!).all().compactMap {
+            Role(rawValue: $0.role)
+        }
         return roles.contains(where: \.requiresMFA)
     }
 
@@ -235,27 +257,33 @@ public struct IdentityService: Sendable {
     public func scope(for establishmentID: Establishment.ID, actor: Actor) async throws -> TenantScope {
         guard let userID = actor.userID else {
             guard actor.isInstanceAdmin else { throw HygieCoreError.notFound("establishment") }
-            return TenantScope(establishmentID: establishmentID, role: .admin, actor: actor.with(establishmentID, role: .admin))
+            return TenantScope(
+                establishmentID: establishmentID, role: .admin, actor: actor.with(establishmentID, role: .admin))
         }
         let db = database.db
         if let membership = try await MembershipModel.query(on: db).filter(\.$userID == userID.uuid)
             .filter(\.$establishmentID == establishmentID.uuid).first(),
             let role = Role(rawValue: membership.role)
         {
-            return TenantScope(establishmentID: establishmentID, role: role, actor: actor.with(establishmentID, role: role))
+            return TenantScope(
+                establishmentID: establishmentID, role: role, actor: actor.with(establishmentID, role: role))
         }
         if actor.isInstanceAdmin, try await EstablishmentModel.find(establishmentID.uuid, on: db) != nil {
-            return TenantScope(establishmentID: establishmentID, role: .admin, actor: actor.with(establishmentID, role: .admin))
+            return TenantScope(
+                establishmentID: establishmentID, role: .admin, actor: actor.with(establishmentID, role: .admin))
         }
         throw HygieCoreError.notFound("establishment")
     }
 
     public func setLocale(_ locale: User.Locale, for userID: User.ID) async throws {
-        try await UserModel.query(on: database.db).filter(\.$id == userID.uuid).set(\.$locale, to: locale.rawValue).update()
+        try await UserModel.query(on: database.db).filter(\.$id == userID.uuid).set(\.$locale, to: locale.rawValue)
+            .update()
     }
 
     public func changePassword(userID: User.ID, current: String, new: String, actor: Actor) async throws {
-        guard let model = try await UserModel.find(userID.uuid, on: database.db) else { throw HygieCoreError.notFound("user") }
+        guard let model = try await UserModel.find(userID.uuid, on: database.db) else {
+            throw HygieCoreError.notFound("user")
+        }
         guard await verifyPassword(current, hash: model.passwordHash) else {
             throw ValidationError(field: "current_password", message: "is not your current password")
         }
@@ -263,9 +291,13 @@ public struct IdentityService: Sendable {
         let hash = await hashPassword(new)
         let now = clock.now()
         try await database.transaction { db in
-            try await UserModel.query(on: db).filter(\.$id == userID.uuid).set(\.$passwordHash, to: hash).set(\.$updatedAt, to: now).update()
+            try await UserModel.query(on: db).filter(\.$id == userID.uuid).set(\.$passwordHash, to: hash).set(
+                \.$updatedAt, to: now
+            ).update()
             try await audit.record(
-                AuditEntry(action: "user.password-change", objectType: "user", objectID: userID.uuidString, summary: "Changed own password"),
+                AuditEntry(
+                    action: "user.password-change", objectType: "user", objectID: userID.uuidString,
+                    summary: "Changed own password"),
                 by: actor, on: db)
         }
     }
@@ -286,9 +318,11 @@ public struct IdentityService: Sendable {
         // SECURITY: run bcrypt even for an unknown e-mail so that timing does not reveal which accounts exist.
         let ok = await verifyPassword(password, hash: model?.passwordHash ?? Self.dummyHash)
         guard let model, ok, !model.disabled else {
-            try await recordAttempt(keys: [accountKey, addressKey], succeeded: false, event: AuditEntry(
-                action: "auth.login.failed", objectType: "user", objectID: model?.id?.uuidString,
-                summary: "Failed sign-in for \(email)"), actor: actor)
+            try await recordAttempt(
+                keys: [accountKey, addressKey], succeeded: false,
+                event: AuditEntry(
+                    action: "auth.login.failed", objectType: "user", objectID: model?.id?.uuidString,
+                    summary: "Failed sign-in for \(email)"), actor: actor)
             throw HygieCoreError.unauthorized("wrong e-mail or password")
         }
         return Self.user(model)
@@ -303,11 +337,15 @@ public struct IdentityService: Sendable {
     func checkThrottle(accountKey: String, addressKey: String) async throws {
         let since = clock.now().addingTimeInterval(-settings.throttleWindow)
         let db = database.db
-        for (key, limit) in [(accountKey, settings.maxFailuresPerAccount), (addressKey, settings.maxFailuresPerAddress)] {
+        for (key, limit) in [
+            (accountKey, settings.maxFailuresPerAccount), (addressKey, settings.maxFailuresPerAddress),
+        ] {
             let failures = try await LoginAttemptModel.query(on: db).filter(\.$subject == key)
                 .filter(\.$createdAt >= since).filter(\.$succeeded == false).sort(\.$createdAt).all()
             if failures.count >= limit, let oldest = failures.first {
-                let retry = Int(oldest.createdAt.addingTimeInterval(settings.throttleWindow).timeIntervalSince(clock.now()).rounded(.up))
+                let retry = Int(
+                    oldest.createdAt.addingTimeInterval(settings.throttleWindow).timeIntervalSince(clock.now()).rounded(
+                        .up))
                 throw HygieCoreError.tooManyRequests(retryAfterSeconds: max(retry, 1))
             }
         }
@@ -332,14 +370,17 @@ public struct IdentityService: Sendable {
 
     /// Starts (or restarts) TOTP enrolment: a new secret, stored sealed, not active until confirmed.
     public func beginTOTPEnrolment(userID: User.ID) async throws -> TOTPEnrolment {
-        guard let model = try await UserModel.find(userID.uuid, on: database.db) else { throw HygieCoreError.notFound("user") }
+        guard let model = try await UserModel.find(userID.uuid, on: database.db) else {
+            throw HygieCoreError.notFound("user")
+        }
         guard !model.totpEnabled else { throw HygieCoreError.conflict("two-factor authentication is already enabled") }
         let secret = SecureRandom.bytes(20)
         model.totpSecret = try secrets.seal(secret)
         model.totpLastStep = 0
         try await model.save(on: database.db)
         let totp = TOTP(secret: secret)
-        return TOTPEnrolment(secret: Base32.encode(secret), uri: totp.provisioningURI(account: model.email, issuer: settings.totpIssuer))
+        return TOTPEnrolment(
+            secret: Base32.encode(secret), uri: totp.provisioningURI(account: model.email, issuer: settings.totpIssuer))
     }
 
     /// The `otpauth://` URI of an enrolment not yet confirmed (drawn as a QR code), or nil.
@@ -357,7 +398,9 @@ public struct IdentityService: Sendable {
             guard let model = try await UserModel.find(userID.uuid, on: db), let sealed = model.totpSecret else {
                 throw HygieCoreError.conflict("start the enrolment again")
             }
-            guard !model.totpEnabled else { throw HygieCoreError.conflict("two-factor authentication is already enabled") }
+            guard !model.totpEnabled else {
+                throw HygieCoreError.conflict("two-factor authentication is already enabled")
+            }
             let totp = TOTP(secret: try secrets.open(sealed))
             guard let step = totp.matchingStep(for: code, at: now, after: model.totpLastStep) else {
                 throw ValidationError(field: "code", message: "this code is not valid; check your device's clock")
@@ -368,7 +411,9 @@ public struct IdentityService: Sendable {
             try await model.save(on: db)
             let codes = try await replaceRecoveryCodes(userID: model.id!, on: db)
             try await audit.record(
-                AuditEntry(action: "auth.mfa.enable", objectType: "user", objectID: userID.uuidString, summary: "Enabled two-factor authentication"),
+                AuditEntry(
+                    action: "auth.mfa.enable", objectType: "user", objectID: userID.uuidString,
+                    summary: "Enabled two-factor authentication"),
                 by: actor, on: db)
             return codes
         }
@@ -376,44 +421,56 @@ public struct IdentityService: Sendable {
 
     /// Checks a TOTP code or a recovery code. Failures count towards the account's throttle.
     public func verifySecondFactor(userID: User.ID, code: String, actor: Actor) async throws {
-        guard let model = try await UserModel.find(userID.uuid, on: database.db) else { throw HygieCoreError.notFound("user") }
+        guard let model = try await UserModel.find(userID.uuid, on: database.db) else {
+            throw HygieCoreError.notFound("user")
+        }
         let accountKey = "account:\(model.email)"
         let addressKey = "address:\(actor.sourceAddress ?? "unknown")"
         try await checkThrottle(accountKey: accountKey, addressKey: addressKey)
         let now = clock.now()
         let trimmed = code.trimmingCharacters(in: .whitespacesAndNewlines)
         let accepted: Bool = try await database.transaction { db in
-            guard let model = try await UserModel.find(userID.uuid, on: db), model.totpEnabled, let sealed = model.totpSecret
+            guard let model = try await UserModel.find(userID.uuid, on: db), model.totpEnabled,
+                let sealed = model.totpSecret
             else { return false }
             if trimmed.count == 6 {
                 let totp = TOTP(secret: try secrets.open(sealed))
-                guard let step = totp.matchingStep(for: trimmed, at: now, after: model.totpLastStep) else { return false }
+                guard let step = totp.matchingStep(for: trimmed, at: now, after: model.totpLastStep) else {
+                    return false
+                }
                 // SECURITY: remembering the step refuses a replay of the same code, even within its window.
                 model.totpLastStep = step
                 try await model.save(on: db)
                 return true
             }
             let hash = trimmed.lowercased().replacingOccurrences(of: "-", with: "").sha256Hex
-            guard let recovery = try await RecoveryCodeModel.query(on: db).filter(\.$userID == userID.uuid)
-                .filter(\.$codeHash == hash).filter(\.$usedAt == nil).first()
+            guard
+                let recovery = try await RecoveryCodeModel.query(on: db).filter(\.$userID == userID.uuid)
+                    .filter(\.$codeHash == hash).filter(\.$usedAt == nil).first()
             else { return false }
             recovery.usedAt = now
             try await recovery.save(on: db)
             try await audit.record(
-                AuditEntry(action: "auth.mfa.recovery-code-used", objectType: "user", objectID: userID.uuidString, summary: "Signed in with a recovery code"),
+                AuditEntry(
+                    action: "auth.mfa.recovery-code-used", objectType: "user", objectID: userID.uuidString,
+                    summary: "Signed in with a recovery code"),
                 by: actor, on: db)
             return true
         }
         guard accepted else {
-            try await recordAttempt(keys: [accountKey, addressKey], succeeded: false, event: AuditEntry(
-                action: "auth.mfa.failed", objectType: "user", objectID: userID.uuidString, summary: "Wrong second-factor code for \(model.email)"), actor: actor)
+            try await recordAttempt(
+                keys: [accountKey, addressKey], succeeded: false,
+                event: AuditEntry(
+                    action: "auth.mfa.failed", objectType: "user", objectID: userID.uuidString,
+                    summary: "Wrong second-factor code for \(model.email)"), actor: actor)
             throw HygieCoreError.unauthorized("wrong code")
         }
     }
 
     /// How many unused recovery codes the user has left.
     public func remainingRecoveryCodes(userID: User.ID) async throws -> Int {
-        try await RecoveryCodeModel.query(on: database.db).filter(\.$userID == userID.uuid).filter(\.$usedAt == nil).count()
+        try await RecoveryCodeModel.query(on: database.db).filter(\.$userID == userID.uuid).filter(\.$usedAt == nil)
+            .count()
     }
 
     /// Replaces the recovery codes (after the old ones are used up or lost).
@@ -421,7 +478,9 @@ public struct IdentityService: Sendable {
         try await database.transaction { db in
             let codes = try await replaceRecoveryCodes(userID: userID.uuid, on: db)
             try await audit.record(
-                AuditEntry(action: "auth.mfa.recovery-codes-regenerate", objectType: "user", objectID: userID.uuidString, summary: "Generated new recovery codes"),
+                AuditEntry(
+                    action: "auth.mfa.recovery-codes-regenerate", objectType: "user", objectID: userID.uuidString,
+                    summary: "Generated new recovery codes"),
                 by: actor, on: db)
             return codes
         }
@@ -437,7 +496,9 @@ public struct IdentityService: Sendable {
             try await RecoveryCodeModel.query(on: db).filter(\.$userID == userID.uuid).delete()
             try await SessionModel.query(on: db).filter(\.$userID == userID.uuid).delete()
             try await audit.record(
-                AuditEntry(action: "auth.mfa.reset", objectType: "user", objectID: userID.uuidString, summary: "Reset the second factor of a member", establishmentID: scope.establishmentID),
+                AuditEntry(
+                    action: "auth.mfa.reset", objectType: "user", objectID: userID.uuidString,
+                    summary: "Reset the second factor of a member", establishmentID: scope.establishmentID),
                 by: scope.actor, on: db)
         }
     }
@@ -464,7 +525,9 @@ public struct IdentityService: Sendable {
 
     /// Opens a session after a correct password. It reaches pages only once `mfaVerified` (set now for staff
     /// without MFA, later by ``completeSecondFactor(sessionID:actor:)``).
-    public func openSession(for user: User, mfaVerified: Bool, actor: Actor, userAgent: String?) async throws -> NewSession {
+    public func openSession(for user: User, mfaVerified: Bool, actor: Actor, userAgent: String?) async throws
+        -> NewSession
+    {
         let now = clock.now()
         let cookie = SecureRandom.token()
         let firstEstablishment = try await MembershipModel.query(on: database.db).filter(\.$userID == user.id.uuid)
@@ -491,7 +554,8 @@ public struct IdentityService: Sendable {
                 attempt.createdAt = now
                 try await attempt.create(on: db)
                 try await audit.record(
-                    AuditEntry(action: "auth.login", objectType: "user", objectID: user.id.uuidString, summary: "Signed in"),
+                    AuditEntry(
+                        action: "auth.login", objectType: "user", objectID: user.id.uuidString, summary: "Signed in"),
                     by: actor, on: db)
             }
             return NewSession(cookieValue: cookie, info: try await sessionInfo(model, user: user))
@@ -512,7 +576,9 @@ public struct IdentityService: Sendable {
             model.lastSeenAt = now
             try await model.save(on: db)
             try await audit.record(
-                AuditEntry(action: "auth.login", objectType: "user", objectID: userModel.id?.uuidString, summary: "Signed in with two-factor authentication"),
+                AuditEntry(
+                    action: "auth.login", objectType: "user", objectID: userModel.id?.uuidString,
+                    summary: "Signed in with two-factor authentication"),
                 by: actor, on: db)
             return NewSession(cookieValue: cookie, info: try await sessionInfo(model, user: Self.user(userModel)))
         }
@@ -548,7 +614,9 @@ public struct IdentityService: Sendable {
     public func closeSession(sessionID: UUID, actor: Actor) async throws {
         try await database.transaction { db in
             try await SessionModel.query(on: db).filter(\.$id == sessionID).delete()
-            try await audit.record(AuditEntry(action: "auth.logout", objectType: "session", objectID: nil, summary: "Signed out"), by: actor, on: db)
+            try await audit.record(
+                AuditEntry(action: "auth.logout", objectType: "session", objectID: nil, summary: "Signed out"),
+                by: actor, on: db)
         }
     }
 
@@ -575,7 +643,9 @@ public struct IdentityService: Sendable {
     // MARK: API tokens
 
     /// Creates a bearer token for the actor in the scope's establishment, with a role no higher than theirs.
-    public func createToken(name: String, role roleName: String, expiresInDays: Int?, in scope: TenantScope) async throws -> NewAPIToken {
+    public func createToken(name: String, role roleName: String, expiresInDays: Int?, in scope: TenantScope)
+        async throws -> NewAPIToken
+    {
         try scope.require([.admin, .rssi, .analyst, .coordinator])
         let name = try Validate.text(name, field: "name", max: 100)
         guard let role = Role(rawValue: roleName) else { throw ValidationError(field: "role", message: "unknown role") }
@@ -602,7 +672,10 @@ public struct IdentityService: Sendable {
             model.expiresAt = expiresInDays.map { now.addingTimeInterval(Double($0) * 86_400) }
             try await model.create(on: db)
             try await audit.record(
-                AuditEntry(action: "token.create", objectType: "api_token", objectID: model.id?.uuidString, summary: "Created API token \(name) with role \(role.rawValue)", establishmentID: scope.establishmentID),
+                AuditEntry(
+                    action: "token.create", objectType: "api_token", objectID: model.id?.uuidString,
+                    summary: "Created API token \(name) with role \(role.rawValue)",
+                    establishmentID: scope.establishmentID),
                 by: scope.actor, on: db)
             return NewAPIToken(secret: secret, info: Self.token(model))
         }
@@ -610,13 +683,17 @@ public struct IdentityService: Sendable {
 
     public func tokens(in scope: TenantScope) async throws -> [APITokenInfo] {
         let query = APITokenModel.scoped(scope, on: database.db).sort(\.$createdAt, .descending)
-        if !scope.role.canManageEstablishment, let userID = scope.actor.userID { query.filter(\.$userID == userID.uuid) }
+        if !scope.role.canManageEstablishment, let userID = scope.actor.userID {
+            query.filter(\.$userID == userID.uuid)
+        }
         return try await query.all().map(Self.token)
     }
 
     public func revokeToken(_ id: UUID, in scope: TenantScope) async throws {
         try await database.transaction { db in
-            guard let model = try await APITokenModel.find(id, in: scope, on: db) else { throw HygieCoreError.notFound("token") }
+            guard let model = try await APITokenModel.find(id, in: scope, on: db) else {
+                throw HygieCoreError.notFound("token")
+            }
             guard scope.role.canManageEstablishment || model.userID == scope.actor.userID?.uuid else {
                 throw HygieCoreError.notFound("token")
             }
@@ -624,7 +701,9 @@ public struct IdentityService: Sendable {
                 model.revokedAt = clock.now()
                 try await model.save(on: db)
                 try await audit.record(
-                    AuditEntry(action: "token.revoke", objectType: "api_token", objectID: id.uuidString, summary: "Revoked API token \(model.name)", establishmentID: scope.establishmentID),
+                    AuditEntry(
+                        action: "token.revoke", objectType: "api_token", objectID: id.uuidString,
+                        summary: "Revoked API token \(model.name)", establishmentID: scope.establishmentID),
                     by: scope.actor, on: db)
             }
         }
@@ -661,7 +740,9 @@ public struct IdentityService: Sendable {
     func prepareUser(_ input: NewUser, instanceAdmin: Bool) async throws -> UserModel {
         let email = try Validate.email(input.email)
         let name = try Validate.text(input.displayName, field: "display_name", max: 200)
-        guard let locale = User.Locale(rawValue: input.locale) else { throw ValidationError(field: "locale", message: "fr or en") }
+        guard let locale = User.Locale(rawValue: input.locale) else {
+            throw ValidationError(field: "locale", message: "fr or en")
+        }
         try policy.check(input.password, context: [email, name])
         let now = clock.now()
         let model = UserModel()
@@ -684,21 +765,27 @@ public struct IdentityService: Sendable {
     func hashPassword(_ password: String) async -> String {
         let input = Data(SHA256.hash(data: Data(password.utf8))).base64EncodedString()
         let cost = bcryptCost
-        return (try? await NIOThreadPool.singleton.runIfActive { Bcrypt.hash(input, cost: cost) })  // pool is always active while serving
-            ?? Bcrypt.hash(input, cost: cost)
+        return await offload { Bcrypt.hash(input, cost: cost) }
     }
 
     func verifyPassword(_ password: String, hash: String) async -> Bool {
         let input = Data(SHA256.hash(data: Data(password.utf8))).base64EncodedString()
-        return (try? await NIOThreadPool.singleton.runIfActive { Bcrypt.verify(input, hash: hash) })  // as above
-            ?? Bcrypt.verify(input, hash: hash)
+        return await offload { Bcrypt.verify(input, hash: hash) }
+    }
+
+    /// Runs CPU-heavy work (bcrypt) on the blocking thread pool, not on an event loop.
+    func offload<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+        // try?: runIfActive only fails when the pool is shut down (end of process); then run inline.
+        if let result = try? await NIOThreadPool.singleton.runIfActive(work) { return result }
+        return work()
     }
 
     static let dummyHash = Bcrypt.hash("hygie-timing-equaliser", cost: 12)
 
     func actorFor(_ user: User, base: Actor) -> Actor {
         Actor(
-            userID: user.id, displayName: user.email, establishmentID: nil, role: .admin, isInstanceAdmin: user.isInstanceAdmin,
+            userID: user.id, displayName: user.email, establishmentID: nil, role: .admin,
+            isInstanceAdmin: user.isInstanceAdmin,
             channel: base.channel, requestID: base.requestID, sourceAddress: base.sourceAddress)
     }
 

@@ -70,7 +70,10 @@ public struct NewUser: Sendable {
     public var locale: String
     public var departmentID: String?
 
-    public init(email: String, displayName: String, password: String, role: String, locale: String = "fr", departmentID: String? = nil) {
+    public init(
+        email: String, displayName: String, password: String, role: String, locale: String = "fr",
+        departmentID: String? = nil
+    ) {
         self.email = email
         self.displayName = displayName
         self.password = password

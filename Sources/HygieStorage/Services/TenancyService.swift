@@ -35,7 +35,9 @@ public struct TenancyService: Sendable {
             model.createdAt = now
             try await model.create(on: db)
             try await audit.record(
-                AuditEntry(action: "region.create", objectType: "region", objectID: model.id?.uuidString, summary: "Created region \(name)"),
+                AuditEntry(
+                    action: "region.create", objectType: "region", objectID: model.id?.uuidString,
+                    summary: "Created region \(name)"),
                 by: actor, on: db)
             return Region(id: .init(model.id!), name: name, code: code)
         }
@@ -65,7 +67,9 @@ public struct TenancyService: Sendable {
             model.createdAt = now
             try await model.create(on: db)
             try await audit.record(
-                AuditEntry(action: "group.create", objectType: "group", objectID: model.id?.uuidString, summary: "Created group \(name)"),
+                AuditEntry(
+                    action: "group.create", objectType: "group", objectID: model.id?.uuidString,
+                    summary: "Created group \(name)"),
                 by: actor, on: db)
             return EstablishmentGroup(id: .init(model.id!), name: name, regionID: regionID)
         }
@@ -143,7 +147,8 @@ public struct TenancyService: Sendable {
         }
         let ids = try await MembershipModel.query(on: db).filter(\.$userID == userID.uuid).all().map(\.establishmentID)
         if ids.isEmpty { return [] }
-        return try await EstablishmentModel.query(on: db).filter(\.$id ~~ ids).sort(\.$name).all().map(Self.establishment)
+        return try await EstablishmentModel.query(on: db).filter(\.$id ~~ ids).sort(\.$name).all().map(
+            Self.establishment)
     }
 
     /// The scope's own establishment.
@@ -186,7 +191,9 @@ public struct TenancyService: Sendable {
     }
 
     /// A page of departments in creation order, for the API (keyset on `created_at`, `id`).
-    public func departmentPage(in scope: TenantScope, after cursor: PageCursor?, size: PageSize) async throws -> HygieCore.Page<Department> {
+    public func departmentPage(in scope: TenantScope, after cursor: PageCursor?, size: PageSize) async throws
+        -> HygieCore.Page<Department>
+    {
         let query = DepartmentModel.scoped(scope, on: database.db)
         if let cursor {
             query.group(.or) {
@@ -196,7 +203,8 @@ public struct TenancyService: Sendable {
         }
         let rows = try await query.sort(\.$createdAt).sort(\.$id).limit(size.value + 1).all()
         let items = try rows.prefix(size.value).map(Self.department)
-        let next = rows.count > size.value ? items.last.map { PageCursor(createdAt: $0.createdAt, id: $0.id.uuid) } : nil
+        let next =
+            rows.count > size.value ? items.last.map { PageCursor(createdAt: $0.createdAt, id: $0.id.uuid) } : nil
         return HygieCore.Page(items: items, next: next)
     }
 
@@ -261,7 +269,8 @@ public struct TenancyService: Sendable {
     static func establishment(_ model: EstablishmentModel) throws -> Establishment {
         Establishment(
             id: .init(model.id!), name: model.name, finess: try model.finess.map(FINESS.init),
-            kind: EstablishmentKind(rawValue: model.kind) ?? .other, groupID: model.groupID.map(EstablishmentGroup.ID.init),
+            kind: EstablishmentKind(rawValue: model.kind) ?? .other,
+            groupID: model.groupID.map(EstablishmentGroup.ID.init),
             regionID: model.regionID.map(Region.ID.init), createdAt: model.createdAt)
     }
 

@@ -18,7 +18,9 @@ struct AdminWebController {
         router.post(SiteRoute.adminJobRetry.routerPath, use: retryJob)
     }
 
-    func t(_ key: String, _ context: HygieRequestContext) -> String { services.renderer.translations.string(key, context.locale) }
+    func t(_ key: String, _ context: HygieRequestContext) -> String {
+        services.renderer.translations.string(key, context.locale)
+    }
 
     func requireAdmin(_ context: HygieRequestContext) async throws -> SignedIn {
         let signedIn = try await services.signedIn(context)
@@ -30,22 +32,32 @@ struct AdminWebController {
         try await establishmentsPage(request, context: context, signedIn: try await requireAdmin(context), error: nil)
     }
 
-    func establishmentsPage(_ request: Request, context: HygieRequestContext, signedIn: SignedIn, error: String?) async throws -> Response {
+    func establishmentsPage(_ request: Request, context: HygieRequestContext, signedIn: SignedIn, error: String?)
+        async throws -> Response
+    {
         let regions = try await services.tenancy.regions()
         let groups = try await services.tenancy.groups()
         var content: [String: Any] = [
             "establishments": signedIn.establishments.map { establishment -> [String: Any] in
-                ["name": establishment.name, "finess": establishment.finess?.value ?? "—", "kind": t("kinds.\(establishment.kind.rawValue)", context),
-                 "region": regions.first { $0.id == establishment.regionID }?.name ?? "—",
-                 "group": groups.first { $0.id == establishment.groupID }?.name ?? "—"]
+                [
+                    "name": establishment.name, "finess": establishment.finess?.value ?? "—",
+                    "kind": t("kinds.\(establishment.kind.rawValue)", context),
+                    "region": regions.first { $0.id == establishment.regionID }?.name ?? "—",
+                    "group": groups.first { $0.id == establishment.groupID }?.name ?? "—",
+                ]
             },
-            "kinds": EstablishmentKind.allCases.map { ["value": $0.rawValue, "label": t("kinds.\($0.rawValue)", context)] },
+            "kinds": EstablishmentKind.allCases.map {
+                ["value": $0.rawValue, "label": t("kinds.\($0.rawValue)", context)]
+            },
             "regions": regions.map { ["id": $0.id.uuidString, "name": $0.name] },
             "groups": groups.map { ["id": $0.id.uuidString, "name": $0.name] },
         ]
         if let error { content["error"] = error }
-        let frame = services.frame(signedIn, title: t("nav.establishments", context), active: "establishments", context: context, request: request)
-        return services.renderer.page("establishments", frame: frame, content: content, status: error == nil ? .ok : .unprocessableContent)
+        let frame = services.frame(
+            signedIn, title: t("nav.establishments", context), active: "establishments", context: context,
+            request: request)
+        return services.renderer.page(
+            "establishments", frame: frame, content: content, status: error == nil ? .ok : .unprocessableContent)
     }
 
     func createEstablishment(_ request: Request, context: HygieRequestContext) async throws -> Response {
@@ -53,13 +65,17 @@ struct AdminWebController {
         let form = context.form
         do {
             let created = try await services.tenancy.createEstablishment(
-                .init(name: form[field: "name"], finess: form["finess"], kind: form[field: "kind"], groupID: form["group_id"], regionID: form["region_id"]),
+                .init(
+                    name: form[field: "name"], finess: form["finess"], kind: form[field: "kind"],
+                    groupID: form["group_id"], regionID: form["region_id"]),
                 by: signedIn.actor)
             if signedIn.scope == nil {
-                try await services.identity.switchEstablishment(sessionID: signedIn.session.id, to: created.id, actor: signedIn.actor)
+                try await services.identity.switchEstablishment(
+                    sessionID: signedIn.session.id, to: created.id, actor: signedIn.actor)
             }
         } catch let error as any ClassifiedError where error.kind == .validation || error.kind == .conflict {
-            return try await establishmentsPage(request, context: context, signedIn: signedIn, error: error.publicMessage)
+            return try await establishmentsPage(
+                request, context: context, signedIn: signedIn, error: error.publicMessage)
         }
         return .redirect("/admin/establishments?flash=establishment-created")
     }
@@ -69,20 +85,32 @@ struct AdminWebController {
         let status = request.uri.queryParameters.get("status").flatMap(Job.Status.init(rawValue:))
         let counts = try await services.jobs.counts()
         let content: [String: Any] = [
-            "counts": Job.Status.allCases.map { ["status": $0.rawValue, "label": t("jobs.status.\($0.rawValue)", context), "count": counts[$0] ?? 0, "selected": $0 == status] },
+            "counts": Job.Status.allCases.map {
+                [
+                    "status": $0.rawValue, "label": t("jobs.status.\($0.rawValue)", context), "count": counts[$0] ?? 0,
+                    "selected": $0 == status,
+                ]
+            },
             "jobs": try await services.jobs.recent(status: status).map {
-                ["id": $0.id.uuidString.lowercased(), "kind": $0.kind, "status": $0.status.rawValue, "statusLabel": t("jobs.status.\($0.status.rawValue)", context),
-                 "attempts": "\($0.attempts)/\($0.maxAttempts)", "runAt": DisplayDate.format($0.runAt),
-                 "finished": DisplayDate.format($0.finishedAt), "error": $0.lastError ?? "", "dead": $0.status == .dead]
+                [
+                    "id": $0.id.uuidString.lowercased(), "kind": $0.kind, "status": $0.status.rawValue,
+                    "statusLabel": t("jobs.status.\($0.status.rawValue)", context),
+                    "attempts": "\($0.attempts)/\($0.maxAttempts)", "runAt": DisplayDate.format($0.runAt),
+                    "finished": DisplayDate.format($0.finishedAt), "error": $0.lastError ?? "",
+                    "dead": $0.status == .dead,
+                ]
             },
         ]
-        let frame = services.frame(signedIn, title: t("nav.jobs", context), active: "jobs", context: context, request: request)
+        let frame = services.frame(
+            signedIn, title: t("nav.jobs", context), active: "jobs", context: context, request: request)
         return services.renderer.page("jobs", frame: frame, content: content)
     }
 
     func retryJob(_ request: Request, context: HygieRequestContext) async throws -> Response {
         _ = try await requireAdmin(context)
-        guard let id = context.parameters.get("id").flatMap(UUID.init(uuidString:)) else { throw HygieCoreError.notFound("job") }
+        guard let id = context.parameters.get("id").flatMap(UUID.init(uuidString:)) else {
+            throw HygieCoreError.notFound("job")
+        }
         try await services.jobs.retry(id)
         return .redirect("/admin/jobs?flash=job-retried")
     }

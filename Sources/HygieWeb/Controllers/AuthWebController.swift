@@ -28,12 +28,21 @@ struct AuthWebController {
     var secure: Bool { services.settings.tlsEnabled }
 
     /// A page shown before sign-in, with a fresh double-submit CSRF cookie.
-    func anonymousPage(_ template: String, titleKey: String, content: [String: Any], context: HygieRequestContext, status: HTTPResponse.Status = .ok) -> Response {
+    func anonymousPage(
+        _ template: String, titleKey: String, content: [String: Any], context: HygieRequestContext,
+        status: HTTPResponse.Status = .ok
+    ) -> Response {
         let token = SecureRandom.token()
-        var frame = PageFrame(locale: context.locale, title: renderer.translations.string(titleKey, context.locale), csrf: token)
+        var frame = PageFrame(
+            locale: context.locale, title: renderer.translations.string(titleKey, context.locale), csrf: token)
         frame.user = nil
         var response = renderer.page(template, frame: frame, content: content, status: status)
-        response.headers.append(.init(name: .setCookie, value: "\(FormCSRFMiddleware.preSessionCookie)=\(token); Path=/; HttpOnly; SameSite=Strict\(secure ? "; Secure" : "")"))
+        response.headers.append(
+            .init(
+                name: .setCookie,
+                value:
+                    "\(FormCSRFMiddleware.preSessionCookie)=\(token); Path=/; HttpOnly; SameSite=Strict\(secure ? "; Secure" : "")"
+            ))
         return response
     }
 
@@ -44,23 +53,45 @@ struct AuthWebController {
         guard try await services.identity.isValidSetupToken(token) else {
             throw HygieCoreError.notFound("setup link")
         }
-        return anonymousPage("setup", titleKey: "setup.title", content: ["token": token, "locale_fr": context.locale == .fr], context: context)
+        return anonymousPage(
+            "setup", titleKey: "setup.title", content: ["token": token, "locale_fr": context.locale == .fr],
+            context: context)
     }
 
     func setup(_ request: Request, context: HygieRequestContext) async throws -> Response {
         let form = context.form
         guard form[field: "password"] == form[field: "password_confirm"] else {
-            return anonymousPage("setup", titleKey: "setup.title", content: ["token": form[field: "token"], "error": renderer.translations.string("errors.passwordMismatch", context.locale), "email": form[field: "email"], "display_name": form[field: "display_name"]], context: context, status: .unprocessableContent)
+            return anonymousPage(
+                "setup", titleKey: "setup.title",
+                content: [
+                    "token": form[field: "token"],
+                    "error": renderer.translations.string("errors.passwordMismatch", context.locale),
+                    "email": form[field: "email"], "display_name": form[field: "display_name"],
+                ], context: context, status: .unprocessableContent)
         }
-        let input = NewUser(email: form[field: "email"], displayName: form[field: "display_name"], password: form[field: "password"], role: "admin", locale: form["locale"] ?? context.locale.rawValue)
+        let input = NewUser(
+            email: form[field: "email"], displayName: form[field: "display_name"], password: form[field: "password"],
+            role: "admin", locale: form["locale"] ?? context.locale.rawValue)
         do {
-            let user = try await services.identity.completeSetup(token: form[field: "token"], user: input, actor: context.actor())
-            let session = try await services.identity.openSession(for: user, mfaVerified: false, actor: context.actor(), userAgent: request.headers[.userAgent])
+            let user = try await services.identity.completeSetup(
+                token: form[field: "token"], user: input, actor: context.actor())
+            let session = try await services.identity.openSession(
+                for: user, mfaVerified: false, actor: context.actor(), userAgent: request.headers[.userAgent])
             var response = Response.redirect(SiteRoute.mfaEnrol.path)
-            response.headers.append(.init(name: .setCookie, value: SessionCookie.set(session.cookieValue, secure: secure, maxAge: Int(services.identity.settings.sessionAbsoluteTimeout))))
+            response.headers.append(
+                .init(
+                    name: .setCookie,
+                    value: SessionCookie.set(
+                        session.cookieValue, secure: secure,
+                        maxAge: Int(services.identity.settings.sessionAbsoluteTimeout))))
             return response
         } catch let error as ValidationError {
-            return anonymousPage("setup", titleKey: "setup.title", content: ["token": form[field: "token"], "error": error.publicMessage, "email": form[field: "email"], "display_name": form[field: "display_name"]], context: context, status: .unprocessableContent)
+            return anonymousPage(
+                "setup", titleKey: "setup.title",
+                content: [
+                    "token": form[field: "token"], "error": error.publicMessage, "email": form[field: "email"],
+                    "display_name": form[field: "display_name"],
+                ], context: context, status: .unprocessableContent)
         }
     }
 
@@ -75,12 +106,20 @@ struct AuthWebController {
         let email = context.form[field: "email"]
         do {
             let identity = services.identity
-            let user = try await identity.authenticate(email: email, password: context.form[field: "password"], actor: context.actor())
+            let user = try await identity.authenticate(
+                email: email, password: context.form[field: "password"], actor: context.actor())
             let needsSecondFactor = try await identity.requiresSecondFactor(user) || user.mfaEnabled
-            let session = try await identity.openSession(for: user, mfaVerified: !needsSecondFactor, actor: context.actor(), userAgent: request.headers[.userAgent])
-            let next = !needsSecondFactor ? "/dashboard" : (user.mfaEnabled ? SiteRoute.mfa.path : SiteRoute.mfaEnrol.path)
+            let session = try await identity.openSession(
+                for: user, mfaVerified: !needsSecondFactor, actor: context.actor(),
+                userAgent: request.headers[.userAgent])
+            let next =
+                !needsSecondFactor ? "/dashboard" : (user.mfaEnabled ? SiteRoute.mfa.path : SiteRoute.mfaEnrol.path)
             var response = Response.redirect(next)
-            response.headers.append(.init(name: .setCookie, value: SessionCookie.set(session.cookieValue, secure: secure, maxAge: Int(identity.settings.sessionAbsoluteTimeout))))
+            response.headers.append(
+                .init(
+                    name: .setCookie,
+                    value: SessionCookie.set(
+                        session.cookieValue, secure: secure, maxAge: Int(identity.settings.sessionAbsoluteTimeout))))
             return response
         } catch let error as HygieCoreError {
             let (status, key): (HTTPResponse.Status, String) =
@@ -88,7 +127,10 @@ struct AuthWebController {
                 case .tooManyRequests: (.tooManyRequests, "login.throttled")
                 default: (.unauthorized, "login.failed")
                 }
-            var response = anonymousPage("login", titleKey: "login.title", content: ["error": renderer.translations.string(key, context.locale), "email": email], context: context, status: status)
+            var response = anonymousPage(
+                "login", titleKey: "login.title",
+                content: ["error": renderer.translations.string(key, context.locale), "email": email], context: context,
+                status: status)
             if case .tooManyRequests(let seconds) = error { response.headers[.retryAfter] = String(seconds) }
             return response
         }
@@ -105,7 +147,9 @@ struct AuthWebController {
         let session = try pendingSession(context)
         if session.mfaVerified { return .redirect("/dashboard") }
         if !session.user.mfaEnabled { return .redirect(SiteRoute.mfaEnrol.path) }
-        let frame = PageFrame(locale: context.locale, title: renderer.translations.string("mfa.title", context.locale), csrf: session.csrfToken)
+        let frame = PageFrame(
+            locale: context.locale, title: renderer.translations.string("mfa.title", context.locale),
+            csrf: session.csrfToken)
         return renderer.page("mfa", frame: frame, content: [:])
     }
 
@@ -113,15 +157,25 @@ struct AuthWebController {
         let session = try pendingSession(context)
         if session.mfaVerified { return .redirect("/dashboard") }
         do {
-            try await services.identity.verifySecondFactor(userID: session.user.id, code: context.form[field: "code"], actor: context.actor())
+            try await services.identity.verifySecondFactor(
+                userID: session.user.id, code: context.form[field: "code"], actor: context.actor())
         } catch let error as HygieCoreError {
             let key = if case .tooManyRequests = error { "login.throttled" } else { "mfa.failed" }
-            let frame = PageFrame(locale: context.locale, title: renderer.translations.string("mfa.title", context.locale), csrf: session.csrfToken)
-            return renderer.page("mfa", frame: frame, content: ["error": renderer.translations.string(key, context.locale)], status: error.kind == .tooManyRequests ? .tooManyRequests : .unauthorized)
+            let frame = PageFrame(
+                locale: context.locale, title: renderer.translations.string("mfa.title", context.locale),
+                csrf: session.csrfToken)
+            return renderer.page(
+                "mfa", frame: frame, content: ["error": renderer.translations.string(key, context.locale)],
+                status: error.kind == .tooManyRequests ? .tooManyRequests : .unauthorized)
         }
         let renewed = try await services.identity.completeSecondFactor(sessionID: session.id, actor: context.actor())
         var response = Response.redirect("/dashboard")
-        response.headers.append(.init(name: .setCookie, value: SessionCookie.set(renewed.cookieValue, secure: secure, maxAge: Int(services.identity.settings.sessionAbsoluteTimeout))))
+        response.headers.append(
+            .init(
+                name: .setCookie,
+                value: SessionCookie.set(
+                    renewed.cookieValue, secure: secure, maxAge: Int(services.identity.settings.sessionAbsoluteTimeout))
+            ))
         return response
     }
 
@@ -129,7 +183,9 @@ struct AuthWebController {
         let session = try pendingSession(context)
         if session.user.mfaEnabled { return .redirect(session.mfaVerified ? "/profile" : SiteRoute.mfa.path) }
         let enrolment = try await services.identity.beginTOTPEnrolment(userID: session.user.id)
-        let frame = PageFrame(locale: context.locale, title: renderer.translations.string("enrol.title", context.locale), csrf: session.csrfToken)
+        let frame = PageFrame(
+            locale: context.locale, title: renderer.translations.string("enrol.title", context.locale),
+            csrf: session.csrfToken)
         let grouped = stride(from: 0, to: enrolment.secret.count, by: 4).map { index -> String in
             let start = enrolment.secret.index(enrolment.secret.startIndex, offsetBy: index)
             let end = enrolment.secret.index(start, offsetBy: min(4, enrolment.secret.count - index))
@@ -145,26 +201,37 @@ struct AuthWebController {
             throw HygieCoreError.notFound("enrolment")
         }
         let svg = try QRCode(text: uri).svg(title: renderer.translations.string("enrol.qrAlt", context.locale))
-        return Response(status: .ok, headers: [.contentType: "image/svg+xml", .cacheControl: "no-store"], body: .init(byteBuffer: .init(string: svg)))
+        return Response(
+            status: .ok, headers: [.contentType: "image/svg+xml", .cacheControl: "no-store"],
+            body: .init(byteBuffer: .init(string: svg)))
     }
 
     func enrol(_ request: Request, context: HygieRequestContext) async throws -> Response {
         let session = try pendingSession(context)
         let codes: [String]
         do {
-            codes = try await services.identity.confirmTOTPEnrolment(userID: session.user.id, code: context.form[field: "code"], actor: context.actor())
+            codes = try await services.identity.confirmTOTPEnrolment(
+                userID: session.user.id, code: context.form[field: "code"], actor: context.actor())
         } catch let error as ValidationError {
-            let frame = PageFrame(locale: context.locale, title: renderer.translations.string("enrol.title", context.locale), csrf: session.csrfToken)
-            return renderer.page("mfa_enrol", frame: frame, content: ["error": error.publicMessage, "required": !session.mfaVerified, "retry": true], status: .unprocessableContent)
+            let frame = PageFrame(
+                locale: context.locale, title: renderer.translations.string("enrol.title", context.locale),
+                csrf: session.csrfToken)
+            return renderer.page(
+                "mfa_enrol", frame: frame,
+                content: ["error": error.publicMessage, "required": !session.mfaVerified, "retry": true],
+                status: .unprocessableContent)
         }
         var cookie: String?
         var csrf = session.csrfToken
         if !session.mfaVerified {
-            let renewed = try await services.identity.completeSecondFactor(sessionID: session.id, actor: context.actor())
-            cookie = SessionCookie.set(renewed.cookieValue, secure: secure, maxAge: Int(services.identity.settings.sessionAbsoluteTimeout))
+            let renewed = try await services.identity.completeSecondFactor(
+                sessionID: session.id, actor: context.actor())
+            cookie = SessionCookie.set(
+                renewed.cookieValue, secure: secure, maxAge: Int(services.identity.settings.sessionAbsoluteTimeout))
             csrf = renewed.info.csrfToken
         }
-        let frame = PageFrame(locale: context.locale, title: renderer.translations.string("recovery.title", context.locale), csrf: csrf)
+        let frame = PageFrame(
+            locale: context.locale, title: renderer.translations.string("recovery.title", context.locale), csrf: csrf)
         var response = renderer.page("recovery_codes", frame: frame, content: ["codes": codes])
         if let cookie { response.headers.append(.init(name: .setCookie, value: cookie)) }
         return response

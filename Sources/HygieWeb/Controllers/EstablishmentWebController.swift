@@ -38,7 +38,9 @@ struct EstablishmentWebController {
     }
 
     var renderer: Renderer { services.renderer }
-    func t(_ key: String, _ context: HygieRequestContext) -> String { renderer.translations.string(key, context.locale) }
+    func t(_ key: String, _ context: HygieRequestContext) -> String {
+        renderer.translations.string(key, context.locale)
+    }
 
     static let manageRoles: Set<Role> = [.admin, .rssi]
 
@@ -46,17 +48,31 @@ struct EstablishmentWebController {
 
     func dashboard(_ request: Request, context: HygieRequestContext) async throws -> Response {
         let signedIn = try await services.signedIn(context)
-        var content: [String: Any] = ["role": signedIn.scope.map { t("roles.\($0.role.rawValue)", context) } ?? t("roles.admin", context)]
+        var content: [String: Any] = [
+            "role": signedIn.scope.map { t("roles.\($0.role.rawValue)", context) } ?? t("roles.admin", context)
+        ]
         if let scope = signedIn.scope {
             let establishment = try await services.tenancy.establishment(in: scope)
-            content["establishment"] = ["name": establishment.name, "finess": establishment.finess?.value ?? "—", "kind": t("kinds.\(establishment.kind.rawValue)", context)]
+            content["establishment"] = [
+                "name": establishment.name, "finess": establishment.finess?.value ?? "—",
+                "kind": t("kinds.\(establishment.kind.rawValue)", context),
+            ]
             if scope.role.canManageEstablishment {
                 let members = try await services.identity.members(in: scope)
                 content["stats"] = [
                     ["label": t("dashboard.members", context), "value": members.count],
-                    ["label": t("dashboard.withoutMFA", context), "value": members.filter { $0.role.requiresMFA && !$0.user.mfaEnabled }.count],
-                    ["label": t("dashboard.departments", context), "value": try await services.tenancy.departments(in: scope).count],
-                    ["label": t("dashboard.tokens", context), "value": try await services.identity.tokens(in: scope).filter { $0.revokedAt == nil }.count],
+                    [
+                        "label": t("dashboard.withoutMFA", context),
+                        "value": members.filter { $0.role.requiresMFA && !$0.user.mfaEnabled }.count,
+                    ],
+                    [
+                        "label": t("dashboard.departments", context),
+                        "value": try await services.tenancy.departments(in: scope).count,
+                    ],
+                    [
+                        "label": t("dashboard.tokens", context),
+                        "value": try await services.identity.tokens(in: scope).filter { $0.revokedAt == nil }.count,
+                    ],
                 ]
                 content["chart"] = true
                 content["hasStats"] = true
@@ -64,13 +80,19 @@ struct EstablishmentWebController {
             if scope.role == .coordinator {
                 let overview = try await services.tenancy.coordinatorOverview(in: scope)
                 content["hasOverview"] = !overview.isEmpty
-                content["overview"] = overview.map { ["name": $0.establishment.name, "finess": $0.establishment.finess?.value ?? "—", "members": $0.members, "departments": $0.departments] }
+                content["overview"] = overview.map {
+                    [
+                        "name": $0.establishment.name, "finess": $0.establishment.finess?.value ?? "—",
+                        "members": $0.members, "departments": $0.departments,
+                    ]
+                }
             }
         } else if signedIn.session.user.isInstanceAdmin {
             content["noEstablishment"] = true
             content["chart"] = true
         }
-        let frame = services.frame(signedIn, title: t("nav.dashboard", context), active: "dashboard", context: context, request: request)
+        let frame = services.frame(
+            signedIn, title: t("nav.dashboard", context), active: "dashboard", context: context, request: request)
         return renderer.page("dashboard", frame: frame, content: content)
     }
 
@@ -85,12 +107,17 @@ struct EstablishmentWebController {
         } else {
             throw HygieCoreError.forbidden("not allowed")
         }
-        let counts = try await services.audit.dailyCounts(establishmentID: establishmentID, actionPrefix: "auth.", days: 14, on: services.database.db)
+        let counts = try await services.audit.dailyCounts(
+            establishmentID: establishmentID, actionPrefix: "auth.", days: 14, on: services.database.db)
         let formatter = DateFormatter()
         formatter.dateFormat = "dd/MM"
         formatter.timeZone = TimeZone(identifier: "UTC")
-        let chart = BarChart(bars: counts.map { .init(label: formatter.string(from: $0.day), value: $0.count) }, title: t("dashboard.activity", context))
-        return Response(status: .ok, headers: [.contentType: "image/svg+xml", .cacheControl: "no-store"], body: .init(byteBuffer: .init(string: chart.svg())))
+        let chart = BarChart(
+            bars: counts.map { .init(label: formatter.string(from: $0.day), value: $0.count) },
+            title: t("dashboard.activity", context))
+        return Response(
+            status: .ok, headers: [.contentType: "image/svg+xml", .cacheControl: "no-store"],
+            body: .init(byteBuffer: .init(string: chart.svg())))
     }
 
     func switchEstablishment(_ request: Request, context: HygieRequestContext) async throws -> Response {
@@ -110,21 +137,28 @@ struct EstablishmentWebController {
         return try await usersPage(request, context: context, signedIn: signedIn, scope: scope, error: nil, status: .ok)
     }
 
-    func usersPage(_ request: Request, context: HygieRequestContext, signedIn: SignedIn, scope: TenantScope, error: String?, status: HTTPResponse.Status) async throws -> Response {
+    func usersPage(
+        _ request: Request, context: HygieRequestContext, signedIn: SignedIn, scope: TenantScope, error: String?,
+        status: HTTPResponse.Status
+    ) async throws -> Response {
         let members = try await services.identity.members(in: scope)
         let departments = try await services.tenancy.departments(in: scope)
         let names = Dictionary(uniqueKeysWithValues: departments.map { ($0.id, $0.name) })
         var content: [String: Any] = [
             "members": members.map { member -> [String: Any] in
-                ["id": member.user.id.uuidString, "name": member.user.displayName, "email": member.user.email,
-                 "role": t("roles.\(member.role.rawValue)", context), "department": member.departmentID.flatMap { names[$0] } ?? "—",
-                 "mfa": member.user.mfaEnabled, "mfaRequired": member.role.requiresMFA]
+                [
+                    "id": member.user.id.uuidString, "name": member.user.displayName, "email": member.user.email,
+                    "role": t("roles.\(member.role.rawValue)", context),
+                    "department": member.departmentID.flatMap { names[$0] } ?? "—",
+                    "mfa": member.user.mfaEnabled, "mfaRequired": member.role.requiresMFA,
+                ]
             },
             "roles": grantableRoles(scope).map { ["value": $0.rawValue, "label": t("roles.\($0.rawValue)", context)] },
             "departments": departments.map { ["id": $0.id.uuidString, "name": $0.name] },
         ]
         if let error { content["error"] = error }
-        let frame = services.frame(signedIn, title: t("nav.users", context), active: "users", context: context, request: request)
+        let frame = services.frame(
+            signedIn, title: t("nav.users", context), active: "users", context: context, request: request)
         return renderer.page("users", frame: frame, content: content, status: status)
     }
 
@@ -138,16 +172,23 @@ struct EstablishmentWebController {
         let form = context.form
         do {
             _ = try await services.identity.addMember(
-                NewUser(email: form[field: "email"], displayName: form[field: "display_name"], password: form[field: "password"], role: form[field: "role"], locale: form["locale"] ?? "fr", departmentID: form["department_id"]),
+                NewUser(
+                    email: form[field: "email"], displayName: form[field: "display_name"],
+                    password: form[field: "password"], role: form[field: "role"], locale: form["locale"] ?? "fr",
+                    departmentID: form["department_id"]),
                 in: scope)
         } catch let error as any ClassifiedError where error.kind == .validation || error.kind == .conflict {
-            return try await usersPage(request, context: context, signedIn: signedIn, scope: scope, error: error.publicMessage, status: error.kind == .conflict ? .conflict : .unprocessableContent)
+            return try await usersPage(
+                request, context: context, signedIn: signedIn, scope: scope, error: error.publicMessage,
+                status: error.kind == .conflict ? .conflict : .unprocessableContent)
         }
         return .redirect("/users?flash=user-created")
     }
 
     func userID(_ context: HygieRequestContext) throws -> User.ID {
-        guard let id = context.parameters.get("id").flatMap(User.ID.init(uuidString:)) else { throw HygieCoreError.notFound("user") }
+        guard let id = context.parameters.get("id").flatMap(User.ID.init(uuidString:)) else {
+            throw HygieCoreError.notFound("user")
+        }
         return id
     }
 
@@ -157,12 +198,16 @@ struct EstablishmentWebController {
         let member = try await services.identity.member(try userID(context), in: scope)
         let content: [String: Any] = [
             "id": member.user.id.uuidString, "name": member.user.displayName, "email": member.user.email,
-            "role": member.role.rawValue, "roleLabel": t("roles.\(member.role.rawValue)", context), "mfa": member.user.mfaEnabled,
+            "role": member.role.rawValue, "roleLabel": t("roles.\(member.role.rawValue)", context),
+            "mfa": member.user.mfaEnabled,
             "created": DisplayDate.format(member.user.createdAt),
-            "roles": grantableRoles(scope).map { ["value": $0.rawValue, "label": t("roles.\($0.rawValue)", context), "selected": $0 == member.role] },
+            "roles": grantableRoles(scope).map {
+                ["value": $0.rawValue, "label": t("roles.\($0.rawValue)", context), "selected": $0 == member.role]
+            },
             "isSelf": member.user.id == signedIn.session.user.id,
         ]
-        let frame = services.frame(signedIn, title: member.user.displayName, active: "users", context: context, request: request)
+        let frame = services.frame(
+            signedIn, title: member.user.displayName, active: "users", context: context, request: request)
         return renderer.page("user", frame: frame, content: content)
     }
 
@@ -194,18 +239,28 @@ struct EstablishmentWebController {
     func departments(_ request: Request, context: HygieRequestContext) async throws -> Response {
         let signedIn = try await services.signedIn(context)
         let scope = try signedIn.requireScope(Self.manageRoles)
-        return try await departmentsPage(request, context: context, signedIn: signedIn, scope: scope, error: nil, status: .ok)
+        return try await departmentsPage(
+            request, context: context, signedIn: signedIn, scope: scope, error: nil, status: .ok)
     }
 
-    func departmentsPage(_ request: Request, context: HygieRequestContext, signedIn: SignedIn, scope: TenantScope, error: String?, status: HTTPResponse.Status) async throws -> Response {
+    func departmentsPage(
+        _ request: Request, context: HygieRequestContext, signedIn: SignedIn, scope: TenantScope, error: String?,
+        status: HTTPResponse.Status
+    ) async throws -> Response {
         var content: [String: Any] = [
             "departments": try await services.tenancy.departments(in: scope).map {
-                ["id": $0.id.uuidString, "name": $0.name, "code": $0.code, "kind": t("departmentKinds.\($0.kind.rawValue)", context)]
+                [
+                    "id": $0.id.uuidString, "name": $0.name, "code": $0.code,
+                    "kind": t("departmentKinds.\($0.kind.rawValue)", context),
+                ]
             },
-            "kinds": DepartmentKind.allCases.map { ["value": $0.rawValue, "label": t("departmentKinds.\($0.rawValue)", context)] },
+            "kinds": DepartmentKind.allCases.map {
+                ["value": $0.rawValue, "label": t("departmentKinds.\($0.rawValue)", context)]
+            },
         ]
         if let error { content["error"] = error }
-        let frame = services.frame(signedIn, title: t("nav.departments", context), active: "departments", context: context, request: request)
+        let frame = services.frame(
+            signedIn, title: t("nav.departments", context), active: "departments", context: context, request: request)
         return renderer.page("departments", frame: frame, content: content, status: status)
     }
 
@@ -213,16 +268,22 @@ struct EstablishmentWebController {
         let signedIn = try await services.signedIn(context)
         let scope = try signedIn.requireScope(Self.manageRoles)
         do {
-            _ = try await services.tenancy.createDepartment(name: context.form[field: "name"], code: context.form[field: "code"], kind: context.form[field: "kind"], in: scope)
+            _ = try await services.tenancy.createDepartment(
+                name: context.form[field: "name"], code: context.form[field: "code"], kind: context.form[field: "kind"],
+                in: scope)
         } catch let error as any ClassifiedError where error.kind == .validation || error.kind == .conflict {
-            return try await departmentsPage(request, context: context, signedIn: signedIn, scope: scope, error: error.publicMessage, status: error.kind == .conflict ? .conflict : .unprocessableContent)
+            return try await departmentsPage(
+                request, context: context, signedIn: signedIn, scope: scope, error: error.publicMessage,
+                status: error.kind == .conflict ? .conflict : .unprocessableContent)
         }
         return .redirect("/departments?flash=department-created")
     }
 
     func deleteDepartment(_ request: Request, context: HygieRequestContext) async throws -> Response {
         let scope = try await services.signedIn(context).requireScope(Self.manageRoles)
-        guard let id = context.parameters.get("id").flatMap(Department.ID.init(uuidString:)) else { throw HygieCoreError.notFound("department") }
+        guard let id = context.parameters.get("id").flatMap(Department.ID.init(uuidString:)) else {
+            throw HygieCoreError.notFound("department")
+        }
         try await services.tenancy.deleteDepartment(id, in: scope)
         return .redirect("/departments?flash=department-deleted")
     }
@@ -232,22 +293,33 @@ struct EstablishmentWebController {
     func tokens(_ request: Request, context: HygieRequestContext) async throws -> Response {
         let signedIn = try await services.signedIn(context)
         let scope = try signedIn.requireScope([.admin, .rssi, .analyst, .coordinator])
-        return try await tokensPage(request, context: context, signedIn: signedIn, scope: scope, created: nil, error: nil)
+        return try await tokensPage(
+            request, context: context, signedIn: signedIn, scope: scope, created: nil, error: nil)
     }
 
-    func tokensPage(_ request: Request, context: HygieRequestContext, signedIn: SignedIn, scope: TenantScope, created: NewAPIToken?, error: String?) async throws -> Response {
+    func tokensPage(
+        _ request: Request, context: HygieRequestContext, signedIn: SignedIn, scope: TenantScope, created: NewAPIToken?,
+        error: String?
+    ) async throws -> Response {
         var content: [String: Any] = [
             "tokens": try await services.identity.tokens(in: scope).map {
-                ["id": $0.id.uuidString.lowercased(), "name": $0.name, "role": t("roles.\($0.role.rawValue)", context), "prefix": $0.prefix,
-                 "created": DisplayDate.format($0.createdAt), "lastUsed": DisplayDate.format($0.lastUsedAt),
-                 "expires": DisplayDate.format($0.expiresAt), "revoked": $0.revokedAt != nil]
+                [
+                    "id": $0.id.uuidString.lowercased(), "name": $0.name,
+                    "role": t("roles.\($0.role.rawValue)", context), "prefix": $0.prefix,
+                    "created": DisplayDate.format($0.createdAt), "lastUsed": DisplayDate.format($0.lastUsedAt),
+                    "expires": DisplayDate.format($0.expiresAt), "revoked": $0.revokedAt != nil,
+                ]
             },
-            "roles": ([scope.role] + grantableRoles(scope).filter { $0 != scope.role }).map { ["value": $0.rawValue, "label": t("roles.\($0.rawValue)", context)] },
+            "roles": ([scope.role] + grantableRoles(scope).filter { $0 != scope.role }).map {
+                ["value": $0.rawValue, "label": t("roles.\($0.rawValue)", context)]
+            },
         ]
         if let created { content["created"] = ["secret": created.secret, "name": created.info.name] }
         if let error { content["error"] = error }
-        let frame = services.frame(signedIn, title: t("nav.tokens", context), active: "tokens", context: context, request: request)
-        return renderer.page("tokens", frame: frame, content: content, status: error == nil ? .ok : .unprocessableContent)
+        let frame = services.frame(
+            signedIn, title: t("nav.tokens", context), active: "tokens", context: context, request: request)
+        return renderer.page(
+            "tokens", frame: frame, content: content, status: error == nil ? .ok : .unprocessableContent)
     }
 
     func createToken(_ request: Request, context: HygieRequestContext) async throws -> Response {
@@ -255,16 +327,21 @@ struct EstablishmentWebController {
         let scope = try signedIn.requireScope([.admin, .rssi, .analyst, .coordinator])
         let days = context.form["expires_in_days"].flatMap { $0.isEmpty ? nil : Int($0) }
         do {
-            let created = try await services.identity.createToken(name: context.form[field: "name"], role: context.form[field: "role"], expiresInDays: days, in: scope)
-            return try await tokensPage(request, context: context, signedIn: signedIn, scope: scope, created: created, error: nil)
+            let created = try await services.identity.createToken(
+                name: context.form[field: "name"], role: context.form[field: "role"], expiresInDays: days, in: scope)
+            return try await tokensPage(
+                request, context: context, signedIn: signedIn, scope: scope, created: created, error: nil)
         } catch let error as any ClassifiedError where error.kind == .validation {
-            return try await tokensPage(request, context: context, signedIn: signedIn, scope: scope, created: nil, error: error.publicMessage)
+            return try await tokensPage(
+                request, context: context, signedIn: signedIn, scope: scope, created: nil, error: error.publicMessage)
         }
     }
 
     func revokeToken(_ request: Request, context: HygieRequestContext) async throws -> Response {
         let scope = try await services.signedIn(context).requireScope([.admin, .rssi, .analyst, .coordinator])
-        guard let id = context.parameters.get("id").flatMap(UUID.init(uuidString:)) else { throw HygieCoreError.notFound("token") }
+        guard let id = context.parameters.get("id").flatMap(UUID.init(uuidString:)) else {
+            throw HygieCoreError.notFound("token")
+        }
         try await services.identity.revokeToken(id, in: scope)
         return .redirect("/tokens?flash=token-revoked")
     }
@@ -283,22 +360,33 @@ struct EstablishmentWebController {
         let query = request.uri.queryParameters
         let filter = AuditFilter(action: query.get("action"), actor: query.get("actor"))
         let before = query.get("before").flatMap(Int64.init)
-        let page = try await services.audit.page(establishmentID: establishmentID, filter: filter, before: before, limit: PageSize(50), on: services.database.db)
+        let page = try await services.audit.page(
+            establishmentID: establishmentID, filter: filter, before: before, limit: PageSize(50),
+            on: services.database.db)
         var content: [String: Any] = [
             "events": page.events.map {
-                ["sequence": $0.sequence, "time": DisplayDate.format($0.createdAt), "actor": $0.actorName, "role": $0.actorRole,
-                 "action": $0.action, "summary": $0.summary, "source": $0.sourceAddress ?? "—", "failure": $0.action.hasSuffix(".failed")]
+                [
+                    "sequence": $0.sequence, "time": DisplayDate.format($0.createdAt), "actor": $0.actorName,
+                    "role": $0.actorRole,
+                    "action": $0.action, "summary": $0.summary, "source": $0.sourceAddress ?? "—",
+                    "failure": $0.action.hasSuffix(".failed"),
+                ]
             },
             "action": filter.action ?? "", "actor": filter.actor ?? "",
         ]
         if let next = page.nextBefore {
             var components = URLComponents()
             components.queryItems = [URLQueryItem(name: "before", value: String(next))]
-            if let action = filter.action, !action.isEmpty { components.queryItems?.append(URLQueryItem(name: "action", value: action)) }
-            if let actor = filter.actor, !actor.isEmpty { components.queryItems?.append(URLQueryItem(name: "actor", value: actor)) }
+            if let action = filter.action, !action.isEmpty {
+                components.queryItems?.append(URLQueryItem(name: "action", value: action))
+            }
+            if let actor = filter.actor, !actor.isEmpty {
+                components.queryItems?.append(URLQueryItem(name: "actor", value: actor))
+            }
             content["next"] = "/audit" + (components.string ?? "")
         }
-        let frame = services.frame(signedIn, title: t("nav.audit", context), active: "audit", context: context, request: request)
+        let frame = services.frame(
+            signedIn, title: t("nav.audit", context), active: "audit", context: context, request: request)
         return renderer.page("audit", frame: frame, content: content)
     }
 
@@ -309,7 +397,10 @@ struct EstablishmentWebController {
         return try await profilePage(request, context: context, signedIn: signedIn, extra: [:], status: .ok)
     }
 
-    func profilePage(_ request: Request, context: HygieRequestContext, signedIn: SignedIn, extra: [String: Any], status: HTTPResponse.Status) async throws -> Response {
+    func profilePage(
+        _ request: Request, context: HygieRequestContext, signedIn: SignedIn, extra: [String: Any],
+        status: HTTPResponse.Status
+    ) async throws -> Response {
         let user = signedIn.session.user
         var content: [String: Any] = [
             "name": user.displayName, "email": user.email, "mfa": user.mfaEnabled,
@@ -317,13 +408,16 @@ struct EstablishmentWebController {
             "fr": user.locale == .fr, "en": user.locale == .en,
         ]
         content.merge(extra) { $1 }
-        let frame = services.frame(signedIn, title: t("nav.profile", context), active: "profile", context: context, request: request)
+        let frame = services.frame(
+            signedIn, title: t("nav.profile", context), active: "profile", context: context, request: request)
         return renderer.page("profile", frame: frame, content: content, status: status)
     }
 
     func setLocale(_ request: Request, context: HygieRequestContext) async throws -> Response {
         let signedIn = try await services.signedIn(context)
-        guard let locale = User.Locale(rawValue: context.form[field: "locale"]) else { throw ValidationError(field: "locale", message: "fr or en") }
+        guard let locale = User.Locale(rawValue: context.form[field: "locale"]) else {
+            throw ValidationError(field: "locale", message: "fr or en")
+        }
         try await services.identity.setLocale(locale, for: signedIn.session.user.id)
         return .redirect("/profile?flash=saved")
     }
@@ -335,18 +429,26 @@ struct EstablishmentWebController {
             guard form[field: "new_password"] == form[field: "new_password_confirm"] else {
                 throw ValidationError(field: "new_password", message: t("errors.passwordMismatch", context))
             }
-            try await services.identity.changePassword(userID: signedIn.session.user.id, current: form[field: "current_password"], new: form[field: "new_password"], actor: signedIn.actor)
+            try await services.identity.changePassword(
+                userID: signedIn.session.user.id, current: form[field: "current_password"],
+                new: form[field: "new_password"], actor: signedIn.actor)
         } catch let error as ValidationError {
-            return try await profilePage(request, context: context, signedIn: signedIn, extra: ["error": error.publicMessage], status: .unprocessableContent)
+            return try await profilePage(
+                request, context: context, signedIn: signedIn, extra: ["error": error.publicMessage],
+                status: .unprocessableContent)
         }
         return .redirect("/profile?flash=password-changed")
     }
 
     func regenerateRecoveryCodes(_ request: Request, context: HygieRequestContext) async throws -> Response {
         let signedIn = try await services.signedIn(context)
-        guard signedIn.session.user.mfaEnabled else { throw HygieCoreError.conflict("enable two-factor authentication first") }
-        let codes = try await services.identity.regenerateRecoveryCodes(userID: signedIn.session.user.id, actor: signedIn.actor)
-        var frame = services.frame(signedIn, title: t("recovery.title", context), active: "profile", context: context, request: request)
+        guard signedIn.session.user.mfaEnabled else {
+            throw HygieCoreError.conflict("enable two-factor authentication first")
+        }
+        let codes = try await services.identity.regenerateRecoveryCodes(
+            userID: signedIn.session.user.id, actor: signedIn.actor)
+        var frame = services.frame(
+            signedIn, title: t("recovery.title", context), active: "profile", context: context, request: request)
         frame.flash = nil
         return renderer.page("recovery_codes", frame: frame, content: ["codes": codes])
     }

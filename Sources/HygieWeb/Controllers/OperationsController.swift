@@ -30,13 +30,18 @@ struct OperationsController {
                 return try JSONResponse.make(["status": "ready", "database": "ok"])
             } catch {
                 context.logger.error("readiness check failed", metadata: ["error": "\(error)"])
-                return try JSONResponse.make(["status": "not ready", "database": "unreachable"], status: .serviceUnavailable)
+                return try JSONResponse.make(
+                    ["status": "not ready", "database": "unreachable"], status: .serviceUnavailable)
             }
         }
         router.get("/metrics") { _, _ in
-            let counts = (try? await services.jobs.counts()) ?? [:]  // metrics must answer even when the database does not
+            // try?: metrics must answer even when the database does not.
+            let counts = (try? await services.jobs.counts()) ?? [:]
             let gauges = Job.Status.allCases.map {
-                (name: "hygie_jobs", help: "Jobs in the queue by status.", labels: "status=\"\($0.rawValue)\"", value: counts[$0] ?? 0)
+                (
+                    name: "hygie_jobs", help: "Jobs in the queue by status.", labels: "status=\"\($0.rawValue)\"",
+                    value: counts[$0] ?? 0
+                )
             }
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
@@ -44,7 +49,9 @@ struct OperationsController {
         }
         let css = stylesheet
         router.get(SiteRoute.stylesheet.routerPath) { _, _ in
-            Response(status: .ok, headers: [.contentType: "text/css; charset=utf-8", .cacheControl: "public, max-age=3600"], body: .init(byteBuffer: css))
+            Response(
+                status: .ok, headers: [.contentType: "text/css; charset=utf-8", .cacheControl: "public, max-age=3600"],
+                body: .init(byteBuffer: css))
         }
     }
 }

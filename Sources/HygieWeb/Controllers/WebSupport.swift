@@ -44,9 +44,13 @@ extension HygieServices {
     }
 
     /// The layout for a signed-in page.
-    func frame(_ signedIn: SignedIn, title: String, active: String, context: HygieRequestContext, request: Request) -> PageFrame {
+    func frame(_ signedIn: SignedIn, title: String, active: String, context: HygieRequestContext, request: Request)
+        -> PageFrame
+    {
         let t = { (key: String) in renderer.translations.string(key, context.locale) }
-        var nav: [PageFrame.NavItem] = [.init(href: "/dashboard", label: t("nav.dashboard"), active: active == "dashboard")]
+        var nav: [PageFrame.NavItem] = [
+            .init(href: "/dashboard", label: t("nav.dashboard"), active: active == "dashboard")
+        ]
         let role = signedIn.scope?.role
         if let role, role.canManageEstablishment {
             nav.append(.init(href: "/users", label: t("nav.users"), active: active == "users"))
@@ -59,11 +63,14 @@ extension HygieServices {
             nav.append(.init(href: "/audit", label: t("nav.audit"), active: active == "audit"))
         }
         if signedIn.session.user.isInstanceAdmin {
-            nav.append(.init(href: "/admin/establishments", label: t("nav.establishments"), active: active == "establishments"))
+            nav.append(
+                .init(href: "/admin/establishments", label: t("nav.establishments"), active: active == "establishments")
+            )
             nav.append(.init(href: "/admin/jobs", label: t("nav.jobs"), active: active == "jobs"))
         }
         nav.append(.init(href: "/profile", label: t("nav.profile"), active: active == "profile"))
-        var frame = PageFrame(locale: context.locale, title: title, csrf: signedIn.session.csrfToken, user: signedIn.session.user)
+        var frame = PageFrame(
+            locale: context.locale, title: title, csrf: signedIn.session.csrfToken, user: signedIn.session.user)
         frame.nav = nav
         frame.establishments = signedIn.establishments.map {
             ($0.id.uuidString, $0.name, $0.id == signedIn.scope?.establishmentID)

@@ -13,7 +13,9 @@ struct ErrorMiddleware: RouterMiddleware {
     typealias Context = HygieRequestContext
     let renderer: Renderer
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
         do {
             return try await next(request, context)
         } catch let redirect as Redirect {
@@ -23,11 +25,14 @@ struct ErrorMiddleware: RouterMiddleware {
             if status.code >= 500 {
                 context.logger.error("request failed", metadata: ["error": "\(String(reflecting: error))"])
             } else if status == .unauthorized || status == .forbidden {
-                context.logger.notice("request refused", metadata: ["status": "\(status.code)", "reason": "\(message)"])
+                context.logger.notice(
+                    "request refused", metadata: ["status": "\(status.code)", "reason": "\(message)"])
             } else {
                 context.logger.info("request rejected", metadata: ["status": "\(status.code)", "reason": "\(message)"])
             }
-            let isAPI = request.uri.path.hasPrefix("/api/") || request.uri.path.hasPrefix("/health") || request.uri.path == "/metrics"
+            let isAPI =
+                request.uri.path.hasPrefix("/api/") || request.uri.path.hasPrefix("/health")
+                || request.uri.path == "/metrics"
             var response: Response
             if isAPI {
                 response = try JSONResponse.make(

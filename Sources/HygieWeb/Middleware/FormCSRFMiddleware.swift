@@ -16,7 +16,9 @@ struct FormCSRFMiddleware: RouterMiddleware {
     let maxBodyBytes: Int
     static let preSessionCookie = "hygie_csrf"
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
         var context = context
         context.maxUploadSize = maxBodyBytes
         if let length = request.headers[.contentLength].flatMap(Int.init), length > maxBodyBytes {

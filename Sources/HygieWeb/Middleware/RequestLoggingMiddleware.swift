@@ -12,7 +12,9 @@ struct RequestLoggingMiddleware: RouterMiddleware {
     typealias Context = HygieRequestContext
     let metrics: MetricsRegistry
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
         var context = context
         context.logger[metadataKey: "request_id"] = "\(context.requestID)"
         let start = ContinuousClock.now

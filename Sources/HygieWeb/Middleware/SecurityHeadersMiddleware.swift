@@ -12,7 +12,9 @@ struct SecurityHeadersMiddleware: RouterMiddleware {
     typealias Context = HygieRequestContext
     let tls: Bool
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
         var response = try await next(request, context)
         // SECURITY: no inline script or style anywhere, so the policy needs no 'unsafe-inline'.
         response.headers[.contentSecurityPolicy] =

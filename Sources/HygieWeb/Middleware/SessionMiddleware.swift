@@ -14,7 +14,9 @@ struct SessionMiddleware: RouterMiddleware {
     let identity: IdentityService
     static let cookieName = "hygie_session"
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
         var context = context
         if request.uri.path.hasPrefix("/api/") {
             if let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") {
@@ -36,8 +38,12 @@ struct SessionMiddleware: RouterMiddleware {
 
     /// `?lang=` first, then the `hygie_lang` cookie, then Accept-Language; French by default.
     static func preferredLocale(_ request: Request) -> User.Locale {
-        if let lang = request.uri.queryParameters.get("lang"), let locale = User.Locale(rawValue: lang) { return locale }
-        if let cookie = request.cookies["hygie_lang"]?.value, let locale = User.Locale(rawValue: cookie) { return locale }
+        if let lang = request.uri.queryParameters.get("lang"), let locale = User.Locale(rawValue: lang) {
+            return locale
+        }
+        if let cookie = request.cookies["hygie_lang"]?.value, let locale = User.Locale(rawValue: cookie) {
+            return locale
+        }
         if let accept = request.headers[.acceptLanguage]?.lowercased(), accept.hasPrefix("en") { return .en }
         return .fr
     }

@@ -29,13 +29,16 @@ struct BarChart {
             let barHeight = Double(height - top - bottom) * Double(bar.value) / Double(maxValue)
             let x = Double(index) * slot + slot * 0.15
             let y = Double(height - bottom) - barHeight
-            body += "<rect class=\"bar\" x=\"\(Int(x))\" y=\"\(Int(y))\" width=\"\(Int(slot * 0.7))\" height=\"\(Int(barHeight.rounded()))\">"
+            body +=
+                "<rect class=\"bar\" x=\"\(Int(x))\" y=\"\(Int(y))\" width=\"\(Int(slot * 0.7))\" height=\"\(Int(barHeight.rounded()))\">"
             body += "<title>\(HTMLEscape.attribute(bar.label)): \(bar.value)</title></rect>"
             if bar.value > 0 {
-                body += "<text x=\"\(Int(x + slot * 0.35))\" y=\"\(Int(y) - 3)\" text-anchor=\"middle\" class=\"value\">\(bar.value)</text>"
+                body +=
+                    "<text x=\"\(Int(x + slot * 0.35))\" y=\"\(Int(y) - 3)\" text-anchor=\"middle\" class=\"value\">\(bar.value)</text>"
             }
             if bars.count <= 14 || index % 2 == 0 {
-                body += "<text x=\"\(Int(x + slot * 0.35))\" y=\"\(height - 10)\" text-anchor=\"middle\" class=\"label\">\(HTMLEscape.attribute(bar.label))</text>"
+                body +=
+                    "<text x=\"\(Int(x + slot * 0.35))\" y=\"\(height - 10)\" text-anchor=\"middle\" class=\"label\">\(HTMLEscape.attribute(bar.label))</text>"
             }
         }
         return """

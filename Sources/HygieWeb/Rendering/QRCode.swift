@@ -29,7 +29,10 @@ struct QRCode {
 
     init(text: String) throws {
         let bytes = Array(text.utf8)
-        guard let version = (1...10).first(where: { Self.levelM[$0 - 1].0 * 8 >= 4 + ($0 < 10 ? 8 : 16) + bytes.count * 8 })
+        guard
+            let version = (1...10).first(where: {
+                Self.levelM[$0 - 1].0 * 8 >= 4 + ($0 < 10 ? 8 : 16) + bytes.count * 8
+            })
         else { throw Failure.tooLong }
         let (dataCount, ecPerBlock, groups) = Self.levelM[version - 1]
 
@@ -102,7 +105,8 @@ struct QRCode {
                     let y = row + dy
                     let x = column + dx
                     guard (0..<size).contains(y), (0..<size).contains(x) else { continue }
-                    let inRing = (0...6).contains(dy) && (0...6).contains(dx)
+                    let inRing =
+                        (0...6).contains(dy) && (0...6).contains(dx)
                         && (dy == 0 || dy == 6 || dx == 0 || dx == 6)
                     let inCore = (2...4).contains(dy) && (2...4).contains(dx)
                     set(y, x, inRing || inCore)

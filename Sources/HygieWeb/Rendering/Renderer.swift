@@ -17,7 +17,8 @@ struct Renderer: Sendable {
         guard let directory = Bundle.module.url(forResource: "Templates", withExtension: nil, subdirectory: "Resources")
         else { throw HygieWebError.missingResource("Templates") }
         return Renderer(
-            library: try await MustacheLibrary(directory: directory.path), translations: try Translations(bundle: .module))
+            library: try await MustacheLibrary(directory: directory.path),
+            translations: try Translations(bundle: .module))
     }
 
     /// A full HTML page. `frame` holds the layout's data, `content` the page's own view.
@@ -58,7 +59,9 @@ struct PageFrame {
         var result: [String: Any] = [
             "t": catalog, "lang": locale.rawValue, "title": title, "csrf": csrf ?? "",
             "nav": nav.map { ["href": $0.href, "label": $0.label, "active": $0.active] as [String: Any] },
-            "establishments": establishments.map { ["id": $0.id, "name": $0.name, "selected": $0.selected] as [String: Any] },
+            "establishments": establishments.map {
+                ["id": $0.id, "name": $0.name, "selected": $0.selected] as [String: Any]
+            },
             "hasSwitcher": establishments.count > 1,
             "otherLang": locale == .fr ? "en" : "fr",
             "otherLangLabel": locale == .fr ? "English" : "Français",

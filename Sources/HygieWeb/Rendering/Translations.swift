@@ -16,7 +16,9 @@ struct Translations: @unchecked Sendable {
     init(bundle: Bundle) throws {
         var catalogs: [User.Locale: [String: Any]] = [:]
         for locale in User.Locale.allCases {
-            guard let url = bundle.url(forResource: locale.rawValue, withExtension: "json", subdirectory: "Resources/Locales"),
+            guard
+                let url = bundle.url(
+                    forResource: locale.rawValue, withExtension: "json", subdirectory: "Resources/Locales"),
                 let object = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any]
             else { throw HygieWebError.missingResource("Locales/\(locale.rawValue).json") }
             catalogs[locale] = object
@@ -38,7 +40,11 @@ struct Translations: @unchecked Sendable {
         var result = Set<String>()
         for (key, value) in catalog {
             let path = prefix.isEmpty ? key : "\(prefix).\(key)"
-            if let nested = value as? [String: Any] { result.formUnion(keys(of: nested, prefix: path)) } else { result.insert(path) }
+            if let nested = value as? [String: Any] {
+                result.formUnion(keys(of: nested, prefix: path))
+            } else {
+                result.insert(path)
+            }
         }
         return result
     }
