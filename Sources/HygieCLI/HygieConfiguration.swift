@@ -14,17 +14,17 @@ import Yams
 /// |---|---|---|---|
 /// | hygie.http.host | HYGIE_HTTP_HOST | string | 127.0.0.1 |
 /// | hygie.http.port | HYGIE_HTTP_PORT | int 0–65535 | 8080 |
-/// | hygie.http.publicURL | HYGIE_HTTP_PUBLICURL | URL | http(s)://host:port |
-/// | hygie.http.maxBodyBytes | HYGIE_HTTP_MAXBODYBYTES | int | 1048576 |
+/// | hygie.http.publicURL | HYGIE_HTTP_PUBLIC_URL | URL | http(s)://host:port |
+/// | hygie.http.maxBodyBytes | HYGIE_HTTP_MAX_BODY_BYTES | int | 1048576 |
 /// | hygie.dataDir | HYGIE_DATA_DIR | path | ./hygie-data |
 /// | hygie.database.url | HYGIE_DATABASE_URL | postgres:// URL (secret) | SQLite in the data dir |
-/// | hygie.database.autoMigrate | HYGIE_DATABASE_AUTOMIGRATE | bool | false (PostgreSQL only) |
+/// | hygie.database.autoMigrate | HYGIE_DATABASE_AUTO_MIGRATE | bool | false (PostgreSQL only) |
 /// | hygie.tls.certificate, hygie.tls.key | HYGIE_TLS_CERTIFICATE, HYGIE_TLS_KEY | PEM paths | none |
-/// | hygie.security.secretKey | HYGIE_SECURITY_SECRETKEY | base64 32 bytes (secret) | `<dataDir>/instance.key` |
-/// | hygie.security.sessionIdleMinutes | … | int | 30 |
-/// | hygie.security.sessionAbsoluteHours | … | int | 12 |
-/// | hygie.security.bcryptCost | … | int 4–15 | 12 |
-/// | hygie.security.passwordDenylistFile | … | path | none |
+/// | hygie.security.secretKey | HYGIE_SECURITY_SECRET_KEY | base64 32 bytes (secret) | `<dataDir>/instance.key` |
+/// | hygie.security.sessionIdleMinutes | HYGIE_SECURITY_SESSION_IDLE_MINUTES | int | 30 |
+/// | hygie.security.sessionAbsoluteHours | HYGIE_SECURITY_SESSION_ABSOLUTE_HOURS | int | 12 |
+/// | hygie.security.bcryptCost | HYGIE_SECURITY_BCRYPT_COST | int 4–15 | 12 |
+/// | hygie.security.passwordDenylistFile | HYGIE_SECURITY_PASSWORD_DENYLIST_FILE | path | none |
 /// | hygie.jobs.workers | HYGIE_JOBS_WORKERS | int 0–32 | 2 |
 /// | hygie.log.level | HYGIE_LOG_LEVEL | trace…critical | info |
 /// | hygie.log.format | HYGIE_LOG_FORMAT | text, json | text |
@@ -86,12 +86,8 @@ struct HygieConfiguration: Sendable {
                     })))
         providers.append(
             EnvironmentVariablesProvider(
-                environmentVariables: environment.filter { $0.key.hasPrefix("HYGIE_") }.reduce(into: [:]) {
-                    result, entry in
-                    // HYGIE_DATA_DIR is the documented spelling of hygie.dataDir.
-                    result[entry.key == "HYGIE_DATA_DIR" ? "HYGIE_DATADIR" : entry.key] = entry.value
-                },
-                secretsSpecifier: .specific(["HYGIE_DATABASE_URL", "HYGIE_SECURITY_SECRETKEY"])))
+                environmentVariables: environment.filter { $0.key.hasPrefix("HYGIE_") },
+                secretsSpecifier: .specific(Set(secretKeys.map(environmentName)))))
         if let configFile {
             do {
                 let text = try String(contentsOfFile: configFile, encoding: .utf8)
@@ -185,14 +181,27 @@ struct HygieConfiguration: Sendable {
         config.publicURL =
             string("hygie.http.publicURL")
             ?? "\(scheme)://\(shownHost.contains(":") ? "[\(shownHost)]" : shownHost):\(config.port)"
-        for key in environment.keys where key.hasPrefix("HYGIE_") && !key.hasPrefix("HYGIE_TEST_") {
-            let known =
-                knownKeys.contains { $0.replacingOccurrences(of: ".", with: "_").uppercased() == key }
-                || key == "HYGIE_DATA_DIR"
-            if !known { problems.append("environment \(key): unknown setting") }
+        let knownVariables = Set(knownKeys.map(environmentName))
+        for key in environment.keys.sorted() where key.hasPrefix("HYGIE_") && !key.hasPrefix("HYGIE_TEST_") {
+            if !knownVariables.contains(key) { problems.append("environment \(key): unknown setting") }
         }
         if !problems.isEmpty { throw Invalid(problems: problems) }
         return config
+    }
+
+    /// The environment variable of a key, as swift-configuration derives it: `hygie.security.secretKey` →
+    /// `HYGIE_SECURITY_SECRET_KEY`.
+    static func environmentName(_ key: String) -> String {
+        key.split(separator: ".").map { component -> String in
+            var result = ""
+            var previous: Character?
+            for character in component {
+                if let previous, previous.isLowercase, character.isUppercase { result.append("_") }
+                result.append(character)
+                previous = character
+            }
+            return result.uppercased()
+        }.joined(separator: "_")
     }
 
     /// Keys of a YAML file that Hygie does not know (typos would otherwise be silently ignored).

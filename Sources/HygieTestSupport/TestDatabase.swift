@@ -1,9 +1,9 @@
+public import FluentKit
 import Foundation
 public import HygieCore
 public import HygieJobs
 public import HygieStorage
 import Logging
-public import FluentKit
 import SQLKit
 public import Testing
 
@@ -31,13 +31,15 @@ public enum TestDatabase: String, Sendable, CustomTestStringConvertible {
     public func withDatabase<T>(migrated: Bool = true, _ body: (DatabaseService) async throws -> T) async throws -> T {
         switch self {
         case .sqlite:
-            let service = try DatabaseService(settings: .init(engine: .sqliteMemory), migrations: Self.migrations, logger: Self.logger)
+            let service = try DatabaseService(
+                settings: .init(engine: .sqliteMemory), migrations: Self.migrations, logger: Self.logger)
             if migrated { try await service.migrate() }
             return try await Self.closing(service, body)
         case .postgres:
             let name = try await PostgresTemplate.shared.makeDatabase(migrated: migrated)
             let service = try DatabaseService(
-                settings: .init(engine: .postgres(url: try PostgresTemplate.url(database: name)), maxConnectionsPerEventLoop: 4),
+                settings: .init(
+                    engine: .postgres(url: try PostgresTemplate.url(database: name)), maxConnectionsPerEventLoop: 4),
                 migrations: Self.migrations, logger: Self.logger)
             do {
                 let result = try await Self.closing(service, body)
@@ -65,7 +67,8 @@ public enum TestDatabase: String, Sendable, CustomTestStringConvertible {
 /// Migrates `hygie_template` once per test process; each test gets a copy (`CREATE DATABASE … TEMPLATE`).
 actor PostgresTemplate {
     static let shared = PostgresTemplate()
-    private var ready = false
+    /// Created once; an actor's awaits let other calls in, so later callers wait on the same task.
+    private var template: Task<Void, any Error>?
     private var counter = 0
 
     static func url(database: String) throws -> String {
@@ -88,17 +91,20 @@ actor PostgresTemplate {
     }
 
     func makeDatabase(migrated: Bool) async throws -> String {
-        if !ready {
-            try await Self.admin { sql in
-                try await sql.raw("DROP DATABASE IF EXISTS hygie_template").run()
-                try await sql.raw("CREATE DATABASE hygie_template").run()
+        if template == nil {
+            template = Task {
+                try await Self.admin { sql in
+                    try await sql.raw("DROP DATABASE IF EXISTS hygie_template WITH (FORCE)").run()
+                    try await sql.raw("CREATE DATABASE hygie_template").run()
+                }
+                let service = try DatabaseService(
+                    settings: .init(
+                        engine: .postgres(url: try Self.url(database: "hygie_template")), maxConnectionsPerEventLoop: 1),
+                    migrations: TestDatabase.migrations, logger: TestDatabase.logger)
+                try await TestDatabase.closing(service) { try await $0.migrate() }
             }
-            let template = try DatabaseService(
-                settings: .init(engine: .postgres(url: try Self.url(database: "hygie_template")), maxConnectionsPerEventLoop: 1),
-                migrations: TestDatabase.migrations, logger: TestDatabase.logger)
-            try await TestDatabase.closing(template) { try await $0.migrate() }
-            ready = true
         }
+        try await template!.value
         counter += 1
         let name = "hygie_test_\(ProcessInfo.processInfo.processIdentifier)_\(counter)"
         try await Self.admin { sql in
@@ -113,7 +119,8 @@ actor PostgresTemplate {
     }
 
     func drop(_ name: String) async throws {
-        try await Self.admin { sql in try await sql.raw("DROP DATABASE IF EXISTS \(unsafeRaw: name) WITH (FORCE)").run() }
+        try await Self.admin { sql in try await sql.raw("DROP DATABASE IF EXISTS \(unsafeRaw: name) WITH (FORCE)").run()
+        }
     }
 }
 
@@ -131,7 +138,8 @@ public struct TestServices: Sendable {
         self.clock = clock
         audit = AuditTrail(dialect: database.dialect, clock: clock)
         identity = IdentityService(
-            database: database, audit: audit, clock: clock, secrets: try SecretBox(keyData: Data(repeating: 7, count: 32)),
+            database: database, audit: audit, clock: clock,
+            secrets: try SecretBox(keyData: Data(repeating: 7, count: 32)),
             policy: PasswordPolicy(), settings: IdentitySettings(), bcryptCost: 4)
         tenancy = TenancyService(database: database, audit: audit, clock: clock)
         jobs = JobQueue(database: database, clock: clock)
@@ -150,7 +158,8 @@ public struct TestServices: Sendable {
             NewUser(email: "rssi@\(slug).example", displayName: "RSSI \(name)", password: Self.password, role: "rssi"),
             in: adminScope)
         let actor = Actor(
-            userID: member.user.id, displayName: member.user.email, establishmentID: nil, role: .staff, channel: "session",
+            userID: member.user.id, displayName: member.user.email, establishmentID: nil, role: .staff,
+            channel: "session",
             requestID: nil, sourceAddress: "127.0.0.1")
         return (establishment, try await identity.scope(for: establishment.id, actor: actor))
     }

@@ -8,7 +8,9 @@ import Synchronization
 import Testing
 
 @Suite struct CronScheduleTests {
-    func matches(_ expression: String, _ minute: Int, _ hour: Int, _ day: Int, _ month: Int, _ weekday: Int) throws -> Bool {
+    func matches(_ expression: String, _ minute: Int, _ hour: Int, _ day: Int, _ month: Int, _ weekday: Int) throws
+        -> Bool
+    {
         try CronSchedule(expression).matches(minute: minute, hour: hour, day: day, month: month, weekday: weekday)
     }
 
@@ -24,7 +26,10 @@ import Testing
         #expect(try matches("0 0 13 * 5", 0, 0, 2, 1, 5))
     }
 
-    @Test(arguments: ["", "* * * *", "60 * * * *", "* 24 * * *", "* * 0 * *", "*/0 * * * *", "5-1 * * * *", "a b c d e", "1,,2 * * * *", "* * * * * *", "-1 * * * *", "*/ * * * *"])
+    @Test(arguments: [
+        "", "* * * *", "60 * * * *", "* 24 * * *", "* * 0 * *", "*/0 * * * *", "5-1 * * * *", "a b c d e",
+        "1,,2 * * * *", "* * * * * *", "-1 * * * *", "*/ * * * *",
+    ])
     func rejectsMalformedExpressions(_ expression: String) {
         #expect(throws: HygieJobsError.self) { try CronSchedule(expression) }
     }
@@ -43,7 +48,9 @@ final class RecordingHandler: JobHandler {
 
     func run(_ job: Job) async throws {
         runs.withLock { $0.append(job.payload) }
-        if job.attempts <= failuresBeforeSuccess { throw HygieJobsError.unknownKind("simulated failure \(job.attempts)") }
+        if job.attempts <= failuresBeforeSuccess {
+            throw HygieJobsError.unknownKind("simulated failure \(job.attempts)")
+        }
     }
 }
 
@@ -55,7 +62,8 @@ final class RecordingHandler: JobHandler {
             let queue = services.jobs
             #expect(try await queue.enqueue(kind: "test.a", payload: "{\"n\":1}", idempotencyKey: "k1"))
             #expect(try await !queue.enqueue(kind: "test.a", payload: "{\"n\":1}", idempotencyKey: "k1"))
-            try await queue.enqueue(kind: "test.a", payload: "{\"n\":2}", runAt: services.clock.now().addingTimeInterval(60))
+            try await queue.enqueue(
+                kind: "test.a", payload: "{\"n\":2}", runAt: services.clock.now().addingTimeInterval(60))
 
             let first = try await queue.claim(kinds: ["test.a"], worker: "w1", limit: 10)
             let second = try await queue.claim(kinds: ["test.a"], worker: "w2", limit: 10)
@@ -122,7 +130,8 @@ final class RecordingHandler: JobHandler {
                     group.addTask {
                         var mine: [Job] = []
                         while true {
-                            let batch = try await services.jobs.claim(kinds: ["test.many"], worker: "w\(worker)", limit: 3)
+                            let batch = try await services.jobs.claim(
+                                kinds: ["test.many"], worker: "w\(worker)", limit: 3)
                             if batch.isEmpty { return mine }
                             mine += batch
                         }
@@ -139,9 +148,13 @@ final class RecordingHandler: JobHandler {
     func schedulerEnqueuesAMinuteOnceAcrossNodes(_ engine: TestDatabase) async throws {
         try await engine.withDatabase { database in
             let services = try TestServices(database: database)
-            let entries = [ScheduledJob(name: "nightly", schedule: try CronSchedule("30 2 * * *"), kind: "test.nightly")]
-            let nodeA = JobScheduler(queue: services.jobs, entries: entries, clock: services.clock, logger: Logger(label: "a"))
-            let nodeB = JobScheduler(queue: services.jobs, entries: entries, clock: services.clock, logger: Logger(label: "b"))
+            let entries = [
+                ScheduledJob(name: "nightly", schedule: try CronSchedule("30 2 * * *"), kind: "test.nightly")
+            ]
+            let nodeA = JobScheduler(
+                queue: services.jobs, entries: entries, clock: services.clock, logger: Logger(label: "a"))
+            let nodeB = JobScheduler(
+                queue: services.jobs, entries: entries, clock: services.clock, logger: Logger(label: "b"))
             let due = Date(timeIntervalSince1970: 1_790_044_200)  // 2026-09-22 02:30 UTC
 
             #expect(await nodeA.enqueueDue(at: due) == 1)
@@ -157,7 +170,9 @@ final class RecordingHandler: JobHandler {
             let services = try TestServices(database: database)
             let handler = RecordingHandler(kind: "test.work")
             for index in 0..<3 { try await services.jobs.enqueue(kind: "test.work", payload: "\(index)") }
-            let worker = JobWorker(queue: services.jobs, handlers: [handler], name: "w", concurrency: 2, pollInterval: .milliseconds(20), logger: Logger(label: "w"))
+            let worker = JobWorker(
+                queue: services.jobs, handlers: [handler], name: "w", concurrency: 2, pollInterval: .milliseconds(20),
+                logger: Logger(label: "w"))
 
             let task = Task { try await worker.run() }
             for _ in 0..<500 where try await services.jobs.counts()[.succeeded] != 3 {

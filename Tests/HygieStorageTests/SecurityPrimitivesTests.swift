@@ -45,7 +45,10 @@ import Testing
 
 @Suite struct Base32Tests {
     // SPEC: RFC 4648 section 10.
-    @Test(arguments: [("", ""), ("f", "MY"), ("fo", "MZXQ"), ("foo", "MZXW6"), ("foob", "MZXW6YQ"), ("fooba", "MZXW6YTB"), ("foobar", "MZXW6YTBOI")])
+    @Test(arguments: [
+        ("", ""), ("f", "MY"), ("fo", "MZXQ"), ("foo", "MZXW6"), ("foob", "MZXW6YQ"), ("fooba", "MZXW6YTB"),
+        ("foobar", "MZXW6YTBOI"),
+    ])
     func encodesRFCVectors(plain: String, encoded: String) {
         #expect(Base32.encode(Data(plain.utf8)) == encoded)
         #expect(Base32.decode(encoded) == Data(plain.utf8))
@@ -60,7 +63,10 @@ import Testing
 @Suite struct PasswordPolicyTests {
     let policy = PasswordPolicy()
 
-    @Test(arguments: ["short", "password1234", "P@ssw0rd2024!", "Motdepasse123", "azertyuiop12", "aaaaaaaaaaaa", "Hopital2025!!", "qwertyuiopas"])
+    @Test(arguments: [
+        "short", "password1234", "P@ssw0rd2024!", "Motdepasse123", "azertyuiop12", "aaaaaaaaaaaa", "Hopital2025!!",
+        "qwertyuiopas",
+    ])
     func refusesWeakPasswords(_ password: String) {
         #expect(throws: (any Error).self) { try policy.check(password) }
     }
@@ -94,7 +100,8 @@ import Testing
         let first = try SecretBox.loadOrCreateKeyFile(in: directory)
         let second = try SecretBox.loadOrCreateKeyFile(in: directory)
         #expect(try second.open(first.seal(Data("x".utf8))) == Data("x".utf8))
-        let mode = try FileManager.default.attributesOfItem(atPath: directory + "/instance.key")[.posixPermissions] as? Int
+        let mode =
+            try FileManager.default.attributesOfItem(atPath: directory + "/instance.key")[.posixPermissions] as? Int
         #expect(mode == 0o600)
     }
 }

@@ -29,7 +29,8 @@ import Testing
             for index in 1...5 {
                 try await database.transaction { db in
                     try await services.audit.record(
-                        AuditEntry(action: "test.event", objectType: "thing", objectID: "\(index)", summary: "event \(index)"),
+                        AuditEntry(
+                            action: "test.event", objectType: "thing", objectID: "\(index)", summary: "event \(index)"),
                         by: TestServices.cli, on: db)
                 }
                 services.clock.advance(by: 1.234)
@@ -52,7 +53,8 @@ import Testing
             _ = try await services.makeEstablishment("Tail")
             let before = try await services.audit.verify(on: database.db)
 
-            try await database.sql.raw("DELETE FROM core_audit_events WHERE sequence = \(bind: Int64(before.checked))").run()
+            try await database.sql.raw("DELETE FROM core_audit_events WHERE sequence = \(bind: Int64(before.checked))")
+                .run()
 
             #expect(try await services.audit.verify(on: database.db).firstBroken != nil)
         }
@@ -67,7 +69,8 @@ import Testing
                     group.addTask {
                         try await database.transaction { db in
                             try await services.audit.record(
-                                AuditEntry(action: "test.concurrent", objectType: "n", objectID: "\(index)", summary: "n"),
+                                AuditEntry(
+                                    action: "test.concurrent", objectType: "n", objectID: "\(index)", summary: "n"),
                                 by: TestServices.cli, on: db)
                         }
                     }
@@ -89,7 +92,8 @@ import Testing
             let before = try await services.audit.verify(on: database.db).checked
 
             await #expect(throws: (any Error).self) {
-                try await services.tenancy.createDepartment(name: "Urgences bis", code: "URG", kind: "clinical", in: scope)
+                try await services.tenancy.createDepartment(
+                    name: "Urgences bis", code: "URG", kind: "clinical", in: scope)
             }
 
             #expect(try await services.audit.verify(on: database.db).checked == before)
@@ -103,7 +107,8 @@ import Testing
         try await engine.withDatabase { database in
             let services = try TestServices(database: database)
             let token = try #require(try await services.identity.issueSetupToken())
-            let input = NewUser(email: "Admin@CHU.example", displayName: "Admin", password: TestServices.password, role: "admin")
+            let input = NewUser(
+                email: "Admin@CHU.example", displayName: "Admin", password: TestServices.password, role: "admin")
 
             let user = try await services.identity.completeSetup(token: token, user: input, actor: TestServices.cli)
 
@@ -121,18 +126,23 @@ import Testing
         try await engine.withDatabase { database in
             let services = try TestServices(database: database)
             _ = try await services.makeEstablishment("Throttle")
-            let actor = Actor(userID: nil, displayName: "web", establishmentID: nil, role: .staff, channel: "web", requestID: nil, sourceAddress: "10.1.2.3")
+            let actor = Actor(
+                userID: nil, displayName: "web", establishmentID: nil, role: .staff, channel: "web", requestID: nil,
+                sourceAddress: "10.1.2.3")
             for _ in 0..<5 {
                 await #expect(throws: HygieCoreError.unauthorized("wrong e-mail or password")) {
-                    try await services.identity.authenticate(email: "rssi@throttle.example", password: "nope-nope-nope", actor: actor)
+                    try await services.identity.authenticate(
+                        email: "rssi@throttle.example", password: "nope-nope-nope", actor: actor)
                 }
             }
 
             await #expect(throws: HygieCoreError.self) {
-                try await services.identity.authenticate(email: "rssi@throttle.example", password: TestServices.password, actor: actor)
+                try await services.identity.authenticate(
+                    email: "rssi@throttle.example", password: TestServices.password, actor: actor)
             }
             services.clock.advance(by: 16 * 60)
-            let user = try await services.identity.authenticate(email: "rssi@throttle.example", password: TestServices.password, actor: actor)
+            let user = try await services.identity.authenticate(
+                email: "rssi@throttle.example", password: TestServices.password, actor: actor)
             #expect(user.email == "rssi@throttle.example")
         }
     }
@@ -146,7 +156,8 @@ import Testing
             let enrolment = try await services.identity.beginTOTPEnrolment(userID: userID)
             let totp = TOTP(secret: try #require(Base32.decode(enrolment.secret)))
 
-            let codes = try await services.identity.confirmTOTPEnrolment(userID: userID, code: totp.code(at: services.clock.now()), actor: scope.actor)
+            let codes = try await services.identity.confirmTOTPEnrolment(
+                userID: userID, code: totp.code(at: services.clock.now()), actor: scope.actor)
             #expect(codes.count == 10)
             #expect(Set(codes).count == 10)
 
@@ -170,10 +181,12 @@ import Testing
             let services = try TestServices(database: database)
             let (_, scope) = try await services.makeEstablishment("Sessions")
             let user = try #require(try await services.identity.user(scope.actor.userID!))
-            let session = try await services.identity.openSession(for: user, mfaVerified: false, actor: scope.actor, userAgent: "test")
+            let session = try await services.identity.openSession(
+                for: user, mfaVerified: false, actor: scope.actor, userAgent: "test")
             #expect(try await services.identity.resolveSession(cookieValue: session.cookieValue)?.mfaVerified == false)
 
-            let renewed = try await services.identity.completeSecondFactor(sessionID: session.info.id, actor: scope.actor)
+            let renewed = try await services.identity.completeSecondFactor(
+                sessionID: session.info.id, actor: scope.actor)
 
             #expect(try await services.identity.resolveSession(cookieValue: session.cookieValue) == nil)
             #expect(try await services.identity.resolveSession(cookieValue: renewed.cookieValue)?.mfaVerified == true)
@@ -188,10 +201,12 @@ import Testing
         try await engine.withDatabase { database in
             let services = try TestServices(database: database)
             let (establishment, scope) = try await services.makeEstablishment("Tokens")
-            let created = try await services.identity.createToken(name: "SIEM", role: "analyst", expiresInDays: 30, in: scope)
+            let created = try await services.identity.createToken(
+                name: "SIEM", role: "analyst", expiresInDays: 30, in: scope)
 
             let stored = try await database.sql.raw("SELECT token_hash FROM core_api_tokens").all()
-            #expect(try stored.map { try $0.decode(column: "token_hash", as: String.self) } == [created.secret.sha256Hex])
+            #expect(
+                try stored.map { try $0.decode(column: "token_hash", as: String.self) } == [created.secret.sha256Hex])
             let identity = try #require(try await services.identity.resolveToken(created.secret))
             #expect(identity.token.establishmentID == establishment.id)
             #expect(identity.token.role == .analyst)
@@ -203,7 +218,8 @@ import Testing
 
             #expect(try await services.identity.resolveToken(created.secret) == nil)
             services.clock.advance(by: 1)
-            let expiring = try await services.identity.createToken(name: "short", role: "rssi", expiresInDays: 1, in: scope)
+            let expiring = try await services.identity.createToken(
+                name: "short", role: "rssi", expiresInDays: 1, in: scope)
             services.clock.advance(by: 86_401)
             #expect(try await services.identity.resolveToken(expiring.secret) == nil)
         }
@@ -217,15 +233,27 @@ import Testing
             let services = try TestServices(database: database)
             let (_, scopeA) = try await services.makeEstablishment("Alpha")
             let (establishmentB, scopeB) = try await services.makeEstablishment("Beta")
-            let departmentB = try await services.tenancy.createDepartment(name: "Cardiologie", code: "CARD", kind: "clinical", in: scopeB)
-            let tokenB = try await services.identity.createToken(name: "b", role: "rssi", expiresInDays: nil, in: scopeB)
+            let departmentB = try await services.tenancy.createDepartment(
+                name: "Cardiologie", code: "CARD", kind: "clinical", in: scopeB)
+            let tokenB = try await services.identity.createToken(
+                name: "b", role: "rssi", expiresInDays: nil, in: scopeB)
             let userB = try #require(scopeB.actor.userID)
 
-            await #expect(throws: HygieCoreError.notFound("department")) { try await services.tenancy.department(departmentB.id, in: scopeA) }
-            await #expect(throws: HygieCoreError.notFound("department")) { try await services.tenancy.deleteDepartment(departmentB.id, in: scopeA) }
-            await #expect(throws: HygieCoreError.notFound("user")) { try await services.identity.member(userB, in: scopeA) }
-            await #expect(throws: HygieCoreError.notFound("user")) { try await services.identity.changeRole(of: userB, to: "staff", in: scopeA) }
-            await #expect(throws: HygieCoreError.notFound("token")) { try await services.identity.revokeToken(tokenB.info.id, in: scopeA) }
+            await #expect(throws: HygieCoreError.notFound("department")) {
+                try await services.tenancy.department(departmentB.id, in: scopeA)
+            }
+            await #expect(throws: HygieCoreError.notFound("department")) {
+                try await services.tenancy.deleteDepartment(departmentB.id, in: scopeA)
+            }
+            await #expect(throws: HygieCoreError.notFound("user")) {
+                try await services.identity.member(userB, in: scopeA)
+            }
+            await #expect(throws: HygieCoreError.notFound("user")) {
+                try await services.identity.changeRole(of: userB, to: "staff", in: scopeA)
+            }
+            await #expect(throws: HygieCoreError.notFound("token")) {
+                try await services.identity.revokeToken(tokenB.info.id, in: scopeA)
+            }
             await #expect(throws: HygieCoreError.notFound("establishment")) {
                 try await services.identity.scope(for: establishmentB.id, actor: scopeA.actor)
             }
@@ -242,7 +270,8 @@ import Testing
             let services = try TestServices(database: database)
             let (_, scope) = try await services.makeEstablishment("Paging")
             for index in 0..<7 {
-                _ = try await services.tenancy.createDepartment(name: "Service \(index)", code: "S\(index)", kind: "clinical", in: scope)
+                _ = try await services.tenancy.createDepartment(
+                    name: "Service \(index)", code: "S\(index)", kind: "clinical", in: scope)
                 if index % 2 == 0 { services.clock.advance(by: 1) }
             }
             var codes: [String] = []
