@@ -26,6 +26,9 @@ struct Translations: @unchecked Sendable {
         self.catalogs = catalogs
     }
 
+    /// The catalogs shipped in HygieWeb's resources.
+    static func bundled() throws -> Translations { try Translations(bundle: .module) }
+
     func catalog(_ locale: User.Locale) -> [String: Any] { catalogs[locale] ?? [:] }
 
     /// One string by dotted key, for text built in Swift (flash messages, error pages).
