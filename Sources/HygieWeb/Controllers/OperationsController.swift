@@ -20,6 +20,12 @@ struct OperationsController {
         stylesheet = ByteBuffer(bytes: data)
     }
 
+    /// The Hygie cross, drawn in SVG.
+    static let favicon = """
+        <svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="7" fill="#0f7c74"/>\
+        <path d="M13 6h6v7h7v6h-7v7h-6v-7H6v-6h7z" fill="#fff"/></svg>
+        """
+
     func addRoutes(to router: Router<HygieRequestContext>) {
         router.get("/health") { _, _ in
             try JSONResponse.make(["status": "ok"])
@@ -46,6 +52,11 @@ struct OperationsController {
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(string: services.metrics.render(gauges: gauges))))
+        }
+        router.get("/favicon.ico") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "image/svg+xml", .cacheControl: "public, max-age=86400"],
+                body: .init(byteBuffer: ByteBuffer(string: Self.favicon)))
         }
         let css = stylesheet
         router.get(SiteRoute.stylesheet.routerPath) { _, _ in

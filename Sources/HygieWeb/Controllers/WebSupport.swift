@@ -37,7 +37,7 @@ extension HygieServices {
             visibleTo: session.user.id, isInstanceAdmin: session.user.isInstanceAdmin)
         var scope: TenantScope?
         let base = context.actor()
-        if let current = session.establishmentID ?? (session.user.isInstanceAdmin ? nil : establishments.first?.id) {
+        if let current = session.establishmentID ?? establishments.first?.id {
             scope = try? await identity.scope(for: current, actor: base)  // a removed membership leaves no scope
         }
         return SignedIn(session: session, scope: scope, establishments: establishments, actor: scope?.actor ?? base)

@@ -1,0 +1,129 @@
+#!/usr/bin/env python3
+"""Browser test: headless Chromium creates the first admin, scans the enrolment QR code from a screenshot,
+enrols TOTP, signs out and in again with a code, and saves screenshots of each step (desktop and phone).
+
+Usage: browser_login.py BINARY SCREENSHOT_DIR
+"""
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import urllib.parse
+
+sys.path.insert(0, os.path.dirname(__file__))
+from hygie_client import Server, totp  # noqa: E402
+from selenium import webdriver  # noqa: E402
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support import expected_conditions  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+BINARY, SHOTS = sys.argv[1], sys.argv[2]
+PASSWORD = "Correct-Horse-Battery-Staple-42"
+passed = failed = 0
+
+
+def check(name, condition, detail=""):
+    global passed, failed
+    if condition:
+        passed += 1
+        print(f"ok   [browser] {name}")
+    else:
+        failed += 1
+        print(f"FAIL [browser] {name} {detail}")
+
+
+def shot(driver, name):
+    path = os.path.join(SHOTS, f"{name}.png")
+    driver.save_screenshot(path)
+    return path
+
+
+def click_and_wait(driver, by, selector):
+    """Clicks and waits until the browser has loaded the next page."""
+    page = driver.find_element(By.TAG_NAME, "html")
+    driver.find_element(by, selector).click()
+    WebDriverWait(driver, 15).until(expected_conditions.staleness_of(page))
+    WebDriverWait(driver, 15).until(lambda d: d.execute_script("return document.readyState") == "complete")
+
+
+def fill(driver, fields):
+    for name, value in fields.items():
+        element = driver.find_element(By.NAME, name)
+        element.clear()
+        element.send_keys(value)
+
+
+def main():
+    os.makedirs(SHOTS, exist_ok=True)
+    work = tempfile.mkdtemp(prefix="hygie-browser-")
+    server = Server(BINARY, work, env={"HYGIE_SECURITY_BCRYPT_COST": "4"}).start()
+    options = webdriver.ChromeOptions()
+    for argument in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,900", "--lang=fr-FR"]:
+        options.add_argument(argument)
+    options.add_experimental_option("prefs", {"intl.accept_languages": "fr-FR,fr"})
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    driver.set_page_load_timeout(30)
+    try:
+        driver.get(server.base + server.setup_link())
+        shot(driver, "01-setup")
+        fill(driver, {"display_name": "Claire Morel", "email": "rssi@valbrune.example", "password": PASSWORD, "password_confirm": PASSWORD})
+        click_and_wait(driver, By.CSS_SELECTOR, "form button[type=submit]")
+        check("setup leads to MFA enrolment", driver.current_url.endswith("/mfa/enrol"), driver.current_url)
+        qr = driver.find_element(By.ID, "qr")
+        check("the QR code image is displayed", qr.is_displayed() and driver.execute_script("return arguments[0].naturalWidth", qr) > 0)
+        path = shot(driver, "02-mfa-enrol")
+        decoded = subprocess.run(["zbarimg", "-q", "--raw", path], capture_output=True, text=True).stdout.strip()
+        check("the QR code on screen decodes to an otpauth URI", decoded.startswith("otpauth://totp/Hygie:rssi@valbrune.example"), decoded)
+        secret = urllib.parse.parse_qs(urllib.parse.urlparse(decoded).query).get("secret", [""])[0]
+        shown = driver.find_element(By.ID, "secret").text.replace(" ", "")
+        check("the QR code carries the secret shown as text", secret == shown, (secret, shown))
+        fill(driver, {"code": totp(shown)})
+        click_and_wait(driver, By.CSS_SELECTOR, "form[action='/mfa/enrol'] button")
+        codes = driver.find_elements(By.CSS_SELECTOR, "#recovery-codes code")
+        check("ten recovery codes are shown", len(codes) == 10, len(codes))
+        shot(driver, "03-recovery-codes")
+        click_and_wait(driver, By.LINK_TEXT, "J'ai enregistré mes codes")
+        check("the dashboard opens in French", "Tableau de bord" in driver.page_source)
+        driver.get(server.base + "/admin/establishments")
+        fill(driver, {"name": "Centre hospitalier de Valbrune", "finess": "999000017"})
+        click_and_wait(driver, By.CSS_SELECTOR, "form[action='/admin/establishments'] button")
+        check("an establishment is created from the form", "Établissement créé" in driver.page_source)
+        driver.get(server.base + "/dashboard")
+        shot(driver, "04-dashboard")
+        check("the dashboard draws its activity chart", driver.execute_script("return document.querySelector('img.chart').naturalWidth") > 0)
+        click_and_wait(driver, By.CSS_SELECTOR, "form.logout button")
+        check("sign-out returns to the sign-in page", driver.current_url.endswith("/login"))
+        fill(driver, {"email": "rssi@valbrune.example", "password": PASSWORD})
+        shot(driver, "05-login")
+        click_and_wait(driver, By.CSS_SELECTOR, "form[action='/login'] button")
+        check("sign-in asks for the second factor", driver.current_url.endswith("/mfa"), driver.current_url)
+        shot(driver, "06-mfa-challenge")
+        time.sleep(31 - time.time() % 30)  # the enrolment code's step cannot be replayed
+        fill(driver, {"code": totp(shown)})
+        click_and_wait(driver, By.CSS_SELECTOR, "form[action='/mfa'] button")
+        check("the TOTP code opens the dashboard", driver.current_url.endswith("/dashboard"), driver.current_url)
+        driver.set_window_size(390, 844)
+        driver.get(server.base + "/users")
+        shot(driver, "07-users-phone")
+        width = driver.execute_script("return document.documentElement.scrollWidth")
+        check("the users page fits a phone screen", width <= 400, width)
+        errors = [entry for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
+        check("no console errors (CSP violations included)", not errors, errors)
+    finally:
+        driver.quit()
+        check("server stops cleanly", server.stop() == 0)
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except Exception:
+        traceback.print_exc()
+        failed += 1
+    print(f"{passed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)
