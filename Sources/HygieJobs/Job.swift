@@ -39,13 +39,11 @@ public protocol JobHandler: Sendable {
 /// Errors of the job system.
 public enum HygieJobsError: ClassifiedError {
     case unknownKind(String)
-    case invalidSchedule(String)
 
     public var kind: ErrorKind { .validation }
     public var publicMessage: String {
         switch self {
         case .unknownKind(let kind): "no handler for job kind \(kind)"
-        case .invalidSchedule(let reason): "invalid schedule: \(reason)"
         }
     }
 }

@@ -31,7 +31,7 @@ import Testing
         "1,,2 * * * *", "* * * * * *", "-1 * * * *", "*/ * * * *",
     ])
     func rejectsMalformedExpressions(_ expression: String) {
-        #expect(throws: HygieJobsError.self) { try CronSchedule(expression) }
+        #expect(throws: ValidationError.self) { try CronSchedule(expression) }
     }
 }
 

@@ -16,7 +16,7 @@ public struct CronSchedule: Sendable, Hashable, CustomStringConvertible {
     let dowRestricted: Bool
     public let description: String
 
-    /// - Throws: `HygieJobsError.invalidSchedule` with the field at fault.
+    /// - Throws: ``ValidationError`` naming the field at fault.
     public init(_ expression: String) throws {
         let aliases = [
             "@hourly": "0 * * * *", "@daily": "0 0 * * *", "@midnight": "0 0 * * *", "@weekly": "0 0 * * 0",
@@ -26,7 +26,7 @@ public struct CronSchedule: Sendable, Hashable, CustomStringConvertible {
         let text = aliases[trimmed.lowercased()] ?? trimmed
         let fields = text.split(whereSeparator: { $0 == " " || $0 == "\t" })
         guard fields.count == 5 else {
-            throw HygieJobsError.invalidSchedule("expected 5 fields, found \(fields.count)")
+            throw ValidationError(field: "schedule", message: "expected 5 fields, found \(fields.count)")
         }
         minutes = try Self.parse(fields[0], name: "minute", range: 0...59)
         hours = try Self.parse(fields[1], name: "hour", range: 0...23)
@@ -56,12 +56,12 @@ public struct CronSchedule: Sendable, Hashable, CustomStringConvertible {
         for part in field.split(separator: ",", omittingEmptySubsequences: false) {
             let pieces = part.split(separator: "/", omittingEmptySubsequences: false)
             guard pieces.count <= 2, let base = pieces.first, !base.isEmpty else {
-                throw HygieJobsError.invalidSchedule("\(name): cannot read '\(part)'")
+                throw ValidationError(field: "schedule", message: "\(name): cannot read '\(part)'")
             }
             var step = 1
             if pieces.count == 2 {
                 guard let value = Int(pieces[1]), value > 0, value <= range.upperBound + 1 else {
-                    throw HygieJobsError.invalidSchedule("\(name): bad step in '\(part)'")
+                    throw ValidationError(field: "schedule", message: "\(name): bad step in '\(part)'")
                 }
                 step = value
             }
@@ -73,14 +73,14 @@ public struct CronSchedule: Sendable, Hashable, CustomStringConvertible {
             } else {
                 let bounds = base.split(separator: "-", omittingEmptySubsequences: false)
                 guard bounds.count <= 2, let first = Int(bounds[0]), range.contains(first) else {
-                    throw HygieJobsError.invalidSchedule(
+                    throw ValidationError(field: "schedule", message: 
                         "\(name): '\(part)' is outside \(range.lowerBound)-\(range.upperBound)")
                 }
                 lower = first
                 upper = first
                 if bounds.count == 2 {
                     guard let last = Int(bounds[1]), range.contains(last), last >= first else {
-                        throw HygieJobsError.invalidSchedule("\(name): bad range '\(part)'")
+                        throw ValidationError(field: "schedule", message: "\(name): bad range '\(part)'")
                     }
                     upper = last
                 } else if pieces.count == 2 {

@@ -1,0 +1,17 @@
+// swift-tools-version: 6.2
+// libFuzzer target for Hygie's pure parsers. Build and run:
+//   scripts/fuzz.sh 60   (see it for the exact build flags)
+//
+import PackageDescription
+
+let package = Package(
+    name: "hygie-fuzz",
+    platforms: [.macOS(.v15)],
+    dependencies: [.package(name: "hygie", path: "..")],
+    targets: [
+        .executableTarget(
+            name: "HygieFuzz",
+            dependencies: [.product(name: "HygieCore", package: "hygie")]
+        )
+    ]
+)

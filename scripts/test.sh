@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Runs every Hygie test: build, format lint, unit + integration on SQLite, the same suite on a private
+# PostgreSQL, end-to-end scenarios against the real binary on both engines, and the browser test.
+# Installs what it needs (Debian: postgresql, chromium, chromium-driver, zbar-tools; PyPI: selenium in .venv).
+# Ends with "N passed, N failed" and exits non-zero on any failure.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+out="$root/test-output"
+rm -rf "$out" && mkdir -p "$out"
+total_passed=0
+total_failed=0
+failures=()
+
+log() { printf '\n== %s\n' "$*"; }
+count() {  # count NAME PASSED FAILED
+    total_passed=$((total_passed + $2))
+    total_failed=$((total_failed + $3))
+    [ "$3" -gt 0 ] && failures+=("$1")
+    return 0
+}
+
+log "Dependencies"
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
+command -v zbarimg >/dev/null 2>&1 || missing+=(zbar-tools)
+ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || missing+=(postgresql)
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing ${missing[*]}"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import selenium' 2>/dev/null; then
+    python3 -m venv .venv && .venv/bin/pip install -q -r Tests/e2e/requirements.txt
+fi
+
+log "Build"
+start=$(date +%s)
+if ! swift build --build-tests 2>&1 | tail -5; then :; fi
+if [ ! -x .build/debug/hygie ]; then
+    echo "build failed"
+    echo "0 passed, 1 failed"
+    exit 1
+fi
+echo "build took $(( $(date +%s) - start )) s"
+
+log "Format (swift format lint --strict)"
+if swift format lint --strict --recursive Sources Tests Package.swift Benchmarks/Benchmarks Benchmarks/Package.swift Fuzz/Sources Fuzz/Package.swift 2>&1 | tee "$out/format.log" | head -20 && [ ! -s "$out/format.log" ]; then
+    count format 1 0
+else
+    count format 0 1
+fi
+
+swift_tests() {  # swift_tests NAME [ENV...]
+    local name=$1
+    shift
+    env "$@" swift test --skip-build 2>&1 | tee "$out/swift-test-$name.log" | grep -E "✘|Test run" || true
+    local summary ran failed
+    summary=$(grep -E "Test run with [0-9]+ tests" "$out/swift-test-$name.log" | tail -1)
+    ran=$(echo "$summary" | sed -E 's/.*with ([0-9]+) tests.*/\1/')
+    failed=$(grep -cE "^✘ Test .* failed" "$out/swift-test-$name.log" || true)
+    if [ -z "$summary" ]; then ran=0; failed=1; fi
+    count "swift test ($name)" $((ran - failed)) "$failed"
+}
+
+log "Fuzzing the pure parsers (libFuzzer, 30 s)"
+if scripts/fuzz.sh 30; then count fuzz 1 0; else count fuzz 0 1; fi
+
+log "Unit and integration tests on SQLite"
+swift_tests sqlite
+
+log "PostgreSQL"
+read -r pgdir pgurl < <(scripts/postgres.sh)
+trap 'scripts/postgres.sh stop "$pgdir"' EXIT
+echo "private cluster at ${pgurl%%@*}@… ($pgdir)"
+
+log "Integration tests on PostgreSQL"
+swift_tests postgres HYGIE_TEST_POSTGRES_URL="$pgurl"
+
+e2e() {  # e2e NAME COMMAND...
+    local name=$1
+    shift
+    "$@" 2>&1 | tee "$out/e2e-$name.log" | grep -vE "^ok " || true
+    local line
+    line=$(grep -E "^[0-9]+ passed, [0-9]+ failed$" "$out/e2e-$name.log" | tail -1)
+    if [ -z "$line" ]; then count "e2e $name" 0 1; return; fi
+    count "e2e $name" "$(echo "$line" | cut -d' ' -f1)" "$(echo "$line" | cut -d' ' -f3)"
+}
+
+log "End-to-end on SQLite"
+e2e sqlite python3 Tests/e2e/e2e_foundation.py .build/debug/hygie
+
+log "End-to-end on PostgreSQL"
+psql "$pgurl" -qc "CREATE DATABASE hygie_e2e" >/dev/null
+e2e postgres python3 Tests/e2e/e2e_foundation.py .build/debug/hygie --postgres "${pgurl%/postgres}/hygie_e2e"
+
+log "Browser (headless Chromium)"
+e2e browser .venv/bin/python Tests/e2e/browser_login.py .build/debug/hygie "$out/screenshots"
+echo "screenshots in $out/screenshots"
+
+log "Summary"
+[ ${#failures[@]} -gt 0 ] && printf 'failed: %s\n' "${failures[@]}"
+echo "$total_passed passed, $total_failed failed"
+[ "$total_failed" -eq 0 ]
