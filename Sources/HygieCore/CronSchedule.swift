@@ -73,8 +73,10 @@ public struct CronSchedule: Sendable, Hashable, CustomStringConvertible {
             } else {
                 let bounds = base.split(separator: "-", omittingEmptySubsequences: false)
                 guard bounds.count <= 2, let first = Int(bounds[0]), range.contains(first) else {
-                    throw ValidationError(field: "schedule", message: 
-                        "\(name): '\(part)' is outside \(range.lowerBound)-\(range.upperBound)")
+                    throw ValidationError(
+                        field: "schedule",
+                        message:
+                            "\(name): '\(part)' is outside \(range.lowerBound)-\(range.upperBound)")
                 }
                 lower = first
                 upper = first

@@ -15,7 +15,7 @@ enum SiteRoute {
     case departments, departmentDelete
     case tokens, tokenRevoke
     case audit, profile, profileLocale, profilePassword, profileRecoveryCodes
-    case adminEstablishments, adminJobs, adminJobRetry
+    case adminEstablishments, adminRegions, adminGroups, adminJobs, adminJobRetry
     case stylesheet
 
     var path: String {
@@ -44,6 +44,8 @@ enum SiteRoute {
         case .profilePassword: "/profile/password"
         case .profileRecoveryCodes: "/profile/recovery-codes"
         case .adminEstablishments: "/admin/establishments"
+        case .adminRegions: "/admin/regions"
+        case .adminGroups: "/admin/groups"
         case .adminJobs: "/admin/jobs"
         case .adminJobRetry: "/admin/jobs/:id/retry"
         case .stylesheet: "/static/hygie.css"

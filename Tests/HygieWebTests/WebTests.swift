@@ -5,9 +5,10 @@ import HummingbirdTesting
 import HygieCore
 import HygieStorage
 import HygieTestSupport
-@testable import HygieWeb
 import NIOCore
 import Testing
+
+@testable import HygieWeb
 
 /// Signs in through the forms and returns the session cookie and CSRF token (staff: no second factor).
 func signIn(_ client: any TestClientProtocol, email: String) async throws -> (cookie: String, csrf: String) {
@@ -58,9 +59,12 @@ func signIn(_ client: any TestClientProtocol, email: String) async throws -> (co
                 #expect(page.headers[.xContentTypeOptions] == "nosniff")
                 #expect(page.headers[HTTPField.Name("X-Request-ID")!] != nil)
 
-                let api = try await client.execute(uri: "/api/v1/me", method: .get, headers: [.authorization: "Bearer nope"])
+                let api = try await client.execute(
+                    uri: "/api/v1/me", method: .get, headers: [.authorization: "Bearer nope"])
                 #expect(api.status == .unauthorized)
-                let error = try JSONSerialization.jsonObject(with: Data(api.body.readableBytesView)) as? [String: [String: String]]
+                let error =
+                    try JSONSerialization.jsonObject(with: Data(api.body.readableBytesView))
+                    as? [String: [String: String]]
                 #expect(error?["error"]?["code"] == "unauthorized")
                 #expect(error?["error"]?["request_id"]?.isEmpty == false)
 
@@ -75,17 +79,26 @@ func signIn(_ client: any TestClientProtocol, email: String) async throws -> (co
             let services = try TestServices(database: database)
             let (_, scope) = try await services.makeEstablishment("Csrf")
             _ = try await services.identity.addMember(
-                NewUser(email: "nurse@csrf.example", displayName: "Nurse", password: TestServices.password, role: "staff"), in: scope)
+                NewUser(
+                    email: "nurse@csrf.example", displayName: "Nurse", password: TestServices.password, role: "staff"),
+                in: scope)
             try await services.withTestApp { client, _ in
                 let (cookie, csrf) = try await signIn(client, email: "nurse@csrf.example")
                 let headers: HTTPFields = [.cookie: cookie, .contentType: "application/x-www-form-urlencoded"]
 
-                let without = try await client.execute(uri: "/profile/locale", method: .post, headers: headers, body: ByteBuffer(string: "locale=en"))
-                let forged = try await client.execute(uri: "/profile/locale", method: .post, headers: headers, body: ByteBuffer(string: "locale=en&_csrf=x\(csrf)"))
+                let without = try await client.execute(
+                    uri: "/profile/locale", method: .post, headers: headers, body: ByteBuffer(string: "locale=en"))
+                let forged = try await client.execute(
+                    uri: "/profile/locale", method: .post, headers: headers,
+                    body: ByteBuffer(string: "locale=en&_csrf=x\(csrf)"))
                 var crossSite = headers
                 crossSite[HTTPField.Name("Sec-Fetch-Site")!] = "cross-site"
-                let cross = try await client.execute(uri: "/profile/locale", method: .post, headers: crossSite, body: ByteBuffer(string: "locale=en&_csrf=\(csrf)"))
-                let good = try await client.execute(uri: "/profile/locale", method: .post, headers: headers, body: ByteBuffer(string: "locale=en&_csrf=\(csrf)"))
+                let cross = try await client.execute(
+                    uri: "/profile/locale", method: .post, headers: crossSite,
+                    body: ByteBuffer(string: "locale=en&_csrf=\(csrf)"))
+                let good = try await client.execute(
+                    uri: "/profile/locale", method: .post, headers: headers,
+                    body: ByteBuffer(string: "locale=en&_csrf=\(csrf)"))
 
                 #expect(without.status == .forbidden)
                 #expect(forged.status == .forbidden)
@@ -102,14 +115,17 @@ func signIn(_ client: any TestClientProtocol, email: String) async throws -> (co
             let services = try TestServices(database: database)
             let (_, scope) = try await services.makeEstablishment("Least")
             _ = try await services.identity.addMember(
-                NewUser(email: "porter@least.example", displayName: "Porter", password: TestServices.password, role: "staff"), in: scope)
+                NewUser(
+                    email: "porter@least.example", displayName: "Porter", password: TestServices.password, role: "staff"
+                ), in: scope)
             try await services.withTestApp { client, _ in
                 let (cookie, _) = try await signIn(client, email: "porter@least.example")
                 for path in ["/users", "/departments", "/audit", "/tokens", "/admin/jobs", "/admin/establishments"] {
                     let response = try await client.execute(uri: path, method: .get, headers: [.cookie: cookie])
                     #expect([.forbidden, .notFound].contains(response.status), "\(path) gave \(response.status)")
                 }
-                #expect(try await client.execute(uri: "/dashboard", method: .get, headers: [.cookie: cookie]).status == .ok)
+                #expect(
+                    try await client.execute(uri: "/dashboard", method: .get, headers: [.cookie: cookie]).status == .ok)
             }
         }
     }
@@ -121,16 +137,27 @@ func signIn(_ client: any TestClientProtocol, email: String) async throws -> (co
             let token = try await services.identity.createToken(name: "t", role: "rssi", expiresInDays: nil, in: scope)
             try await services.withTestApp { client, _ in
                 let auth: HTTPFields = [.authorization: "Bearer \(token.secret)", .contentType: "application/json"]
-                let big = try await client.execute(uri: "/api/v1/departments", method: .post, headers: auth, body: ByteBuffer(repeating: 0x20, count: 200_000))
-                let notJSON = try await client.execute(uri: "/api/v1/departments", method: .post, headers: auth, body: ByteBuffer(bytes: [0xFF, 0xFE, 0x7B]))
-                let invalid = try await client.execute(uri: "/api/v1/departments", method: .post, headers: auth, body: ByteBuffer(string: #"{"name":"","code":"!!"}"#))
-                let created = try await client.execute(uri: "/api/v1/departments", method: .post, headers: auth, body: ByteBuffer(string: #"{"name":"Robert'); DROP TABLE core_users;--","code":"SQL"}"#))
+                let big = try await client.execute(
+                    uri: "/api/v1/departments", method: .post, headers: auth,
+                    body: ByteBuffer(repeating: 0x20, count: 200_000))
+                let notJSON = try await client.execute(
+                    uri: "/api/v1/departments", method: .post, headers: auth,
+                    body: ByteBuffer(bytes: [0xFF, 0xFE, 0x7B]))
+                let invalid = try await client.execute(
+                    uri: "/api/v1/departments", method: .post, headers: auth,
+                    body: ByteBuffer(string: #"{"name":"","code":"!!"}"#))
+                let created = try await client.execute(
+                    uri: "/api/v1/departments", method: .post, headers: auth,
+                    body: ByteBuffer(string: #"{"name":"Robert'); DROP TABLE core_users;--","code":"SQL"}"#))
 
                 #expect(big.status == .contentTooLarge)
                 #expect(notJSON.status == .badRequest)
                 #expect(invalid.status == .unprocessableContent)
                 #expect(created.status == .created)
-                #expect(try await services.tenancy.departments(in: scope).map(\.name) == ["Robert'); DROP TABLE core_users;--"])
+                #expect(
+                    try await services.tenancy.departments(in: scope).map(\.name) == [
+                        "Robert'); DROP TABLE core_users;--"
+                    ])
             }
         }
     }
@@ -153,7 +180,8 @@ func signIn(_ client: any TestClientProtocol, email: String) async throws -> (co
         let keys = Translations.keys(of: translations.catalog(.fr))
         let directory = Self.resources.appendingPathComponent("Templates")
         var missing: [String] = []
-        for file in try FileManager.default.contentsOfDirectory(atPath: directory.path) where file.hasSuffix(".mustache") {
+        for file in try FileManager.default.contentsOfDirectory(atPath: directory.path)
+        where file.hasSuffix(".mustache") {
             let text = try String(contentsOf: directory.appendingPathComponent(file), encoding: .utf8)
             for match in text.matches(of: /\{\{t\.([a-zA-Z0-9.]+)\}\}/) where !keys.contains(String(match.1)) {
                 missing.append("\(file): \(match.1)")

@@ -107,6 +107,11 @@ def main():
     for name, finess in [("CHU Alpha", "750000018"), ("CH Beta", "690000015")]:
         r = admin.form("/admin/establishments", "/admin/establishments", {"name": name, "finess": finess, "kind": "chu"})
         check(f"establishment {name} is created", r.status == 303, r.status)
+    r = admin.form("/admin/establishments", "/admin/regions", {"name": "Auvergne-Rhône-Alpes", "code": "ara"})
+    check("a region is created", r.status == 303, r.status)
+    region_id = re.search(r'<option value="([0-9a-f-]{36})">Auvergne-Rhône-Alpes</option>', admin.get("/admin/establishments").text)
+    r = admin.form("/admin/establishments", "/admin/groups", {"name": "GHT Loire", "region_id": region_id.group(1) if region_id else ""})
+    check("a hospital group (GHT) is created in the region", region_id and r.status == 303)
     listing = admin.get("/admin/establishments").text
     options = dict((m[1], m[0]) for m in re.findall(r'<option value="([0-9a-f-]{36})"[^>]*>([^<]+)</option>', admin.get("/dashboard").text))
     ids["A"], ids["B"] = options.get("CHU Alpha"), options.get("CH Beta")
@@ -229,6 +234,21 @@ def main():
     check("an unreachable database gives a clear error", unreachable.returncode != 0 and "database" in unreachable.stderr.lower() and "secret-pw" not in unreachable.stderr, unreachable.stderr[-400:])
     admin_cli = run_cli("create-admin", "--data-dir", work, "--email", "second@chu-e2e.example", "--name", "Second Admin", env=env, stdin="short\n")
     check("create-admin refuses a short password", admin_cli.returncode != 0 and "12" in admin_cli.stderr, admin_cli.stderr)
+
+    if not PG_URL:
+        # Demo data: a newcomer can sign in and look around.
+        demo_dir = os.path.join(work, "demo")
+        demo = run_cli("demo", "--data-dir", demo_dir, env=env)
+        password = re.search(r"the password (\S+)", demo.stdout)
+        check("hygie demo seeds a hospital and prints the demo password", demo.returncode == 0 and password, demo.stdout + demo.stderr)
+        again = run_cli("demo", "--data-dir", demo_dir, env=env)
+        check("hygie demo is idempotent", again.returncode == 0 and "already present" in again.stdout, again.stdout)
+        demo_server = Server(BINARY, demo_dir, env=env).start()
+        nurse, response = login(demo_server.base, "infirmiere.urgences@valbrune.example", password.group(1))
+        check("a demo staff member signs in without second factor", response.headers.get("Location") == "/dashboard" and nurse.get("/dashboard").status == 200)
+        _, response = login(demo_server.base, "rssi@valbrune.example", password.group(1))
+        check("the demo RSSI is asked to enrol TOTP", response.headers.get("Location") == "/mfa/enrol")
+        check("the demo server stops cleanly", demo_server.stop() == 0)
 
     if PG_URL:
         # Two nodes on one PostgreSQL, side by side.

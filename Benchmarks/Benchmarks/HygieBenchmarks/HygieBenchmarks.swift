@@ -31,7 +31,10 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
-    Benchmark("Audit trail append on SQLite (100 events, one transaction each)", configuration: .init(maxDuration: .seconds(5))) { benchmark in
+    Benchmark(
+        "Audit trail append on SQLite (100 events, one transaction each)",
+        configuration: .init(maxDuration: .seconds(5))
+    ) { benchmark in
         var logger = Logger(label: "bench")
         logger.logLevel = .error
         let database = try DatabaseService(

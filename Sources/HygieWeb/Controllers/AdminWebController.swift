@@ -14,6 +14,8 @@ struct AdminWebController {
     func addRoutes(to router: Router<HygieRequestContext>) {
         router.get(SiteRoute.adminEstablishments.routerPath, use: establishments)
         router.post(SiteRoute.adminEstablishments.routerPath, use: createEstablishment)
+        router.post(SiteRoute.adminRegions.routerPath, use: createRegion)
+        router.post(SiteRoute.adminGroups.routerPath, use: createGroup)
         router.get(SiteRoute.adminJobs.routerPath, use: jobs)
         router.post(SiteRoute.adminJobRetry.routerPath, use: retryJob)
     }
@@ -78,6 +80,31 @@ struct AdminWebController {
                 request, context: context, signedIn: signedIn, error: error.publicMessage)
         }
         return .redirect("/admin/establishments?flash=establishment-created")
+    }
+
+    func createRegion(_ request: Request, context: HygieRequestContext) async throws -> Response {
+        let signedIn = try await requireAdmin(context)
+        do {
+            _ = try await services.tenancy.createRegion(
+                name: context.form[field: "name"], code: context.form[field: "code"], by: signedIn.actor)
+        } catch let error as any ClassifiedError where error.kind == .validation || error.kind == .conflict {
+            return try await establishmentsPage(
+                request, context: context, signedIn: signedIn, error: error.publicMessage)
+        }
+        return .redirect("/admin/establishments?flash=region-created")
+    }
+
+    func createGroup(_ request: Request, context: HygieRequestContext) async throws -> Response {
+        let signedIn = try await requireAdmin(context)
+        do {
+            let regionID = context.form["region_id"].flatMap { $0.isEmpty ? nil : Region.ID(uuidString: $0) }
+            _ = try await services.tenancy.createGroup(
+                name: context.form[field: "name"], regionID: regionID, by: signedIn.actor)
+        } catch let error as any ClassifiedError where error.kind == .validation || error.kind == .conflict {
+            return try await establishmentsPage(
+                request, context: context, signedIn: signedIn, error: error.publicMessage)
+        }
+        return .redirect("/admin/establishments?flash=group-created")
     }
 
     func jobs(_ request: Request, context: HygieRequestContext) async throws -> Response {
