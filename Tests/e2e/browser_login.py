@@ -10,11 +10,10 @@ import subprocess
 import sys
 import tempfile
 import time
-import traceback
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(__file__))
-from hygie_client import Server, totp  # noqa: E402
+from hygie_client import Report, Server, totp  # noqa: E402
 from selenium import webdriver  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
@@ -23,17 +22,8 @@ from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 BINARY, SHOTS = sys.argv[1], sys.argv[2]
 PASSWORD = "Correct-Horse-Battery-Staple-42"
-passed = failed = 0
-
-
-def check(name, condition, detail=""):
-    global passed, failed
-    if condition:
-        passed += 1
-        print(f"ok   [browser] {name}")
-    else:
-        failed += 1
-        print(f"FAIL [browser] {name} {detail}")
+report = Report("browser")
+check = report.check
 
 
 def shot(driver, name):
@@ -120,10 +110,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except Exception:
-        traceback.print_exc()
-        failed += 1
-    print(f"{passed} passed, {failed} failed")
-    sys.exit(1 if failed else 0)
+    report.run(main)

@@ -12,27 +12,16 @@ import subprocess
 import sys
 import tempfile
 import time
-import traceback
 
 sys.path.insert(0, os.path.dirname(__file__))
-from hygie_client import Browser, Server, api, totp  # noqa: E402
+from hygie_client import Browser, Report, Server, api, totp  # noqa: E402
 
 BINARY = sys.argv[1]
 PG_URL = sys.argv[sys.argv.index("--postgres") + 1] if "--postgres" in sys.argv else None
 ENGINE = "postgres" if PG_URL else "sqlite"
 PASSWORD = "Correct-Horse-Battery-Staple-42"
-passed = 0
-failed = 0
-
-
-def check(name, condition, detail=""):
-    global passed, failed
-    if condition:
-        passed += 1
-        print(f"ok   [{ENGINE}] {name}")
-    else:
-        failed += 1
-        print(f"FAIL [{ENGINE}] {name} {detail}")
+report = Report(ENGINE)
+check = report.check
 
 
 def run_cli(*args, env=None, stdin=None):
@@ -236,6 +225,19 @@ def main():
     check("create-admin refuses a short password", admin_cli.returncode != 0 and "12" in admin_cli.stderr, admin_cli.stderr)
 
     if not PG_URL:
+        # HTTPS with a certificate: HSTS and Secure cookies.
+        cert, key = os.path.join(work, "cert.pem"), os.path.join(work, "key.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1"], check=True, capture_output=True)
+        tls = Server(BINARY, work, env=env, args=["--tls-certificate", cert, "--tls-key", key], scheme="https").start()
+        import ssl
+        import urllib.request
+        context = ssl.create_default_context(cafile=cert)
+        context.check_hostname = False
+        with urllib.request.urlopen(tls.base + "/login", context=context, timeout=10) as page:
+            check("HTTPS serves pages with HSTS", page.status == 200 and "max-age" in (page.headers.get("Strict-Transport-Security") or ""))
+            check("pre-session cookies are Secure under TLS", "Secure" in (page.headers.get("Set-Cookie") or ""))
+        check("the TLS server stops cleanly", tls.stop() == 0)
+
         # Demo data: a newcomer can sign in and look around.
         demo_dir = os.path.join(work, "demo")
         demo = run_cli("demo", "--data-dir", demo_dir, env=env)
@@ -264,17 +266,11 @@ def main():
         verify = run_cli("audit", "verify", "--data-dir", work, env=env)
         check("audit chain written by two nodes stays linked until the tampered event", "#3" in verify.stdout)
 
-    if failed == 0:
+    if report.failed == 0:
         shutil.rmtree(work, ignore_errors=True)
     else:
         print(f"info [{ENGINE}] logs kept in {work}")
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except Exception:
-        traceback.print_exc()
-        failed += 1
-    print(f"{passed} passed, {failed} failed")
-    sys.exit(1 if failed else 0)
+    report.run(main)
