@@ -63,7 +63,6 @@ struct ServeCommand: AsyncParsableCommand {
                     concurrency: configuration.jobWorkers, logger: logger))
         }
         let publicURL = configuration.publicURL
-        let explicitURL = configuration.publicURL != "" && port == nil
         let app = try buildApplication(
             services: services,
             server: ServerSettings(
@@ -72,9 +71,8 @@ struct ServeCommand: AsyncParsableCommand {
             background: background, logger: logger,
             onServerRunning: { boundPort in
                 let elapsed = ContinuousClock.now - started
-                let base =
-                    explicitURL && configuration.port != 0
-                    ? publicURL : publicURL.replacingOccurrences(of: ":\(configuration.port)", with: ":\(boundPort)")
+                // With port 0 the system picks the port: show the one actually bound.
+                let base = publicURL.hasSuffix(":0") ? "\(publicURL.dropLast(2)):\(boundPort)" : publicURL
                 logger.notice(
                     "Hygie is ready",
                     metadata: [

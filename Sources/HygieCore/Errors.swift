@@ -26,11 +26,18 @@ extension ClassifiedError {
 /// Bad input in one field.
 public struct ValidationError: ClassifiedError, Equatable {
     public let field: String
+    /// English text, for the API and logs.
     public let message: String
+    /// Stable name of the rule broken; the web interface shows the translation `validation.<key>`.
+    public let key: String
+    /// Values the translated text refers to as `{name}`, such as `max`.
+    public let values: [String: String]
 
-    public init(field: String, message: String) {
+    public init(field: String, message: String, key: String = "invalid", values: [String: String] = [:]) {
         self.field = field
         self.message = message
+        self.key = key
+        self.values = values
     }
 
     public var kind: ErrorKind { .validation }

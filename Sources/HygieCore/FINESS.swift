@@ -13,12 +13,13 @@ public struct FINESS: Sendable, Hashable, Codable, CustomStringConvertible {
         let trimmed = text.filter { $0 != " " }.uppercased()
         let chars = Array(trimmed)
         guard chars.count == 9 else {
-            throw ValidationError(field: "finess", message: "a FINESS number has 9 characters")
+            throw ValidationError(field: "finess", message: "a FINESS number has 9 characters", key: "finessLength")
         }
         let department = String(chars[0...1])
         let departmentOK = department.allSatisfy(\.isASCIIDigit) || department == "2A" || department == "2B"
         guard departmentOK, chars[2...].allSatisfy(\.isASCIIDigit) else {
-            throw ValidationError(field: "finess", message: "a FINESS number is digits (2A/2B allowed for Corsica)")
+            throw ValidationError(
+                field: "finess", message: "a FINESS number is digits (2A/2B allowed for Corsica)", key: "finessDigits")
         }
         self.value = trimmed
     }

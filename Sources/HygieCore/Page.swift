@@ -18,10 +18,10 @@ public struct PageCursor: Sendable, Hashable {
         var base64 = token.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         while base64.count % 4 != 0 { base64 += "=" }
         guard token.count <= 128, let data = Data(base64Encoded: base64), let text = String(data: data, encoding: .utf8)
-        else { throw ValidationError(field: "cursor", message: "invalid cursor") }
+        else { throw ValidationError(field: "cursor", message: "invalid cursor", key: "cursor") }
         let parts = text.split(separator: ":", maxSplits: 1)
         guard parts.count == 2, let millis = Int64(parts[0]), let uuid = UUID(uuidString: String(parts[1])) else {
-            throw ValidationError(field: "cursor", message: "invalid cursor")
+            throw ValidationError(field: "cursor", message: "invalid cursor", key: "cursor")
         }
         self.init(createdAt: Date(timeIntervalSince1970: Double(millis) / 1000), id: uuid)
     }

@@ -226,6 +226,41 @@ import Testing
     }
 }
 
+@Suite struct LeastPrivilegeTests {
+    @Test(arguments: TestDatabase.enabled)
+    func anRSSICannotTouchMembersAboveItsReach(_ engine: TestDatabase) async throws {
+        try await engine.withDatabase { database in
+            let services = try TestServices(database: database)
+            let (establishment, rssiScope) = try await services.makeEstablishment("Reach")
+            let adminScope = try await services.identity.scope(for: establishment.id, actor: TestServices.cli)
+            let partner = try await services.identity.addMember(
+                NewUser(
+                    email: "soc@partner.example", displayName: "SOC", password: TestServices.password, role: "partner"),
+                in: adminScope)
+            let nurse = try await services.identity.addMember(
+                NewUser(
+                    email: "nurse@reach.example", displayName: "Nurse", password: TestServices.password, role: "staff"),
+                in: rssiScope)
+
+            await #expect(throws: HygieCoreError.self) {
+                try await services.identity.changeRole(of: partner.user.id, to: "staff", in: rssiScope)
+            }
+            await #expect(throws: HygieCoreError.self) {
+                try await services.identity.removeMember(partner.user.id, in: rssiScope)
+            }
+            await #expect(throws: HygieCoreError.self) {
+                try await services.identity.addMember(
+                    NewUser(email: "x@reach.example", displayName: "X", password: TestServices.password, role: "admin"),
+                    in: rssiScope)
+            }
+            #expect(
+                try await services.identity.changeRole(of: nurse.user.id, to: "analyst", in: rssiScope).role == .analyst
+            )
+            #expect(try await services.identity.member(partner.user.id, in: adminScope).role == .partner)
+        }
+    }
+}
+
 @Suite struct TenantIsolationTests {
     @Test(arguments: TestDatabase.enabled)
     func oneEstablishmentCannotReachAnothersObjects(_ engine: TestDatabase) async throws {

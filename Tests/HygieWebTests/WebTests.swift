@@ -175,6 +175,16 @@ func signIn(_ client: any TestClientProtocol, email: String) async throws -> (co
         #expect(english.subtracting(french).isEmpty, "missing in French: \(english.subtracting(french))")
     }
 
+    @Test func validationErrorsAreShownInTheReadersLanguage() throws {
+        let translations = try Translations.bundled()
+        let error = ValidationError(
+            field: "password", message: "at least 12 characters", key: "tooShort", values: ["min": "12"])
+
+        #expect(translations.message(for: error, .fr) == "Mot de passe : au moins 12 caractères")
+        #expect(translations.message(for: error, .en) == "Password: at least 12 characters")
+        #expect(translations.message(for: ValidationError(field: "x", message: "raw"), .fr) == "x : raw")
+    }
+
     @Test func everyKeyUsedByATemplateExists() throws {
         let translations = try Translations.bundled()
         let keys = Translations.keys(of: translations.catalog(.fr))

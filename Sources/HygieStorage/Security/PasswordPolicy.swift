@@ -29,22 +29,27 @@ public struct PasswordPolicy: Sendable {
     /// - Parameter context: words that must not make up the password (the user's e-mail, name).
     public func check(_ password: String, context: [String] = []) throws {
         guard password.count >= Self.minimumLength else {
-            throw ValidationError(field: "password", message: "at least \(Self.minimumLength) characters")
+            throw ValidationError(
+                field: "password", message: "at least \(Self.minimumLength) characters", key: "tooShort",
+                values: ["min": String(Self.minimumLength)])
         }
         guard password.count <= Self.maximumLength else {
-            throw ValidationError(field: "password", message: "at most \(Self.maximumLength) characters")
+            throw ValidationError(
+                field: "password", message: "at most \(Self.maximumLength) characters", key: "tooLong",
+                values: ["max": String(Self.maximumLength)])
         }
         let lowered = password.lowercased()
         let normalised = Self.normalise(password)
         if denied.contains(lowered) || denied.contains(normalised) || Set(lowered).count <= 3
             || Self.isKeyboardOrSequence(normalised)
         {
-            throw ValidationError(field: "password", message: "this password is too common")
+            throw ValidationError(field: "password", message: "this password is too common", key: "passwordCommon")
         }
         for word in context {
             let part = word.lowercased().split(separator: "@").first.map(String.init) ?? ""
             if part.count >= 4 && normalised.contains(Self.normalise(part)) {
-                throw ValidationError(field: "password", message: "must not contain your name or e-mail")
+                throw ValidationError(
+                    field: "password", message: "must not contain your name or e-mail", key: "passwordPersonal")
             }
         }
     }

@@ -109,7 +109,7 @@ public struct IdentityService: Sendable {
     public func addMember(_ input: NewUser, in scope: TenantScope) async throws -> Member {
         try scope.require([.admin, .rssi])
         guard let role = Role(rawValue: input.role) else {
-            throw ValidationError(field: "role", message: "unknown role")
+            throw ValidationError(field: "role", message: "unknown role", key: "unknownChoice")
         }
         guard scope.role.canGrant(role) || scope.actor.isInstanceAdmin else {
             throw HygieCoreError.forbidden("you cannot grant the role \(role.rawValue)")
@@ -121,7 +121,7 @@ public struct IdentityService: Sendable {
         let now = clock.now()
         return try await database.transaction { db in
             if let departmentID, try await DepartmentModel.find(departmentID.uuid, in: scope, on: db) == nil {
-                throw ValidationError(field: "department", message: "unknown department")
+                throw ValidationError(field: "department", message: "unknown department", key: "unknownReference")
             }
             let userModel: UserModel
             if let found = try await UserModel.query(on: db).filter(\.$email == email).first() {
@@ -185,7 +185,9 @@ public struct IdentityService: Sendable {
 
     public func changeRole(of userID: User.ID, to roleName: String, in scope: TenantScope) async throws -> Member {
         try scope.require([.admin, .rssi])
-        guard let role = Role(rawValue: roleName) else { throw ValidationError(field: "role", message: "unknown role") }
+        guard let role = Role(rawValue: roleName) else {
+            throw ValidationError(field: "role", message: "unknown role", key: "unknownChoice")
+        }
         guard scope.role.canGrant(role) || scope.actor.isInstanceAdmin else {
             throw HygieCoreError.forbidden("you cannot grant the role \(role.rawValue)")
         }
@@ -195,6 +197,7 @@ public struct IdentityService: Sendable {
                     .first(),
                 let user = try await UserModel.find(userID.uuid, on: db)
             else { throw HygieCoreError.notFound("user") }
+            try requireAuthority(over: membership, in: scope)
             let previous = membership.role
             membership.role = role.rawValue
             try await membership.save(on: db)
@@ -220,6 +223,7 @@ public struct IdentityService: Sendable {
                 let membership = try await MembershipModel.scoped(scope, on: db).filter(\.$userID == userID.uuid)
                     .first()
             else { throw HygieCoreError.notFound("user") }
+            try requireAuthority(over: membership, in: scope)
             try await membership.delete(on: db)
             try await APITokenModel.scoped(scope, on: db).filter(\.$userID == userID.uuid).filter(\.$revokedAt == nil)
                 .set(\.$revokedAt, to: clock.now()).update()
@@ -228,6 +232,15 @@ public struct IdentityService: Sendable {
                     action: "membership.delete", objectType: "user", objectID: userID.uuidString,
                     summary: "Removed a member and revoked their tokens", establishmentID: scope.establishmentID),
                 by: scope.actor, on: db)
+        }
+    }
+
+    /// An RSSI manages the roles it can grant; only the instance admin touches `admin`, `coordinator` and
+    /// `partner` members (and instance administrators).
+    func requireAuthority(over membership: MembershipModel, in scope: TenantScope) throws {
+        guard !scope.actor.isInstanceAdmin else { return }
+        guard let current = Role(rawValue: membership.role), scope.role.canGrant(current) else {
+            throw HygieCoreError.forbidden("you cannot change a member with this role")
         }
     }
 
@@ -256,7 +269,8 @@ public struct IdentityService: Sendable {
     /// Proves that `actor` may work in `establishmentID`; `notFound` otherwise (no hint that it exists).
     public func scope(for establishmentID: Establishment.ID, actor: Actor) async throws -> TenantScope {
         guard let userID = actor.userID else {
-            guard actor.isInstanceAdmin else { throw HygieCoreError.notFound("establishment") }
+            guard actor.isInstanceAdmin, try await EstablishmentModel.find(establishmentID.uuid, on: database.db) != nil
+            else { throw HygieCoreError.notFound("establishment") }
             return TenantScope(
                 establishmentID: establishmentID, role: .admin, actor: actor.with(establishmentID, role: .admin))
         }
@@ -285,7 +299,8 @@ public struct IdentityService: Sendable {
             throw HygieCoreError.notFound("user")
         }
         guard await verifyPassword(current, hash: model.passwordHash) else {
-            throw ValidationError(field: "current_password", message: "is not your current password")
+            throw ValidationError(
+                field: "current_password", message: "is not your current password", key: "currentPassword")
         }
         try policy.check(new, context: [model.email, model.displayName])
         let hash = await hashPassword(new)
@@ -403,7 +418,8 @@ public struct IdentityService: Sendable {
             }
             let totp = TOTP(secret: try secrets.open(sealed))
             guard let step = totp.matchingStep(for: code, at: now, after: model.totpLastStep) else {
-                throw ValidationError(field: "code", message: "this code is not valid; check your device's clock")
+                throw ValidationError(
+                    field: "code", message: "this code is not valid; check your device's clock", key: "totpCode")
             }
             model.totpEnabled = true
             model.totpLastStep = step
@@ -489,7 +505,11 @@ public struct IdentityService: Sendable {
     /// Turns the second factor off for another user (lost phone); they enrol again at next sign-in.
     public func resetSecondFactor(of userID: User.ID, in scope: TenantScope) async throws {
         try scope.require([.admin, .rssi])
-        _ = try await member(userID, in: scope)
+        guard
+            let membership = try await MembershipModel.scoped(scope, on: database.db).filter(\.$userID == userID.uuid)
+                .first()
+        else { throw HygieCoreError.notFound("user") }
+        try requireAuthority(over: membership, in: scope)
         try await database.transaction { db in
             try await UserModel.query(on: db).filter(\.$id == userID.uuid).set(\.$totpEnabled, to: false)
                 .set(\.$totpSecret, to: nil).set(\.$totpLastStep, to: 0).update()
@@ -648,13 +668,17 @@ public struct IdentityService: Sendable {
     {
         try scope.require([.admin, .rssi, .analyst, .coordinator])
         let name = try Validate.text(name, field: "name", max: 100)
-        guard let role = Role(rawValue: roleName) else { throw ValidationError(field: "role", message: "unknown role") }
+        guard let role = Role(rawValue: roleName) else {
+            throw ValidationError(field: "role", message: "unknown role", key: "unknownChoice")
+        }
         guard role == scope.role || scope.role.canGrant(role) || scope.actor.isInstanceAdmin else {
             throw HygieCoreError.forbidden("a token cannot have more rights than you")
         }
         guard let userID = scope.actor.userID else { throw HygieCoreError.forbidden("tokens belong to a user") }
         if let days = expiresInDays, !(1...3650).contains(days) {
-            throw ValidationError(field: "expires_in_days", message: "between 1 and 3650")
+            throw ValidationError(
+                field: "expires_in_days", message: "between 1 and 3650", key: "range",
+                values: ["min": "1", "max": "3650"])
         }
         let secretPart = SecureRandom.token()
         let secret = "hyg_\(secretPart)"
@@ -741,7 +765,7 @@ public struct IdentityService: Sendable {
         let email = try Validate.email(input.email)
         let name = try Validate.text(input.displayName, field: "display_name", max: 200)
         guard let locale = User.Locale(rawValue: input.locale) else {
-            throw ValidationError(field: "locale", message: "fr or en")
+            throw ValidationError(field: "locale", message: "fr or en", key: "locale")
         }
         try policy.check(input.password, context: [email, name])
         let now = clock.now()

@@ -55,7 +55,7 @@ public struct TenancyService: Sendable {
         let now = clock.now()
         return try await database.transaction { db in
             if let regionID, try await RegionModel.find(regionID.uuid, on: db) == nil {
-                throw ValidationError(field: "region", message: "unknown region")
+                throw ValidationError(field: "region", message: "unknown region", key: "unknownReference")
             }
             if try await GroupModel.query(on: db).filter(\.$name == name).first() != nil {
                 throw HygieCoreError.conflict("a group named \(name) exists")
@@ -104,7 +104,7 @@ public struct TenancyService: Sendable {
         let name = try Validate.text(input.name, field: "name", max: 200)
         let finess = try input.finess.flatMap { $0.isEmpty ? nil : try FINESS($0) }
         guard let kind = EstablishmentKind(rawValue: input.kind) else {
-            throw ValidationError(field: "kind", message: "unknown kind \(input.kind)")
+            throw ValidationError(field: "kind", message: "unknown kind \(input.kind)", key: "unknownChoice")
         }
         let groupID = try Validate.optionalID(input.groupID, field: "group", as: EstablishmentGroup.ID.self)
         let regionID = try Validate.optionalID(input.regionID, field: "region", as: Region.ID.self)
@@ -114,10 +114,10 @@ public struct TenancyService: Sendable {
                 throw HygieCoreError.conflict("an establishment with FINESS \(finess.value) exists")
             }
             if let groupID, try await GroupModel.find(groupID.uuid, on: db) == nil {
-                throw ValidationError(field: "group", message: "unknown group")
+                throw ValidationError(field: "group", message: "unknown group", key: "unknownReference")
             }
             if let regionID, try await RegionModel.find(regionID.uuid, on: db) == nil {
-                throw ValidationError(field: "region", message: "unknown region")
+                throw ValidationError(field: "region", message: "unknown region", key: "unknownReference")
             }
             let model = EstablishmentModel()
             model.id = UUID()
@@ -222,7 +222,7 @@ public struct TenancyService: Sendable {
         let name = try Validate.text(name, field: "name", max: 200)
         let code = try Validate.code(code, field: "code")
         guard let kind = DepartmentKind(rawValue: kind) else {
-            throw ValidationError(field: "kind", message: "unknown kind \(kind)")
+            throw ValidationError(field: "kind", message: "unknown kind \(kind)", key: "unknownChoice")
         }
         let now = clock.now()
         return try await database.transaction { db in
@@ -298,10 +298,16 @@ public struct EstablishmentAggregate: Sendable, Hashable {
 enum Validate {
     static func text(_ value: String, field: String, max: Int, allowEmpty: Bool = false) throws -> String {
         let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
-        if trimmed.isEmpty && !allowEmpty { throw ValidationError(field: field, message: "is required") }
-        if trimmed.count > max { throw ValidationError(field: field, message: "at most \(max) characters") }
+        if trimmed.isEmpty && !allowEmpty {
+            throw ValidationError(field: field, message: "is required", key: "required")
+        }
+        if trimmed.count > max {
+            throw ValidationError(
+                field: field, message: "at most \(max) characters", key: "tooLong", values: ["max": String(max)])
+        }
         if trimmed.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
-            throw ValidationError(field: field, message: "must not contain control characters")
+            throw ValidationError(
+                field: field, message: "must not contain control characters", key: "controlCharacters")
         }
         return trimmed
     }
@@ -310,7 +316,7 @@ enum Validate {
         let trimmed = value.trimmingCharacters(in: .whitespaces).uppercased()
         guard (1...32).contains(trimmed.count),
             trimmed.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") })
-        else { throw ValidationError(field: field, message: "1 to 32 letters, digits, - or _") }
+        else { throw ValidationError(field: field, message: "1 to 32 letters, digits, - or _", key: "code") }
         return trimmed
     }
 
@@ -319,14 +325,14 @@ enum Validate {
         let parts = trimmed.split(separator: "@", omittingEmptySubsequences: false)
         guard trimmed.count <= 254, parts.count == 2, !parts[0].isEmpty, parts[1].contains("."),
             !trimmed.contains(where: { $0.isWhitespace || $0 == "<" || $0 == ">" })
-        else { throw ValidationError(field: "email", message: "not an e-mail address") }
+        else { throw ValidationError(field: "email", message: "not an e-mail address", key: "email") }
         return trimmed
     }
 
     static func optionalID<T>(_ value: String?, field: String, as: Identifier<T>.Type) throws -> Identifier<T>? {
         guard let value, !value.isEmpty else { return nil }
         guard let id = Identifier<T>(uuidString: value) else {
-            throw ValidationError(field: field, message: "not an identifier")
+            throw ValidationError(field: field, message: "not an identifier", key: "identifier")
         }
         return id
     }

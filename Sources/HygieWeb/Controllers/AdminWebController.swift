@@ -77,7 +77,8 @@ struct AdminWebController {
             }
         } catch let error as any ClassifiedError where error.kind == .validation || error.kind == .conflict {
             return try await establishmentsPage(
-                request, context: context, signedIn: signedIn, error: error.publicMessage)
+                request, context: context, signedIn: signedIn,
+                error: services.renderer.translations.message(for: error, context.locale))
         }
         return .redirect("/admin/establishments?flash=establishment-created")
     }
@@ -89,7 +90,8 @@ struct AdminWebController {
                 name: context.form[field: "name"], code: context.form[field: "code"], by: signedIn.actor)
         } catch let error as any ClassifiedError where error.kind == .validation || error.kind == .conflict {
             return try await establishmentsPage(
-                request, context: context, signedIn: signedIn, error: error.publicMessage)
+                request, context: context, signedIn: signedIn,
+                error: services.renderer.translations.message(for: error, context.locale))
         }
         return .redirect("/admin/establishments?flash=region-created")
     }
@@ -102,7 +104,8 @@ struct AdminWebController {
                 name: context.form[field: "name"], regionID: regionID, by: signedIn.actor)
         } catch let error as any ClassifiedError where error.kind == .validation || error.kind == .conflict {
             return try await establishmentsPage(
-                request, context: context, signedIn: signedIn, error: error.publicMessage)
+                request, context: context, signedIn: signedIn,
+                error: services.renderer.translations.message(for: error, context.locale))
         }
         return .redirect("/admin/establishments?flash=group-created")
     }

@@ -65,7 +65,7 @@ struct AuthWebController {
                 "setup", titleKey: "setup.title",
                 content: [
                     "token": form[field: "token"],
-                    "error": renderer.translations.string("errors.passwordMismatch", context.locale),
+                    "error": renderer.translations.string("validation.passwordMismatch", context.locale),
                     "email": form[field: "email"], "display_name": form[field: "display_name"],
                 ], context: context, status: .unprocessableContent)
         }
@@ -89,7 +89,8 @@ struct AuthWebController {
             return anonymousPage(
                 "setup", titleKey: "setup.title",
                 content: [
-                    "token": form[field: "token"], "error": error.publicMessage, "email": form[field: "email"],
+                    "token": form[field: "token"], "error": renderer.translations.message(for: error, context.locale),
+                    "email": form[field: "email"],
                     "display_name": form[field: "display_name"],
                 ], context: context, status: .unprocessableContent)
         }
@@ -218,7 +219,10 @@ struct AuthWebController {
                 csrf: session.csrfToken)
             return renderer.page(
                 "mfa_enrol", frame: frame,
-                content: ["error": error.publicMessage, "required": !session.mfaVerified, "retry": true],
+                content: [
+                    "error": renderer.translations.message(for: error, context.locale),
+                    "required": !session.mfaVerified, "retry": true,
+                ],
                 status: .unprocessableContent)
         }
         var cookie: String?

@@ -240,7 +240,7 @@ struct CoreAPIController {
         var before: Int64?
         if let text = query.get("cursor") {
             guard let value = Int64(text), value > 0 else {
-                throw ValidationError(field: "cursor", message: "invalid cursor")
+                throw ValidationError(field: "cursor", message: "invalid cursor", key: "cursor")
             }
             before = value
         }

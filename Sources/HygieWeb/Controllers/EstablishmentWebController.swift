@@ -179,7 +179,8 @@ struct EstablishmentWebController {
                 in: scope)
         } catch let error as any ClassifiedError where error.kind == .validation || error.kind == .conflict {
             return try await usersPage(
-                request, context: context, signedIn: signedIn, scope: scope, error: error.publicMessage,
+                request, context: context, signedIn: signedIn, scope: scope,
+                error: services.renderer.translations.message(for: error, context.locale),
                 status: error.kind == .conflict ? .conflict : .unprocessableContent)
         }
         return .redirect("/users?flash=user-created")
@@ -273,7 +274,8 @@ struct EstablishmentWebController {
                 in: scope)
         } catch let error as any ClassifiedError where error.kind == .validation || error.kind == .conflict {
             return try await departmentsPage(
-                request, context: context, signedIn: signedIn, scope: scope, error: error.publicMessage,
+                request, context: context, signedIn: signedIn, scope: scope,
+                error: services.renderer.translations.message(for: error, context.locale),
                 status: error.kind == .conflict ? .conflict : .unprocessableContent)
         }
         return .redirect("/departments?flash=department-created")
@@ -333,7 +335,8 @@ struct EstablishmentWebController {
                 request, context: context, signedIn: signedIn, scope: scope, created: created, error: nil)
         } catch let error as any ClassifiedError where error.kind == .validation {
             return try await tokensPage(
-                request, context: context, signedIn: signedIn, scope: scope, created: nil, error: error.publicMessage)
+                request, context: context, signedIn: signedIn, scope: scope, created: nil,
+                error: services.renderer.translations.message(for: error, context.locale))
         }
     }
 
@@ -416,7 +419,7 @@ struct EstablishmentWebController {
     func setLocale(_ request: Request, context: HygieRequestContext) async throws -> Response {
         let signedIn = try await services.signedIn(context)
         guard let locale = User.Locale(rawValue: context.form[field: "locale"]) else {
-            throw ValidationError(field: "locale", message: "fr or en")
+            throw ValidationError(field: "locale", message: "fr or en", key: "locale")
         }
         try await services.identity.setLocale(locale, for: signedIn.session.user.id)
         return .redirect("/profile?flash=saved")
@@ -427,14 +430,16 @@ struct EstablishmentWebController {
         let form = context.form
         do {
             guard form[field: "new_password"] == form[field: "new_password_confirm"] else {
-                throw ValidationError(field: "new_password", message: t("errors.passwordMismatch", context))
+                throw ValidationError(
+                    field: "new_password", message: "the two passwords differ", key: "passwordMismatch")
             }
             try await services.identity.changePassword(
                 userID: signedIn.session.user.id, current: form[field: "current_password"],
                 new: form[field: "new_password"], actor: signedIn.actor)
         } catch let error as ValidationError {
             return try await profilePage(
-                request, context: context, signedIn: signedIn, extra: ["error": error.publicMessage],
+                request, context: context, signedIn: signedIn,
+                extra: ["error": services.renderer.translations.message(for: error, context.locale)],
                 status: .unprocessableContent)
         }
         return .redirect("/profile?flash=password-changed")

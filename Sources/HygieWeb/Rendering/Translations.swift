@@ -38,6 +38,18 @@ struct Translations: @unchecked Sendable {
         return node as? String ?? key
     }
 
+    /// An error as shown in a page: validation errors in the reader's language ("Mot de passe : au moins 12
+    /// caractères"), other errors with their public message.
+    func message(for error: any ClassifiedError, _ locale: User.Locale) -> String {
+        guard let validation = error as? ValidationError else { return error.publicMessage }
+        var text = string("validation.\(validation.key)", locale)
+        if text == "validation.\(validation.key)" || validation.key == "invalid" { text = validation.message }
+        for (name, value) in validation.values { text = text.replacingOccurrences(of: "{\(name)}", with: value) }
+        let label = string("fields.\(validation.field)", locale)
+        let field = label == "fields.\(validation.field)" ? validation.field : label
+        return locale == .fr ? "\(field) : \(text)" : "\(field): \(text)"
+    }
+
     /// Every dotted key of a catalog (tests compare languages).
     static func keys(of catalog: [String: Any], prefix: String = "") -> Set<String> {
         var result = Set<String>()
