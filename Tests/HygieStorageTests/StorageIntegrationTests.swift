@@ -148,6 +148,34 @@ import Testing
     }
 
     @Test(arguments: TestDatabase.enabled)
+    func signInEventsBelongToTheMembersEstablishment(_ engine: TestDatabase) async throws {
+        try await engine.withDatabase { database in
+            let services = try TestServices(database: database)
+            let (establishment, _) = try await services.makeEstablishment("Home")
+            let (other, _) = try await services.makeEstablishment("Elsewhere")
+            let web = Actor(
+                userID: nil, displayName: "web", establishmentID: nil, role: .staff, channel: "web", requestID: "r1",
+                sourceAddress: "192.0.2.7")
+            await #expect(throws: HygieCoreError.self) {
+                try await services.identity.authenticate(
+                    email: "rssi@home.example", password: "wrong-password-1", actor: web)
+            }
+
+            let home = try await services.audit.page(
+                establishmentID: establishment.id, filter: AuditFilter(action: "auth."), before: nil,
+                limit: PageSize(10),
+                on: database.db)
+            let elsewhere = try await services.audit.page(
+                establishmentID: other.id, filter: AuditFilter(action: "auth."), before: nil, limit: PageSize(10),
+                on: database.db)
+
+            #expect(home.events.map(\.action) == ["auth.login.failed"])
+            #expect(home.events.first?.sourceAddress == "192.0.2.7")
+            #expect(elsewhere.events.isEmpty)
+        }
+    }
+
+    @Test(arguments: TestDatabase.enabled)
     func enrolsTOTPAndRefusesReplayAndReusedRecoveryCodes(_ engine: TestDatabase) async throws {
         try await engine.withDatabase { database in
             let services = try TestServices(database: database)

@@ -333,14 +333,23 @@ public struct IdentityService: Sendable {
         // SECURITY: run bcrypt even for an unknown e-mail so that timing does not reveal which accounts exist.
         let ok = await verifyPassword(password, hash: model?.passwordHash ?? Self.dummyHash)
         guard let model, ok, !model.disabled else {
+            let home = try await homeEstablishment(of: model?.id)
             try await recordAttempt(
                 keys: [accountKey, addressKey], succeeded: false,
                 event: AuditEntry(
                     action: "auth.login.failed", objectType: "user", objectID: model?.id?.uuidString,
-                    summary: "Failed sign-in for \(email)"), actor: actor)
+                    summary: "Failed sign-in for \(email)", establishmentID: home), actor: actor)
             throw HygieCoreError.unauthorized("wrong e-mail or password")
         }
         return Self.user(model)
+    }
+
+    /// The establishment a user's sign-in events belong to (their oldest membership), so that its RSSI sees
+    /// them in the establishment's audit trail; nil for unknown accounts and members of none.
+    func homeEstablishment(of userID: UUID?, on db: (any Database)? = nil) async throws -> Establishment.ID? {
+        guard let userID else { return nil }
+        return try await MembershipModel.query(on: db ?? database.db).filter(\.$userID == userID).sort(\.$createdAt)
+            .first().map { Establishment.ID($0.establishmentID) }
     }
 
     /// Whether this user must pass a second factor (every role but staff).
@@ -429,7 +438,8 @@ public struct IdentityService: Sendable {
             try await audit.record(
                 AuditEntry(
                     action: "auth.mfa.enable", objectType: "user", objectID: userID.uuidString,
-                    summary: "Enabled two-factor authentication"),
+                    summary: "Enabled two-factor authentication",
+                    establishmentID: try await homeEstablishment(of: userID.uuid, on: db)),
                 by: actor, on: db)
             return codes
         }
@@ -478,7 +488,8 @@ public struct IdentityService: Sendable {
                 keys: [accountKey, addressKey], succeeded: false,
                 event: AuditEntry(
                     action: "auth.mfa.failed", objectType: "user", objectID: userID.uuidString,
-                    summary: "Wrong second-factor code for \(model.email)"), actor: actor)
+                    summary: "Wrong second-factor code for \(model.email)",
+                    establishmentID: try await homeEstablishment(of: userID.uuid)), actor: actor)
             throw HygieCoreError.unauthorized("wrong code")
         }
     }
@@ -575,7 +586,8 @@ public struct IdentityService: Sendable {
                 try await attempt.create(on: db)
                 try await audit.record(
                     AuditEntry(
-                        action: "auth.login", objectType: "user", objectID: user.id.uuidString, summary: "Signed in"),
+                        action: "auth.login", objectType: "user", objectID: user.id.uuidString, summary: "Signed in",
+                        establishmentID: firstEstablishment.map(Establishment.ID.init)),
                     by: actor, on: db)
             }
             return NewSession(cookieValue: cookie, info: try await sessionInfo(model, user: user))
@@ -598,7 +610,8 @@ public struct IdentityService: Sendable {
             try await audit.record(
                 AuditEntry(
                     action: "auth.login", objectType: "user", objectID: userModel.id?.uuidString,
-                    summary: "Signed in with two-factor authentication"),
+                    summary: "Signed in with two-factor authentication",
+                    establishmentID: model.establishmentID.map(Establishment.ID.init)),
                 by: actor, on: db)
             return NewSession(cookieValue: cookie, info: try await sessionInfo(model, user: Self.user(userModel)))
         }
@@ -633,9 +646,12 @@ public struct IdentityService: Sendable {
 
     public func closeSession(sessionID: UUID, actor: Actor) async throws {
         try await database.transaction { db in
+            let session = try await SessionModel.find(sessionID, on: db)
             try await SessionModel.query(on: db).filter(\.$id == sessionID).delete()
             try await audit.record(
-                AuditEntry(action: "auth.logout", objectType: "session", objectID: nil, summary: "Signed out"),
+                AuditEntry(
+                    action: "auth.logout", objectType: "session", objectID: nil, summary: "Signed out",
+                    establishmentID: session?.establishmentID.map(Establishment.ID.init)),
                 by: actor, on: db)
         }
     }
