@@ -11,7 +11,7 @@ swift build -c release --product hygie 2>&1 | tail -1
 bin=.build/release/hygie
 work=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-password=$("$bin" demo --data-dir "$work" | sed -nE 's/.*the password (\S+).*/\1/p')
+password=$("$bin" demo --data-dir "$work" 2>/dev/null | sed -nE 's/.*the password (\S+).*/\1/p')
 HYGIE_LOG_LEVEL=warning "$bin" serve --data-dir "$work" --port "$port" >"$work/serve.log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"' EXIT

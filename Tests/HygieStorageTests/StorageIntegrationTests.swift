@@ -320,6 +320,14 @@ import Testing
             await #expect(throws: HygieCoreError.notFound("establishment")) {
                 try await services.identity.scope(for: establishmentB.id, actor: scopeA.actor)
             }
+            let forged = [Membership(userID: userB, establishmentID: establishmentB.id, role: .rssi, departmentID: nil)]
+            await #expect(throws: HygieCoreError.notFound("establishment")) {
+                try await services.identity.scope(for: establishmentB.id, actor: scopeA.actor, memberships: forged)
+            }
+            let own = try await services.identity.memberships(of: scopeA.actor.userID!)
+            #expect(
+                try await services.identity.scope(for: scopeA.establishmentID, actor: scopeA.actor, memberships: own)
+                    .role == .rssi)
             #expect(try await services.tenancy.departments(in: scopeA).isEmpty)
             #expect(try await services.identity.tokens(in: scopeA).isEmpty)
             #expect(try await services.identity.members(in: scopeA).map(\.user.id) == [scopeA.actor.userID!])

@@ -289,6 +289,21 @@ public struct IdentityService: Sendable {
         throw HygieCoreError.notFound("establishment")
     }
 
+    /// The same proof as ``scope(for:actor:)``, from the actor's memberships already loaded with
+    /// ``memberships(of:)`` (pages load them for the establishment switcher): one query fewer per page.
+    public func scope(for establishmentID: Establishment.ID, actor: Actor, memberships: [Membership]) async throws
+        -> TenantScope
+    {
+        if let membership = memberships.first(where: {
+            $0.establishmentID == establishmentID && $0.userID == actor.userID
+        }) {
+            return TenantScope(
+                establishmentID: establishmentID, role: membership.role,
+                actor: actor.with(establishmentID, role: membership.role))
+        }
+        return try await scope(for: establishmentID, actor: actor)
+    }
+
     public func setLocale(_ locale: User.Locale, for userID: User.ID) async throws {
         try await UserModel.query(on: database.db).filter(\.$id == userID.uuid).set(\.$locale, to: locale.rawValue)
             .update()

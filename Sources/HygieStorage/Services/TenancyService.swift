@@ -146,9 +146,14 @@ public struct TenancyService: Sendable {
             return try await EstablishmentModel.query(on: db).sort(\.$name).all().map(Self.establishment)
         }
         let ids = try await MembershipModel.query(on: db).filter(\.$userID == userID.uuid).all().map(\.establishmentID)
+        return try await establishments(ids.map(Establishment.ID.init))
+    }
+
+    /// The establishments with these ids, by name (ids of the caller's memberships).
+    public func establishments(_ ids: [Establishment.ID]) async throws -> [Establishment] {
         if ids.isEmpty { return [] }
-        return try await EstablishmentModel.query(on: db).filter(\.$id ~~ ids).sort(\.$name).all().map(
-            Self.establishment)
+        return try await EstablishmentModel.query(on: database.db).filter(\.$id ~~ ids.map(\.uuid)).sort(\.$name).all()
+            .map(Self.establishment)
     }
 
     /// The scope's own establishment.

@@ -52,7 +52,13 @@ struct EstablishmentWebController {
             "role": signedIn.scope.map { t("roles.\($0.role.rawValue)", context) } ?? t("roles.admin", context)
         ]
         if let scope = signedIn.scope {
-            let establishment = try await services.tenancy.establishment(in: scope)
+            // The switcher already loaded it; ask the database only if it is missing there.
+            let establishment: Establishment
+            if let known = signedIn.establishments.first(where: { $0.id == scope.establishmentID }) {
+                establishment = known
+            } else {
+                establishment = try await services.tenancy.establishment(in: scope)
+            }
             content["establishment"] = [
                 "name": establishment.name, "finess": establishment.finess?.value ?? "—",
                 "kind": t("kinds.\(establishment.kind.rawValue)", context),

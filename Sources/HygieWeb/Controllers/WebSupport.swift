@@ -33,12 +33,16 @@ extension HygieServices {
     func signedIn(_ context: HygieRequestContext) async throws -> SignedIn {
         guard let session = context.session else { throw Redirect(location: "/login") }
         guard session.mfaVerified else { throw Redirect(location: "/mfa") }
-        let establishments = try await tenancy.establishments(
-            visibleTo: session.user.id, isInstanceAdmin: session.user.isInstanceAdmin)
+        let memberships = try await identity.memberships(of: session.user.id)
+        let establishments =
+            session.user.isInstanceAdmin
+            ? try await tenancy.establishments(visibleTo: session.user.id, isInstanceAdmin: true)
+            : try await tenancy.establishments(memberships.map(\.establishmentID))
         var scope: TenantScope?
         let base = context.actor()
         if let current = session.establishmentID ?? establishments.first?.id {
-            scope = try? await identity.scope(for: current, actor: base)  // a removed membership leaves no scope
+            // try?: a membership removed meanwhile leaves the page without a scope (dashboard only).
+            scope = try? await identity.scope(for: current, actor: base, memberships: memberships)
         }
         return SignedIn(session: session, scope: scope, establishments: establishments, actor: scope?.actor ?? base)
     }
