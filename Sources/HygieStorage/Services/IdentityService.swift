@@ -349,8 +349,8 @@ public struct IdentityService: Sendable {
         let ok = await verifyPassword(password, hash: model?.passwordHash ?? Self.dummyHash)
         guard let model, ok, !model.disabled else {
             let home = try await homeEstablishment(of: model?.id)
-            try await recordAttempt(
-                keys: [accountKey, addressKey], succeeded: false,
+            try await recordFailure(
+                keys: [accountKey, addressKey],
                 event: AuditEntry(
                     action: "auth.login.failed", objectType: "user", objectID: model?.id?.uuidString,
                     summary: "Failed sign-in for \(email)", establishmentID: home), actor: actor)
@@ -390,14 +390,16 @@ public struct IdentityService: Sendable {
         }
     }
 
-    func recordAttempt(keys: [String], succeeded: Bool, event: AuditEntry, actor: Actor) async throws {
+    /// Records a failed attempt against the account and the address (what ``checkThrottle`` counts), with its
+    /// audit event.
+    func recordFailure(keys: [String], event: AuditEntry, actor: Actor) async throws {
         let now = clock.now()
         try await database.transaction { db in
             for key in keys {
                 let attempt = LoginAttemptModel()
                 attempt.id = UUID()
                 attempt.subject = key
-                attempt.succeeded = succeeded
+                attempt.succeeded = false
                 attempt.createdAt = now
                 try await attempt.create(on: db)
             }
@@ -499,8 +501,8 @@ public struct IdentityService: Sendable {
             return true
         }
         guard accepted else {
-            try await recordAttempt(
-                keys: [accountKey, addressKey], succeeded: false,
+            try await recordFailure(
+                keys: [accountKey, addressKey],
                 event: AuditEntry(
                     action: "auth.mfa.failed", objectType: "user", objectID: userID.uuidString,
                     summary: "Wrong second-factor code for \(model.email)",
@@ -593,12 +595,6 @@ public struct IdentityService: Sendable {
             model.userAgent = userAgent.map { String($0.prefix(300)) }
             try await model.create(on: db)
             if mfaVerified {
-                let attempt = LoginAttemptModel()
-                attempt.id = UUID()
-                attempt.subject = "account:\(user.email)"
-                attempt.succeeded = true
-                attempt.createdAt = now
-                try await attempt.create(on: db)
                 try await audit.record(
                     AuditEntry(
                         action: "auth.login", objectType: "user", objectID: user.id.uuidString, summary: "Signed in",
@@ -675,14 +671,14 @@ public struct IdentityService: Sendable {
     public func purgeExpired() async throws -> Int {
         let now = clock.now()
         let db = database.db
-        let expired = try await SessionModel.query(on: db).group(.or) {
-            $0.filter(\.$expiresAt <= now).filter(\.$lastSeenAt <= now.addingTimeInterval(-settings.sessionIdleTimeout))
-        }.count()
-        try await SessionModel.query(on: db).group(.or) {
-            $0.filter(\.$expiresAt <= now).filter(\.$lastSeenAt <= now.addingTimeInterval(-settings.sessionIdleTimeout))
-        }.delete()
+        let idleSince = now.addingTimeInterval(-settings.sessionIdleTimeout)
+        let expired = {
+            SessionModel.query(on: db).group(.or) { $0.filter(\.$expiresAt <= now).filter(\.$lastSeenAt <= idleSince) }
+        }
+        let count = try await expired().count()
+        try await expired().delete()
         try await LoginAttemptModel.query(on: db).filter(\.$createdAt < now.addingTimeInterval(-7 * 86_400)).delete()
-        return expired
+        return count
     }
 
     func sessionInfo(_ model: SessionModel, user: User) async throws -> SessionInfo {

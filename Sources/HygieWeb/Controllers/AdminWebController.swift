@@ -34,9 +34,10 @@ struct AdminWebController {
         try await establishmentsPage(request, context: context, signedIn: try await requireAdmin(context), error: nil)
     }
 
-    func establishmentsPage(_ request: Request, context: HygieRequestContext, signedIn: SignedIn, error: String?)
-        async throws -> Response
-    {
+    func establishmentsPage(
+        _ request: Request, context: HygieRequestContext, signedIn: SignedIn, error: String?,
+        status: HTTPResponse.Status = .ok
+    ) async throws -> Response {
         let regions = try await services.tenancy.regions()
         let groups = try await services.tenancy.groups()
         var content: [String: Any] = [
@@ -59,13 +60,13 @@ struct AdminWebController {
             signedIn, title: t("nav.establishments", context), active: "establishments", context: context,
             request: request)
         return services.renderer.page(
-            "establishments", frame: frame, content: content, status: error == nil ? .ok : .unprocessableContent)
+            "establishments", frame: frame, content: content, status: status)
     }
 
     func createEstablishment(_ request: Request, context: HygieRequestContext) async throws -> Response {
         let signedIn = try await requireAdmin(context)
         let form = context.form
-        do {
+        return try await services.submitForm(context) {
             let created = try await services.tenancy.createEstablishment(
                 .init(
                     name: form[field: "name"], finess: form["finess"], kind: form[field: "kind"],
@@ -75,39 +76,33 @@ struct AdminWebController {
                 try await services.identity.switchEstablishment(
                     sessionID: signedIn.session.id, to: created.id, actor: signedIn.actor)
             }
-        } catch let error as any ClassifiedError where error.kind == .validation || error.kind == .conflict {
-            return try await establishmentsPage(
-                request, context: context, signedIn: signedIn,
-                error: services.renderer.translations.message(for: error, context.locale))
+            return .redirect("/admin/establishments?flash=establishment-created")
+        } redisplay: { error, status in
+            try await establishmentsPage(request, context: context, signedIn: signedIn, error: error, status: status)
         }
-        return .redirect("/admin/establishments?flash=establishment-created")
     }
 
     func createRegion(_ request: Request, context: HygieRequestContext) async throws -> Response {
         let signedIn = try await requireAdmin(context)
-        do {
+        return try await services.submitForm(context) {
             _ = try await services.tenancy.createRegion(
                 name: context.form[field: "name"], code: context.form[field: "code"], by: signedIn.actor)
-        } catch let error as any ClassifiedError where error.kind == .validation || error.kind == .conflict {
-            return try await establishmentsPage(
-                request, context: context, signedIn: signedIn,
-                error: services.renderer.translations.message(for: error, context.locale))
+            return .redirect("/admin/establishments?flash=region-created")
+        } redisplay: { error, status in
+            try await establishmentsPage(request, context: context, signedIn: signedIn, error: error, status: status)
         }
-        return .redirect("/admin/establishments?flash=region-created")
     }
 
     func createGroup(_ request: Request, context: HygieRequestContext) async throws -> Response {
         let signedIn = try await requireAdmin(context)
-        do {
+        return try await services.submitForm(context) {
             let regionID = context.form["region_id"].flatMap { $0.isEmpty ? nil : Region.ID(uuidString: $0) }
             _ = try await services.tenancy.createGroup(
                 name: context.form[field: "name"], regionID: regionID, by: signedIn.actor)
-        } catch let error as any ClassifiedError where error.kind == .validation || error.kind == .conflict {
-            return try await establishmentsPage(
-                request, context: context, signedIn: signedIn,
-                error: services.renderer.translations.message(for: error, context.locale))
+            return .redirect("/admin/establishments?flash=group-created")
+        } redisplay: { error, status in
+            try await establishmentsPage(request, context: context, signedIn: signedIn, error: error, status: status)
         }
-        return .redirect("/admin/establishments?flash=group-created")
     }
 
     func jobs(_ request: Request, context: HygieRequestContext) async throws -> Response {

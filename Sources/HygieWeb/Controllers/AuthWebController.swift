@@ -60,40 +60,38 @@ struct AuthWebController {
 
     func setup(_ request: Request, context: HygieRequestContext) async throws -> Response {
         let form = context.form
-        guard form[field: "password"] == form[field: "password_confirm"] else {
-            return anonymousPage(
-                "setup", titleKey: "setup.title",
-                content: [
-                    "token": form[field: "token"],
-                    "error": renderer.translations.string("validation.passwordMismatch", context.locale),
-                    "email": form[field: "email"], "display_name": form[field: "display_name"],
-                ], context: context, status: .unprocessableContent)
-        }
-        let input = NewUser(
-            email: form[field: "email"], displayName: form[field: "display_name"], password: form[field: "password"],
-            role: "admin", locale: form["locale"] ?? context.locale.rawValue)
         do {
+            guard form[field: "password"] == form[field: "password_confirm"] else {
+                throw ValidationError(field: "password", message: "the two passwords differ", key: "passwordMismatch")
+            }
+            let input = NewUser(
+                email: form[field: "email"], displayName: form[field: "display_name"],
+                password: form[field: "password"], role: "admin", locale: form["locale"] ?? context.locale.rawValue)
             let user = try await services.identity.completeSetup(
                 token: form[field: "token"], user: input, actor: context.actor())
             let session = try await services.identity.openSession(
                 for: user, mfaVerified: false, actor: context.actor(), userAgent: request.headers[.userAgent])
-            var response = Response.redirect(SiteRoute.mfaEnrol.path)
-            response.headers.append(
-                .init(
-                    name: .setCookie,
-                    value: SessionCookie.set(
-                        session.cookieValue, secure: secure,
-                        maxAge: Int(services.identity.settings.sessionAbsoluteTimeout))))
-            return response
+            return withSessionCookie(.redirect(SiteRoute.mfaEnrol.path), session)
         } catch let error as ValidationError {
             return anonymousPage(
                 "setup", titleKey: "setup.title",
                 content: [
                     "token": form[field: "token"], "error": renderer.translations.message(for: error, context.locale),
-                    "email": form[field: "email"],
-                    "display_name": form[field: "display_name"],
+                    "email": form[field: "email"], "display_name": form[field: "display_name"],
                 ], context: context, status: .unprocessableContent)
         }
+    }
+
+    /// `response` with the cookie of a session just opened or renewed.
+    func withSessionCookie(_ response: Response, _ session: NewSession) -> Response {
+        var response = response
+        response.headers.append(
+            .init(
+                name: .setCookie,
+                value: SessionCookie.set(
+                    session.cookieValue, secure: secure,
+                    maxAge: Int(services.identity.settings.sessionAbsoluteTimeout))))
+        return response
     }
 
     // MARK: Sign-in
@@ -115,13 +113,7 @@ struct AuthWebController {
                 userAgent: request.headers[.userAgent])
             let next =
                 !needsSecondFactor ? "/dashboard" : (user.mfaEnabled ? SiteRoute.mfa.path : SiteRoute.mfaEnrol.path)
-            var response = Response.redirect(next)
-            response.headers.append(
-                .init(
-                    name: .setCookie,
-                    value: SessionCookie.set(
-                        session.cookieValue, secure: secure, maxAge: Int(identity.settings.sessionAbsoluteTimeout))))
-            return response
+            return withSessionCookie(.redirect(next), session)
         } catch let error as HygieCoreError {
             let (status, key): (HTTPResponse.Status, String) =
                 switch error {
@@ -170,14 +162,7 @@ struct AuthWebController {
                 status: error.kind == .tooManyRequests ? .tooManyRequests : .unauthorized)
         }
         let renewed = try await services.identity.completeSecondFactor(sessionID: session.id, actor: context.actor())
-        var response = Response.redirect("/dashboard")
-        response.headers.append(
-            .init(
-                name: .setCookie,
-                value: SessionCookie.set(
-                    renewed.cookieValue, secure: secure, maxAge: Int(services.identity.settings.sessionAbsoluteTimeout))
-            ))
-        return response
+        return withSessionCookie(.redirect("/dashboard"), renewed)
     }
 
     func enrolForm(_ request: Request, context: HygieRequestContext) async throws -> Response {
@@ -225,20 +210,15 @@ struct AuthWebController {
                 ],
                 status: .unprocessableContent)
         }
-        var cookie: String?
-        var csrf = session.csrfToken
-        if !session.mfaVerified {
-            let renewed = try await services.identity.completeSecondFactor(
-                sessionID: session.id, actor: context.actor())
-            cookie = SessionCookie.set(
-                renewed.cookieValue, secure: secure, maxAge: Int(services.identity.settings.sessionAbsoluteTimeout))
-            csrf = renewed.info.csrfToken
-        }
+        // A first enrolment also completes the pending sign-in: the session is renewed.
+        let renewed =
+            session.mfaVerified
+            ? nil : try await services.identity.completeSecondFactor(sessionID: session.id, actor: context.actor())
         let frame = PageFrame(
-            locale: context.locale, title: renderer.translations.string("recovery.title", context.locale), csrf: csrf)
-        var response = renderer.page("recovery_codes", frame: frame, content: ["codes": codes])
-        if let cookie { response.headers.append(.init(name: .setCookie, value: cookie)) }
-        return response
+            locale: context.locale, title: renderer.translations.string("recovery.title", context.locale),
+            csrf: renewed?.info.csrfToken ?? session.csrfToken)
+        let response = renderer.page("recovery_codes", frame: frame, content: ["codes": codes])
+        return renewed.map { withSessionCookie(response, $0) } ?? response
     }
 
     func logout(_ request: Request, context: HygieRequestContext) async throws -> Response {

@@ -176,20 +176,18 @@ struct EstablishmentWebController {
         let signedIn = try await services.signedIn(context)
         let scope = try signedIn.requireScope(Self.manageRoles)
         let form = context.form
-        do {
+        return try await services.submitForm(context) {
             _ = try await services.identity.addMember(
                 NewUser(
                     email: form[field: "email"], displayName: form[field: "display_name"],
                     password: form[field: "password"], role: form[field: "role"], locale: form["locale"] ?? "fr",
                     departmentID: form["department_id"]),
                 in: scope)
-        } catch let error as any ClassifiedError where error.kind == .validation || error.kind == .conflict {
-            return try await usersPage(
-                request, context: context, signedIn: signedIn, scope: scope,
-                error: services.renderer.translations.message(for: error, context.locale),
-                status: error.kind == .conflict ? .conflict : .unprocessableContent)
+            return .redirect("/users?flash=user-created")
+        } redisplay: { error, status in
+            try await usersPage(
+                request, context: context, signedIn: signedIn, scope: scope, error: error, status: status)
         }
-        return .redirect("/users?flash=user-created")
     }
 
     func userID(_ context: HygieRequestContext) throws -> User.ID {
@@ -274,17 +272,15 @@ struct EstablishmentWebController {
     func addDepartment(_ request: Request, context: HygieRequestContext) async throws -> Response {
         let signedIn = try await services.signedIn(context)
         let scope = try signedIn.requireScope(Self.manageRoles)
-        do {
+        return try await services.submitForm(context) {
             _ = try await services.tenancy.createDepartment(
                 name: context.form[field: "name"], code: context.form[field: "code"], kind: context.form[field: "kind"],
                 in: scope)
-        } catch let error as any ClassifiedError where error.kind == .validation || error.kind == .conflict {
-            return try await departmentsPage(
-                request, context: context, signedIn: signedIn, scope: scope,
-                error: services.renderer.translations.message(for: error, context.locale),
-                status: error.kind == .conflict ? .conflict : .unprocessableContent)
+            return .redirect("/departments?flash=department-created")
+        } redisplay: { error, status in
+            try await departmentsPage(
+                request, context: context, signedIn: signedIn, scope: scope, error: error, status: status)
         }
-        return .redirect("/departments?flash=department-created")
     }
 
     func deleteDepartment(_ request: Request, context: HygieRequestContext) async throws -> Response {

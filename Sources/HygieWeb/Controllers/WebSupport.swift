@@ -47,6 +47,21 @@ extension HygieServices {
         return SignedIn(session: session, scope: scope, establishments: establishments, actor: scope?.actor ?? base)
     }
 
+    /// Runs a form's action. Bad input (validation or conflict) shows the form again with the message in the
+    /// reader's language and status 422 or 409, instead of the error page.
+    func submitForm(
+        _ context: HygieRequestContext, action: () async throws -> Response,
+        redisplay: (_ error: String, _ status: HTTPResponse.Status) async throws -> Response
+    ) async throws -> Response {
+        do {
+            return try await action()
+        } catch let error as any ClassifiedError where error.kind == .validation || error.kind == .conflict {
+            return try await redisplay(
+                renderer.translations.message(for: error, context.locale),
+                error.kind == .conflict ? .conflict : .unprocessableContent)
+        }
+    }
+
     /// The layout for a signed-in page.
     func frame(_ signedIn: SignedIn, title: String, active: String, context: HygieRequestContext, request: Request)
         -> PageFrame

@@ -13,12 +13,18 @@ struct SessionMiddleware: RouterMiddleware {
     typealias Context = HygieRequestContext
     let identity: IdentityService
     static let cookieName = "hygie_session"
+    static let anonymousPaths = ["/static/", "/favicon.ico", "/health", "/metrics"]
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
     {
         var context = context
-        if request.uri.path.hasPrefix("/api/") {
+        let path = request.uri.path
+        if Self.anonymousPaths.contains(where: { path.hasPrefix($0) }) {
+            // Stylesheet, icon, probes and metrics need nobody: no database lookup for them.
+            return try await next(request, context)
+        }
+        if path.hasPrefix("/api/") {
             if let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") {
                 let secret = String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
                 context.token = try await identity.resolveToken(secret)
