@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "HygieStorage", targets: ["HygieStorage"]),
         .library(name: "HygieJobs", targets: ["HygieJobs"]),
         .library(name: "HygieWeb", targets: ["HygieWeb"]),
+        .library(name: "Sigma", targets: ["Sigma"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -38,6 +39,13 @@ let package = Package(
         .package(url: "https://github.com/vapor/sql-kit.git", from: "3.36.0"),
     ],
     targets: [
+        .systemLibrary(name: "CZlib"),
+        .target(
+            name: "Sigma",
+            dependencies: ["CZlib", .product(name: "Yams", package: "Yams")],
+            resources: [.copy("Resources")],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "HygieCore",
             dependencies: [
@@ -97,6 +105,7 @@ let package = Package(
                 "HygieStorage",
                 "HygieJobs",
                 "HygieWeb",
+                "Sigma",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "FluentKit", package: "fluent-kit"),
@@ -120,6 +129,11 @@ let package = Package(
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SigmaTests",
+            dependencies: ["Sigma"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

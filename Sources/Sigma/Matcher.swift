@@ -1,0 +1,159 @@
+/// Evaluates a ``RuleSet`` against events. One matcher per thread: it keeps per-thread caches and scratch space, so
+/// that evaluating an event allocates nothing once warm.
+public final class Matcher {
+    public let ruleSet: RuleSet
+    var groups: [RuleGroup] = []
+    var groupBySignature: [[Int32]: Int] = [:]
+    var groupByKeyHash: [UInt64: (key: [UInt8], group: Int)] = [:]
+    var keyScratch: [UInt8] = []
+    var signatureScratch: [Int32] = []
+    var ruleStamp: [UInt32]
+    var serial: UInt32 = 0
+    var candidates: [Int32] = []
+    static let keyCacheLimit = 16_384
+
+    public init(ruleSet: RuleSet) {
+        self.ruleSet = ruleSet
+        ruleStamp = Array(repeating: 0, count: ruleSet.rules.count)
+        candidates.reserveCapacity(max(16, ruleSet.rules.count))
+        keyScratch.reserveCapacity(256)
+    }
+
+    /// A fresh event buffer for this rule set.
+    public func makeEvent() -> Event { Event(registry: ruleSet.registry) }
+
+    /// Number of distinct event kinds seen so far.
+    public var groupCount: Int { groups.count }
+
+    /// Calls `body` with the index (in ``RuleSet/rules``) of every rule the event matches.
+    public func forEachMatch(_ event: Event, _ body: (Int) -> Void) {
+        for alias in ruleSet.globalAliases { event.alias(alias.target, from: alias.source) }
+        let group = groups[groupIndex(for: event)]
+        for alias in group.aliases { event.alias(alias.target, from: alias.source) }
+
+        serial &+= 1
+        if serial == 0 {
+            for index in ruleStamp.indices { ruleStamp[index] = 0 }
+            serial = 1
+        }
+        candidates.removeAll(keepingCapacity: true)
+        for rule in group.always { mark(rule) }
+        event.low.withUnsafeBufferPointer { low in
+            guard let base = low.baseAddress else { return }
+            for (field, table) in group.fieldTables {
+                var index = event.first(field)
+                while index >= 0 {
+                    let value = event.values[Int(index)]
+                    scan(base + Int(value.start), Int(value.length), table)
+                    index = value.next
+                }
+            }
+            if let table = group.anyTable {
+                for value in event.values where value.kind != .null {
+                    scan(base + Int(value.start), Int(value.length), table)
+                }
+            }
+        }
+        if candidates.isEmpty { return }
+        let rules = ruleSet.rules
+        Evaluator.run(event) { evaluator in
+            for candidate in candidates where evaluator.evaluate(rules[Int(candidate)].plan) {
+                body(Int(candidate))
+            }
+        }
+    }
+
+    @inline(__always)
+    func mark(_ rule: Int32) {
+        if ruleStamp[Int(rule)] != serial {
+            ruleStamp[Int(rule)] = serial
+            candidates.append(rule)
+        }
+    }
+
+    @inline(__always)
+    func scan(_ start: UnsafePointer<UInt8>, _ length: Int, _ table: GramTable) {
+        guard length >= Prefilter.gramLength else { return }
+        let mask = table.mask
+        table.keys.withUnsafeBufferPointer { keys in
+            table.starts.withUnsafeBufferPointer { starts in
+                for offset in 0...(length - Prefilter.gramLength) {
+                    let gram = Prefilter.gramKey(start + offset)
+                    var slot = GramTable.slot(gram, mask)
+                    while true {
+                        let postingStart = starts[slot]
+                        if postingStart < 0 { break }
+                        if keys[slot] == gram {
+                            let count = Int(table.counts[slot])
+                            for k in 0..<count { mark(table.postings[Int(postingStart) + k]) }
+                            break
+                        }
+                        slot = (slot + 1) & mask
+                    }
+                }
+            }
+        }
+    }
+
+    // MARK: Event kinds
+
+    func groupIndex(for event: Event) -> Int {
+        keyScratch.removeAll(keepingCapacity: true)
+        for field in ruleSet.discriminators {
+            let index = event.first(field)
+            if index >= 0 {
+                let value = event.values[Int(index)]
+                keyScratch.append(1)
+                for offset in Int(value.start)..<Int(value.start + value.length) {
+                    keyScratch.append(event.low[offset])
+                }
+            }
+            keyScratch.append(0)
+        }
+        let hash = hashBytes(keyScratch)
+        if let cached = groupByKeyHash[hash], cached.key == keyScratch { return cached.group }
+        let group = resolveGroup(event)
+        if groupByKeyHash.count >= Self.keyCacheLimit { groupByKeyHash.removeAll(keepingCapacity: true) }
+        groupByKeyHash[hash] = (keyScratch, group)
+        return group
+    }
+
+    /// Which mapping conditions the event meets, as a signature; one group per signature.
+    func resolveGroup(_ event: Event) -> Int {
+        signatureScratch.removeAll(keepingCapacity: true)
+        Evaluator.run(event) { evaluator in
+            for (entryIndex, conditions) in ruleSet.entryConditions.enumerated() {
+                for (conditionIndex, condition) in conditions.enumerated() {
+                    let met = condition.values.allSatisfy { field, accepted in
+                        var index = event.first(field)
+                        while index >= 0 {
+                            let value = event.values[Int(index)]
+                            let bytes = evaluator.slice(evaluator.low, value)
+                            if accepted.contains(where: { $0.matches(bytes) }) { return true }
+                            index = value.next
+                        }
+                        return false
+                    }
+                    if met { signatureScratch.append(Int32(entryIndex << 8 | conditionIndex)) }
+                }
+            }
+        }
+        if let existing = groupBySignature[signatureScratch] { return existing }
+        let matchedEntries = Set(signatureScratch.map { Int($0 >> 8) })
+        var aliases: [(FieldID, FieldID)] = []
+        for code in signatureScratch {
+            aliases += ruleSet.entryConditions[Int(code >> 8)][Int(code & 0xFF)].aliases
+        }
+        let members = ruleSet.rules.indices.filter { index in
+            guard let entries = ruleSet.rules[index].entries else { return matchedEntries.isEmpty }
+            return entries.contains(where: matchedEntries.contains)
+        }
+        let group = RuleGroup(rules: ruleSet.rules, members: members, aliases: aliases)
+        groups.append(group)
+        groupBySignature[signatureScratch] = groups.count - 1
+        return groups.count - 1
+    }
+
+    /// Rules that an event of this kind is evaluated against without prefilter (for statistics).
+    func alwaysCount(for event: Event) -> Int { groups[groupIndex(for: event)].always.count }
+}
