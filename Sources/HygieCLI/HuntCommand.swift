@@ -222,6 +222,11 @@ struct HuntCommand: ParsableCommand {
                 ("peak_memory_mb", JSONText.number(statistics.peakMemoryMB)),
                 ("jobs", String(jobs)),
                 ("event_kinds", String(statistics.eventKinds)),
+                (
+                    "rules_evaluated_per_event",
+                    JSONText.number(
+                        statistics.events > 0 ? Double(statistics.evaluations) / Double(statistics.events) : 0)
+                ),
             ]
             let object = "{" + figures.map { "\(JSONText.quote($0.0)):\($0.1)" }.joined(separator: ",") + "}\n"
             FileHandle.standardError.write(Data(object.utf8))

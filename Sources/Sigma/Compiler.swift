@@ -212,10 +212,14 @@ struct DetectionCompiler {
                 for transform in transforms {
                     patterns = try apply(transform, to: patterns, displayName: displayName, line: item.line)
                 }
+                // Keywords are full-text searches: found anywhere in a value unless anchored.
+                let implicitContains = field == nil && !startsWith && !endsWith
                 let tests = patterns.map { pattern in
                     ValueTest.string(
                         StringComparison(
-                            pattern.wrapped(prefixAny: contains || endsWith, suffixAny: contains || startsWith),
+                            pattern.wrapped(
+                                prefixAny: contains || endsWith || implicitContains,
+                                suffixAny: contains || startsWith || implicitContains),
                             cased: cased), cased: cased)
                 }
                 perValue.append(tests)

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// Index of a field known to a rule set (see ``FieldRegistry``).
 public typealias FieldID = Int32
 
@@ -81,8 +87,8 @@ func hashBytes<C: Collection>(_ bytes: C) -> UInt64 where C.Element == UInt8 {
 @inline(__always)
 func memoryEqual(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
     guard a.count == b.count else { return false }
-    for index in 0..<a.count where a[index] != b[index] { return false }
-    return true
+    guard a.count > 0, let left = a.baseAddress, let right = b.baseAddress else { return true }
+    return memcmp(left, right, a.count) == 0
 }
 
 /// Kind of an event value.
@@ -101,15 +107,15 @@ public final class Event {
     }
 
     public let registry: FieldRegistry
-    var raw: [UInt8] = []
-    var low: [UInt8] = []
-    var values: [Value] = []
-    var head: [Int32]
-    var tail: [Int32]
-    var stamp: [UInt32]
-    var generation: UInt32 = 1
+    @exclusivity(unchecked) var raw: [UInt8] = []
+    @exclusivity(unchecked) var low: [UInt8] = []
+    @exclusivity(unchecked) var values: [Value] = []
+    @exclusivity(unchecked) var head: [Int32]
+    @exclusivity(unchecked) var tail: [Int32]
+    @exclusivity(unchecked) var stamp: [UInt32]
+    @exclusivity(unchecked) var generation: UInt32 = 1
     /// Scratch buffer for lowered keys and dotted paths.
-    var keyScratch: [UInt8] = []
+    @exclusivity(unchecked) var keyScratch: [UInt8] = []
 
     public init(registry: FieldRegistry) {
         self.registry = registry

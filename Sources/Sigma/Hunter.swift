@@ -62,6 +62,8 @@ public struct HuntStatistics: Sendable {
     public var cpuSeconds = 0.0
     public var peakMemoryMB = 0.0
     public var eventKinds = 0
+    /// Rules evaluated in full, over all events (what the prefilter let through).
+    public var evaluations = 0
     /// First parse errors, with their input and record.
     public var errorSamples: [String] = []
 
@@ -71,6 +73,7 @@ public struct HuntStatistics: Sendable {
         outOfRange += other.outOfRange
         detections += other.detections
         eventKinds = max(eventKinds, other.eventKinds)
+        evaluations += other.evaluations
         for sample in other.errorSamples where errorSamples.count < 10 { errorSamples.append(sample) }
     }
 }
@@ -183,6 +186,7 @@ public final class Hunter: @unchecked Sendable {
                 }
             }
             statistics.eventKinds = matcher.groupCount
+            statistics.evaluations = matcher.evaluations
             return detections
         }
 

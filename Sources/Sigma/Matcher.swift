@@ -2,14 +2,16 @@
 /// that evaluating an event allocates nothing once warm.
 public final class Matcher {
     public let ruleSet: RuleSet
-    var groups: [RuleGroup] = []
+    @exclusivity(unchecked) var groups: [RuleGroup] = []
     var groupBySignature: [[Int32]: Int] = [:]
     var groupByKeyHash: [UInt64: (key: [UInt8], group: Int)] = [:]
-    var keyScratch: [UInt8] = []
-    var signatureScratch: [Int32] = []
-    var ruleStamp: [UInt32]
-    var serial: UInt32 = 0
-    var candidates: [Int32] = []
+    @exclusivity(unchecked) var keyScratch: [UInt8] = []
+    @exclusivity(unchecked) var signatureScratch: [Int32] = []
+    @exclusivity(unchecked) var ruleStamp: [UInt32]
+    @exclusivity(unchecked) var serial: UInt32 = 0
+    @exclusivity(unchecked) var candidates: [Int32] = []
+    /// Rules evaluated in full so far (candidates the prefilter let through).
+    public private(set) var evaluations = 0
     static let keyCacheLimit = 16_384
 
     public init(ruleSet: RuleSet) {
@@ -28,8 +30,10 @@ public final class Matcher {
     /// Calls `body` with the index (in ``RuleSet/rules``) of every rule the event matches.
     public func forEachMatch(_ event: Event, _ body: (Int) -> Void) {
         for alias in ruleSet.globalAliases { event.alias(alias.target, from: alias.source) }
-        let group = groups[groupIndex(for: event)]
+        let groupNumber = groupIndex(for: event)
+        var group = groups[groupNumber]
         for alias in group.aliases { event.alias(alias.target, from: alias.source) }
+        if group.sample != nil { group = learn(groupNumber, event) }
 
         serial &+= 1
         if serial == 0 {
@@ -40,12 +44,23 @@ public final class Matcher {
         for rule in group.always { mark(rule) }
         event.low.withUnsafeBufferPointer { low in
             guard let base = low.baseAddress else { return }
-            for (field, table) in group.fieldTables {
-                var index = event.first(field)
-                while index >= 0 {
-                    let value = event.values[Int(index)]
-                    scan(base + Int(value.start), Int(value.length), table)
-                    index = value.next
+            for index in group.fields {
+                var valueIndex = event.first(index.field!)
+                while valueIndex >= 0 {
+                    let value = event.values[Int(valueIndex)]
+                    let start = base + Int(value.start)
+                    let length = Int(value.length)
+                    if let table = index.grams { scan(start, length, table) }
+                    if let table = index.exact { probe(exactKey(start, length), table) }
+                    if let table = index.affixes {
+                        for prefix in index.prefixLengths where prefix <= length {
+                            probe(affixKey(start, prefix, suffix: false), table)
+                        }
+                        for suffix in index.suffixLengths where suffix <= length {
+                            probe(affixKey(start + length - suffix, suffix, suffix: true), table)
+                        }
+                    }
+                    valueIndex = value.next
                 }
             }
             if let table = group.anyTable {
@@ -55,12 +70,35 @@ public final class Matcher {
             }
         }
         if candidates.isEmpty { return }
+        evaluations += candidates.count
         let rules = ruleSet.rules
-        Evaluator.run(event) { evaluator in
-            for candidate in candidates where evaluator.evaluate(rules[Int(candidate)].plan) {
+        Evaluator.run(event, ruleSet.program) { evaluator in
+            for candidate in candidates where evaluator.evaluate(rules[Int(candidate)].root) {
                 body(Int(candidate))
             }
         }
+    }
+
+    /// Records the event in the group's sample; once the sample is complete, rebuilds the group's index from it.
+    func learn(_ number: Int, _ event: Event) -> RuleGroup {
+        let group = groups[number]
+        event.low.withUnsafeBufferPointer { low in
+            guard let base = low.baseAddress else { return }
+            group.sample!.events += 1
+            for index in group.fields {
+                var valueIndex = event.first(index.field!)
+                while valueIndex >= 0 {
+                    let value = event.values[Int(valueIndex)]
+                    group.sample!.record(field: index.field, base + Int(value.start), Int(value.length))
+                    valueIndex = value.next
+                }
+            }
+        }
+        guard group.sample!.events >= RuleGroup.sampleSize else { return group }
+        let rebuilt = RuleGroup(
+            rules: ruleSet.rules, members: group.members, aliases: group.aliases, learned: group.sample)
+        groups[number] = rebuilt
+        return rebuilt
     }
 
     @inline(__always)
@@ -95,6 +133,20 @@ public final class Matcher {
         }
     }
 
+    @inline(__always)
+    func probe(_ key: UInt32, _ table: GramTable) {
+        var slot = GramTable.slot(key, table.mask)
+        while true {
+            let postingStart = table.starts[slot]
+            if postingStart < 0 { return }
+            if table.keys[slot] == key {
+                for k in 0..<Int(table.counts[slot]) { mark(table.postings[Int(postingStart) + k]) }
+                return
+            }
+            slot = (slot + 1) & table.mask
+        }
+    }
+
     // MARK: Event kinds
 
     func groupIndex(for event: Event) -> Int {
@@ -121,7 +173,7 @@ public final class Matcher {
     /// Which mapping conditions the event meets, as a signature; one group per signature.
     func resolveGroup(_ event: Event) -> Int {
         signatureScratch.removeAll(keepingCapacity: true)
-        Evaluator.run(event) { evaluator in
+        Evaluator.run(event, ruleSet.program) { evaluator in
             for (entryIndex, conditions) in ruleSet.entryConditions.enumerated() {
                 for (conditionIndex, condition) in conditions.enumerated() {
                     let met = condition.values.allSatisfy { field, accepted in

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// A Sigma string value with its wildcards: literal runs, `*` (any run) and `?` (one character).
 struct SigmaPattern: Sendable, Hashable {
     enum Part: Sendable, Hashable {
@@ -142,23 +148,22 @@ enum StringComparison: Sendable {
     }
 }
 
-/// First index of `needle` in `haystack` at or after `from`.
+/// First index of `needle` in `haystack` at or after `from` (memchr for the first byte, then memcmp).
 @inline(__always)
 func find(_ needle: UnsafeBufferPointer<UInt8>, in haystack: UnsafeBufferPointer<UInt8>, from: Int) -> Int? {
     let n = needle.count
     if n == 0 { return from }
     let h = haystack.count
     if h - from < n { return nil }
-    let first = needle[0]
+    guard let base = haystack.baseAddress, let needleBase = needle.baseAddress else { return nil }
+    let first = Int32(needle[0])
     var index = from
     let last = h - n
     while index <= last {
-        if haystack[index] == first {
-            var k = 1
-            while k < n && haystack[index + k] == needle[k] { k += 1 }
-            if k == n { return index }
-        }
-        index += 1
+        guard let hit = memchr(base + index, first, last - index + 1) else { return nil }
+        let position = base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
+        if n == 1 || memcmp(base + position + 1, needleBase + 1, n - 1) == 0 { return position }
+        index = position + 1
     }
     return nil
 }
@@ -181,6 +186,10 @@ func globTokens(_ parts: [SigmaPattern.Part]) -> [Int16] {
 
 /// Wildcard match over bytes in O(n·m) (single backtrack point); `?` consumes one UTF-8 character.
 func globMatch(_ tokens: [Int16], _ value: UnsafeBufferPointer<UInt8>) -> Bool {
+    tokens.withUnsafeBufferPointer { globMatch($0, value) }
+}
+
+func globMatch(_ tokens: UnsafeBufferPointer<Int16>, _ value: UnsafeBufferPointer<UInt8>) -> Bool {
     @inline(__always) func characterLength(_ index: Int) -> Int {
         let byte = value[index]
         let length = byte < 0x80 ? 1 : byte >= 0xF0 ? 4 : byte >= 0xE0 ? 3 : byte >= 0xC0 ? 2 : 1

@@ -4,6 +4,8 @@ public struct CompiledRule: Sendable {
     public let metadata: RuleMetadata
     public let logsource: Logsource
     let plan: PlanNode
+    /// Root of the rule in the set's ``Program``.
+    var root: Int32 = 0
     /// Fields the rule reads, shown as what matched.
     let fields: [FieldID]
     /// Mapping entries the rule's logsource resolves to; `nil` when unmapped.
@@ -21,8 +23,17 @@ public struct CompiledRule: Sendable {
 
 /// A literal the prefilter looks for: in one field, or in any value (`field == nil`, keyword searches).
 struct RequiredLiteral: Sendable, Hashable {
+    enum Kind: Sendable, Hashable {
+        /// Somewhere in the value (indexed by a 4-byte gram).
+        case gram
+        /// The whole value.
+        case exact
+        /// A short start or end of the value (shorter than a gram).
+        case prefix, suffix
+    }
     var field: FieldID?
     var bytes: [UInt8]
+    var kind: Kind = .gram
 }
 
 /// Options that select rules and fill placeholders.
@@ -55,6 +66,7 @@ public final class RuleSet: @unchecked Sendable {
     let globalAliases: [(target: FieldID, source: FieldID)]
     let timestampFields: [FieldID]
     let hostFields: [FieldID]
+    let program: Program
 
     struct CompiledCondition: Sendable {
         var values: [(field: FieldID, accepted: [StringComparison])]
@@ -301,6 +313,9 @@ public final class RuleSet: @unchecked Sendable {
             return copy
         }
 
+        var program = Program()
+        for index in compiledRules.indices { compiledRules[index].root = program.lower(compiledRules[index].plan) }
+        self.program = program
         registry.freeze()
         self.registry = registry
         self.rules = compiledRules
