@@ -118,13 +118,8 @@ public struct CorrelationEngine: Sendable {
         let metadata = sourceMetadata(input.source)
         var key: [String: String] = [:]
         for field in compiled.correlation.groupBy {
-            let name: String
-            if case .correlation = input.source {
-                name = field
-            } else {
-                name = compiled.aliasedName(field, for: metadata)
-            }
-            key[field] = input.fields[name] ?? ""
+            let name = compiled.aliasedName(field, for: metadata)
+            key[field] = input.fields[name] ?? input.fields[field] ?? ""
         }
         return key
     }

@@ -104,6 +104,8 @@ public final class Event {
         var length: Int32
         var kind: ValueKind
         var next: Int32
+        /// Filed under the rule's own spelling of the field.
+        var preferred = false
     }
 
     public let registry: FieldRegistry
@@ -208,9 +210,11 @@ public final class Event {
             stamp[slot] = generation
             head[slot] = index
             tail[slot] = index
+            values[Int(index)].preferred = preferred
             return
         }
-        if preferred {
+        values[Int(index)].preferred = preferred
+        if preferred && !values[Int(head[slot])].preferred {
             values[Int(index)].next = head[slot]
             head[slot] = index
         } else {

@@ -136,7 +136,9 @@ public struct JSONEventParser {
                     break
                 }
             }
-            event.appendValueBytes(UnsafeBufferPointer(start: numberStart, count: pointer - numberStart))
+            let number = UnsafeBufferPointer(start: numberStart, count: pointer - numberStart)
+            guard parseNumber(number) != nil else { throw error("invalid number") }
+            event.appendValueBytes(number)
             fileLeaf(kind: .number, start: start)
         default:
             throw error("unexpected character")

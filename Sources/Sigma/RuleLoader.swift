@@ -92,7 +92,7 @@ public enum RuleLoader {
         }
         let title: String
         if let titleNode = map["title"] {
-            guard let text = titleNode.scalar?.string, !text.isEmpty, titleNode.scalar?.tag.isNotNull == true else {
+            guard let text = titleNode.scalar?.string, !text.isEmpty, titleNode.scalar?.isNotNull == true else {
                 throw fail("invalid-field", "title must be a non-empty string", at: titleNode)
             }
             guard text.count <= 256 else {
@@ -112,12 +112,12 @@ public enum RuleLoader {
             guard case .scalar(let scalar) = value else {
                 throw fail("invalid-field", "\(key) must be a string", at: value, title: title)
             }
-            return scalar.tag.isNull ? nil : scalar.string
+            return scalar.isNull ? nil : scalar.string
         }
         func strings(_ key: String) throws -> [String] {
             guard let value = map[key] else { return [] }
             switch value {
-            case .scalar(let scalar): return scalar.tag.isNull ? [] : [scalar.string]
+            case .scalar(let scalar): return scalar.isNull ? [] : [scalar.string]
             case .sequence(let sequence):
                 return try sequence.map { item in
                     guard let text = item.scalar?.string else {
@@ -185,7 +185,7 @@ public enum RuleLoader {
             var targets: [String] = []
             if let rulesNode = filterMap["rules"] {
                 switch rulesNode {
-                case .scalar(let scalar): targets = scalar.tag.isNull ? [] : [scalar.string]
+                case .scalar(let scalar): targets = scalar.isNull ? [] : [scalar.string]
                 case .sequence(let sequence): targets = sequence.compactMap { $0.scalar?.string }
                 default:
                     throw fail(
@@ -222,7 +222,7 @@ public enum RuleLoader {
             guard let scalar = value.scalar else {
                 throw fail("invalid-field", "logsource.\(key) must be a string", value, title)
             }
-            return scalar.tag.isNull ? nil : scalar.string
+            return scalar.isNull ? nil : scalar.string
         }
         let logsource = Logsource(
             product: try text("product"), category: try text("category"), service: try text("service"),
@@ -250,7 +250,7 @@ public enum RuleLoader {
             case "condition":
                 conditionLine = value.mark?.line ?? conditionLine
                 switch value {
-                case .scalar(let scalar) where scalar.tag.isNotNull: conditions = [scalar.string]
+                case .scalar(let scalar) where scalar.isNotNull: conditions = [scalar.string]
                 case .sequence(let items):
                     conditions = try items.map { item in
                         guard let text = item.scalar?.string else {
@@ -343,12 +343,11 @@ public enum RuleLoader {
 
     static func rawValue(_ scalar: Node.Scalar) -> RawValue {
         if scalar.style != .plain { return .string(scalar.string) }
-        switch scalar.tag.description {
-        case Tag.Name.null.rawValue: return .null
-        case Tag.Name.bool.rawValue: return .bool(["true", "yes", "on"].contains(scalar.string.lowercased()))
-        case Tag.Name.int.rawValue, Tag.Name.float.rawValue: return .number(scalar.string)
-        default: return .string(scalar.string)
-        }
+        let node = Node.scalar(scalar)
+        if node.null != nil { return .null }
+        if let value = node.bool { return .bool(value) }
+        if node.int != nil || node.float != nil { return .number(scalar.string) }
+        return .string(scalar.string)
     }
 
     // MARK: - Correlation
@@ -484,8 +483,9 @@ extension String {
     }
 }
 
-extension Tag {
-    var isNull: Bool { description == Tag.Name.null.rawValue }
+extension Node.Scalar {
+    /// A plain `~`, `null` or empty scalar.
+    var isNull: Bool { style == .plain && Node.scalar(self).null != nil }
     var isNotNull: Bool { !isNull }
 }
 
