@@ -1,5 +1,5 @@
 // swift-tools-version: 6.2
-// libFuzzer target for Hygie's pure parsers. Build and run:
+// libFuzzer targets for Hygie's pure parsers. Build and run:
 //   scripts/fuzz.sh 60   (see it for the exact build flags)
 //
 import PackageDescription
@@ -12,6 +12,10 @@ let package = Package(
         .executableTarget(
             name: "HygieFuzz",
             dependencies: [.product(name: "HygieCore", package: "hygie")]
-        )
+        ),
+        .executableTarget(
+            name: "SigmaFuzz",
+            dependencies: [.product(name: "Sigma", package: "hygie")]
+        ),
     ]
 )

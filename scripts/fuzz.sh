@@ -1,16 +1,25 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer target (Fuzz/) with address sanitizer and runs it for SECONDS (default 60) on the seed
-# corpus. A crash leaves its input in Fuzz/crash-* and exits non-zero.
+# Builds the libFuzzer targets (Fuzz/) with address sanitizer and runs each for SECONDS (default 60) on its seed
+# corpus: HygieFuzz (HygieCore parsers) and SigmaFuzz (rules, conditions, events). A crash leaves its input in
+# Fuzz/crash-* and exits non-zero. `scripts/fuzz.sh 600 SigmaFuzz` runs one target.
 set -euo pipefail
 cd "$(dirname "$0")/../Fuzz"
 seconds=${1:-60}
+targets=${2:-"HygieFuzz SigmaFuzz"}
 # SwiftPM's --sanitize=fuzzer alone leaves the libraries without coverage counters; ask for them explicitly.
 swift build --sanitize=fuzzer --sanitize=address \
     -Xswiftc -sanitize-coverage=edge,inline-8bit-counters,pc-table,trace-cmp 2>&1 | tail -1
-work=$(mktemp -d)
-cp corpus/* "$work/"
 status=0
-.build/debug/HygieFuzz -max_total_time="$seconds" -max_len=512 -print_final_stats=1 "$work" >"$work/log" 2>&1 || status=$?
-grep -E "DONE|stat::number_of_executed_units|ERROR|SUMMARY|Test unit written" "$work/log" || true
-rm -rf "$work"
+for target in $targets; do
+    corpus=corpus
+    maxlen=512
+    if [ "$target" = SigmaFuzz ]; then corpus=corpus-sigma; maxlen=2048; fi
+    work=$(mktemp -d)
+    cp "$corpus"/* "$work/"
+    echo "$target:"
+    ASAN_OPTIONS=detect_leaks=0 .build/debug/"$target" -max_total_time="$seconds" -max_len="$maxlen" -timeout=20 -rss_limit_mb=4096 -detect_leaks=0 \
+        -print_final_stats=1 "$work" >"$work/log" 2>&1 || status=$?
+    grep -E "DONE|stat::number_of_executed_units|ERROR|SUMMARY|Test unit written" "$work/log" || true
+    rm -rf "$work"
+done
 exit "$status"
