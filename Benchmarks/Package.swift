@@ -17,6 +17,7 @@ let package = Package(
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "HygieCore", package: "hygie"),
                 .product(name: "HygieStorage", package: "hygie"),
+                .product(name: "Sigma", package: "hygie"),
             ],
             path: "Benchmarks/HygieBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every Hygie test: build, format lint, unit + integration on SQLite, the same suite on a private
 # PostgreSQL, end-to-end scenarios against the real binary on both engines, and the browser test.
-# Installs what it needs (Debian: postgresql, chromium, chromium-driver, zbar-tools; PyPI: selenium in .venv).
+# Installs what it needs (Debian: postgresql, chromium, chromium-driver, zbar-tools, zlib1g-dev; PyPI: selenium in
+# .venv). The Sigma regression tests read ../shared/data/sigma.
 # Ends with "N passed, N failed" and exits non-zero on any failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -26,6 +27,7 @@ command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 command -v zbarimg >/dev/null 2>&1 || missing+=(zbar-tools)
 ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || missing+=(postgresql)
+[ -f /usr/include/zlib.h ] || missing+=(zlib1g-dev)
 if [ ${#missing[@]} -gt 0 ]; then
     echo "installing ${missing[*]}"
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
@@ -63,7 +65,7 @@ swift_tests() {  # swift_tests NAME [ENV...]
     count "swift test ($name)" $((ran - failed)) "$failed"
 }
 
-log "Fuzzing the pure parsers (libFuzzer, 30 s)"
+log "Fuzzing the pure parsers and the Sigma engine (libFuzzer, 30 s each)"
 if scripts/fuzz.sh 30; then count fuzz 1 0; else count fuzz 0 1; fi
 
 log "Unit and integration tests on SQLite"
@@ -86,6 +88,9 @@ e2e() {  # e2e NAME COMMAND...
     if [ -z "$line" ]; then count "e2e $name" 0 1; return; fi
     count "e2e $name" "$(echo "$line" | cut -d' ' -f1)" "$(echo "$line" | cut -d' ' -f3)"
 }
+
+log "End-to-end: hygie hunt"
+e2e hunt python3 Tests/e2e/e2e_hunt.py .build/debug/hygie
 
 log "End-to-end on SQLite"
 e2e sqlite python3 Tests/e2e/e2e_foundation.py .build/debug/hygie

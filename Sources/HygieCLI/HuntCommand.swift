@@ -146,7 +146,7 @@ struct HuntCommand: ParsableCommand {
             if ruleSet.deselected > 0 { line += ", \(ruleSet.deselected) left out by --min-level/--tags" }
             FileHandle.standardError.write(Data((line + "\n").utf8))
         }
-        if ruleSet.loadedCount == 0 { throw fail("no usable rule") }
+        if ruleSet.loadedCount == 0 && ruleSet.deselected == 0 { throw fail("no usable rule") }
 
         var inputs: [String] = []
         for path in input {
