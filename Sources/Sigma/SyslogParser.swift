@@ -23,6 +23,7 @@ public enum SyslogParser {
         }
         add(event, "log_format", "syslog")
         if line.first == "<", let close = line.prefix(5).firstIndex(of: ">"),
+            line[line.index(after: line.startIndex)..<close].allSatisfy(\.isASCIIDigit),
             let priority = Int(line[line.index(after: line.startIndex)..<close]), priority < 192
         {
             add(event, "facility", facilities[priority / 8])
@@ -217,4 +218,8 @@ public enum SyslogParser {
             }
         }
     }
+}
+
+extension Character {
+    var isASCIIDigit: Bool { isASCII && isNumber }
 }

@@ -21,35 +21,47 @@ import Testing
     }
 
     @Test func hl7EngineSpawningShell() {
-        let attack = #"{\#(Self.sysmon),"EventID":1,"ParentImage":"C:\\Program Files\\Mirth Connect\\mcservice.exe","Image":"C:\\Windows\\System32\\cmd.exe","CommandLine":"cmd /c whoami"}"#
+        let attack =
+            #"{\#(Self.sysmon),"EventID":1,"ParentImage":"C:\\Program Files\\Mirth Connect\\mcservice.exe","Image":"C:\\Windows\\System32\\cmd.exe","CommandLine":"cmd /c whoami"}"#
         #expect(titles(attack) == ["HL7 Interface Engine Spawns A Shell"])
-        let normal = #"{\#(Self.sysmon),"EventID":1,"ParentImage":"C:\\Program Files\\Mirth Connect\\mcservice.exe","Image":"C:\\Program Files\\Java\\bin\\java.exe"}"#
+        let normal =
+            #"{\#(Self.sysmon),"EventID":1,"ParentImage":"C:\\Program Files\\Mirth Connect\\mcservice.exe","Image":"C:\\Program Files\\Java\\bin\\java.exe"}"#
         #expect(titles(normal).isEmpty)
-        let linux = #"{"Channel":"Linux-Sysmon/Operational","EventID":1,"ParentCommandLine":"java -cp mirth-server-launcher.jar com.mirth.connect.server.launcher.MirthLauncher","Image":"/usr/bin/bash"}"#
+        let linux =
+            #"{"Channel":"Linux-Sysmon/Operational","EventID":1,"ParentCommandLine":"java -cp mirth-server-launcher.jar com.mirth.connect.server.launcher.MirthLauncher","Image":"/usr/bin/bash"}"#
         #expect(titles(linux) == ["HL7 Interface Engine Spawns A Shell On Linux"])
     }
 
     @Test func shadowCopyAndBackupDestruction() {
-        let vss = #"{\#(Self.sysmon),"EventID":1,"Image":"C:\\Windows\\System32\\vssadmin.exe","CommandLine":"vssadmin.exe Delete Shadows /All /Quiet"}"#
+        let vss =
+            #"{\#(Self.sysmon),"EventID":1,"Image":"C:\\Windows\\System32\\vssadmin.exe","CommandLine":"vssadmin.exe Delete Shadows /All /Quiet"}"#
         #expect(titles(vss) == ["Shadow Copies Or Backups Destroyed Before Ransomware"])
-        let list = #"{\#(Self.sysmon),"EventID":1,"Image":"C:\\Windows\\System32\\vssadmin.exe","CommandLine":"vssadmin list shadows"}"#
+        let list =
+            #"{\#(Self.sysmon),"EventID":1,"Image":"C:\\Windows\\System32\\vssadmin.exe","CommandLine":"vssadmin list shadows"}"#
         #expect(titles(list).isEmpty)
-        let wbadmin = #"{"Channel":"Security","EventID":4688,"NewProcessName":"C:\\Windows\\System32\\wbadmin.exe","CommandLine":"wbadmin DELETE CATALOG -quiet"}"#
+        let wbadmin =
+            #"{"Channel":"Security","EventID":4688,"NewProcessName":"C:\\Windows\\System32\\wbadmin.exe","CommandLine":"wbadmin DELETE CATALOG -quiet"}"#
         #expect(titles(wbadmin) == ["Shadow Copies Or Backups Destroyed Before Ransomware"])
-        let deleted = #"{\#(Self.sysmon),"EventID":23,"Image":"C:\\Users\\x\\AppData\\Local\\Temp\\r.exe","TargetFilename":"E:\\Backup\\Veeam\\DPI\\DPI2026-11-28.vbk"}"#
+        let deleted =
+            #"{\#(Self.sysmon),"EventID":23,"Image":"C:\\Users\\x\\AppData\\Local\\Temp\\r.exe","TargetFilename":"E:\\Backup\\Veeam\\DPI\\DPI2026-11-28.vbk"}"#
         #expect(titles(deleted) == ["Backup Files Deleted On A Backup Repository"])
-        let retention = #"{\#(Self.sysmon),"EventID":23,"Image":"C:\\Program Files\\Veeam\\Backup\\VeeamAgent.exe","TargetFilename":"E:\\Backup\\Veeam\\DPI\\old.vbk"}"#
+        let retention =
+            #"{\#(Self.sysmon),"EventID":23,"Image":"C:\\Program Files\\Veeam\\Backup\\VeeamAgent.exe","TargetFilename":"E:\\Backup\\Veeam\\DPI\\old.vbk"}"#
         #expect(titles(retention).isEmpty)
     }
 
     @Test func remoteDesktop() {
-        let biomed = #"{"Channel":"Security","EventID":4624,"LogonType":10,"Computer":"IRM-02.chu.local","IpAddress":"10.3.0.8"}"#
+        let biomed =
+            #"{"Channel":"Security","EventID":4624,"LogonType":10,"Computer":"IRM-02.chu.local","IpAddress":"10.3.0.8"}"#
         #expect(titles(biomed) == ["Remote Desktop Logon To A Biomedical Workstation"])
-        let office = #"{"Channel":"Security","EventID":4624,"LogonType":10,"Computer":"WS-ADM-01.chu.local","IpAddress":"10.3.0.8"}"#
+        let office =
+            #"{"Channel":"Security","EventID":4624,"LogonType":10,"Computer":"WS-ADM-01.chu.local","IpAddress":"10.3.0.8"}"#
         #expect(titles(office).isEmpty)
-        let exposed = #"{"Channel":"Security","EventID":4624,"LogonType":10,"Computer":"WS-ADM-01.chu.local","IpAddress":"185.220.101.4"}"#
+        let exposed =
+            #"{"Channel":"Security","EventID":4624,"LogonType":10,"Computer":"WS-ADM-01.chu.local","IpAddress":"185.220.101.4"}"#
         #expect(titles(exposed) == ["Remote Desktop Logon From A Public Address"])
-        let network = #"{"Channel":"Security","EventID":4624,"LogonType":3,"Computer":"IRM-02","IpAddress":"185.220.101.4"}"#
+        let network =
+            #"{"Channel":"Security","EventID":4624,"LogonType":3,"Computer":"IRM-02","IpAddress":"185.220.101.4"}"#
         #expect(titles(network).isEmpty)
     }
 

@@ -134,8 +134,9 @@ import Testing
 
         #expect(throws: EventParseError.self) { try parseSyslog("") }
         #expect(throws: EventParseError.self) { try parseSyslog("<1>1 2026-01-01T00:00:00Z h a p m [x a=unquoted] m") }
-        // Garbage never crashes; it becomes a message.
+        // Garbage never crashes; it becomes a message (found by fuzzing: a negative priority).
         #expect(try parseSyslog("<999>???").string("message") != nil)
+        #expect(try parseSyslog("<-4>1 20=\"b\" h app").string("severity") == nil)
     }
 
     @Test func dates() throws {

@@ -44,7 +44,8 @@ enum SigmaBench {
             samples += try! String(contentsOfFile: shared + "/samples/" + file, encoding: .utf8)
                 .split(separator: "\n").map(String.init)
         }
-        let noise = #"{"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1,"Computer":"WS-%d.chu.local","Image":"C:\\Program Files\\Google\\Chrome\\Application\\chrome.exe","CommandLine":"\"C:\\Program Files\\Google\\Chrome\\Application\\chrome.exe\" --type=renderer --id=%d","ParentImage":"C:\\Windows\\explorer.exe","User":"CHU\\user%d","IntegrityLevel":"Medium","Company":"Google LLC","SystemTime":"2026-11-02T07:00:00.000Z"}"#
+        let noise =
+            #"{"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1,"Computer":"WS-%d.chu.local","Image":"C:\\Program Files\\Google\\Chrome\\Application\\chrome.exe","CommandLine":"\"C:\\Program Files\\Google\\Chrome\\Application\\chrome.exe\" --type=renderer --id=%d","ParentImage":"C:\\Windows\\explorer.exe","User":"CHU\\user%d","IntegrityLevel":"Medium","Company":"Google LLC","SystemTime":"2026-11-02T07:00:00.000Z"}"#
         return (0..<20_000).map { index in
             index % 50 == 0
                 ? samples[index / 50 % samples.count]

@@ -32,7 +32,8 @@ let mapping = try! LogsourceMapping.builtIn()
 let fixedSet = RuleSet(rules: RuleLoader.parse(fixedRules, file: "fixed.yml").rules, mapping: mapping)
 nonisolated(unsafe) let fixedMatcher = Matcher(ruleSet: fixedSet)
 nonisolated(unsafe) let fixedEvent = fixedMatcher.makeEvent()
-let sampleEvent = #"{"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1,"Image":"C:\\a.exe","CommandLine":"powershell -enc bypass","UtcTime":"2026-01-01 21:00:00.000","Count":"7","DestinationIp":"10.1.1.1"}"#
+let sampleEvent =
+    #"{"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1,"Image":"C:\\a.exe","CommandLine":"powershell -enc bypass","UtcTime":"2026-01-01 21:00:00.000","Count":"7","DestinationIp":"10.1.1.1"}"#
 
 func run(_ set: RuleSet, _ event: String) {
     let matcher = Matcher(ruleSet: set)
@@ -56,9 +57,13 @@ public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
         run(set, sampleEvent)
         _ = CorrelationEngine(ruleSet: set).run()
     case 1:
-        if (try? JSONEventParser.parse(bytes, into: fixedEvent)) != nil { fixedMatcher.forEachMatch(fixedEvent) { _ in } }
+        if (try? JSONEventParser.parse(bytes, into: fixedEvent)) != nil {
+            fixedMatcher.forEachMatch(fixedEvent) { _ in }
+        }
     case 2:
-        if (try? WindowsXMLParser.parse(bytes, into: fixedEvent)) != nil { fixedMatcher.forEachMatch(fixedEvent) { _ in } }
+        if (try? WindowsXMLParser.parse(bytes, into: fixedEvent)) != nil {
+            fixedMatcher.forEachMatch(fixedEvent) { _ in }
+        }
     case 3:
         if (try? SyslogParser.parse(bytes, into: fixedEvent, year: 2026)) != nil {
             fixedMatcher.forEachMatch(fixedEvent) { _ in }
