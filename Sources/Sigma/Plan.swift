@@ -72,6 +72,15 @@ func compare(_ x: Double, _ op: CountCondition.Operator, _ bound: Double) -> Boo
     }
 }
 
+/// Value of a hexadecimal digit (either case).
+@inline(__always)
+func hexDigitValue(_ byte: UInt8) -> Int? {
+    if byte >= 0x30 && byte <= 0x39 { return Int(byte - 0x30) }
+    let lowered = byte | 0x20
+    if lowered >= 0x61 && lowered <= 0x66 { return Int(lowered - 0x61 + 10) }
+    return nil
+}
+
 /// Decimal (or `0x` hexadecimal) number from bytes, without allocating.
 func parseNumber(_ bytes: UnsafeBufferPointer<UInt8>) -> Double? {
     var index = 0
@@ -88,16 +97,8 @@ func parseNumber(_ bytes: UnsafeBufferPointer<UInt8>) -> Double? {
         index += 2
         guard index < count else { return nil }
         while index < count {
-            let byte = bytes[index] | 0x20
-            let digit: UInt64
-            if byte >= 0x30 && byte <= 0x39 {
-                digit = UInt64(byte - 0x30)
-            } else if byte >= 0x61 && byte <= 0x66 {
-                digit = UInt64(byte - 0x61 + 10)
-            } else {
-                return nil
-            }
-            value = value &* 16 &+ digit
+            guard let digit = hexDigitValue(bytes[index]) else { return nil }
+            value = value &* 16 &+ UInt64(digit)
             index += 1
         }
         return negative ? -Double(value) : Double(value)
@@ -233,16 +234,7 @@ struct IPAddress: Sendable, Hashable {
             }
             var value = 0
             var digits = 0
-            while index < end, digits < 5 {
-                let byte = bytes[index] | 0x20
-                let digit: Int
-                if byte >= 0x30 && byte <= 0x39 {
-                    digit = Int(byte - 0x30)
-                } else if byte >= 0x61 && byte <= 0x66 {
-                    digit = Int(byte - 0x61 + 10)
-                } else {
-                    break
-                }
+            while index < end, digits < 5, let digit = hexDigitValue(bytes[index]) {
                 value = value * 16 + digit
                 digits += 1
                 index += 1
