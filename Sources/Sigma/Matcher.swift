@@ -205,7 +205,4 @@ public final class Matcher {
         groupBySignature[signatureScratch] = groups.count - 1
         return groups.count - 1
     }
-
-    /// Rules that an event of this kind is evaluated against without prefilter (for statistics).
-    func alwaysCount(for event: Event) -> Int { groups[groupIndex(for: event)].always.count }
 }

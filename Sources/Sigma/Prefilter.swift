@@ -372,7 +372,6 @@ final class RuleGroup {
     static let sampleSize = 400
     let anyTable: GramTable?
     let aliases: [(target: FieldID, source: FieldID)]
-    let ruleCount: Int
 
     let members: [Int]
     /// Set while the group learns from its first events.
@@ -384,7 +383,6 @@ final class RuleGroup {
     ) {
         self.aliases = aliases
         self.members = members
-        ruleCount = members.count
         sample = learned == nil ? GroupSample() : nil
         // With a sample of events, each rule is indexed under the literals its events least often carry.
         let literalSets: [Int: [RequiredLiteral]?] = Dictionary(

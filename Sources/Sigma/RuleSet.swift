@@ -343,7 +343,4 @@ public final class RuleSet: @unchecked Sendable {
             && (filter.category == nil || filter.category == rule.category)
             && (filter.service == nil || filter.service == rule.service)
     }
-
-    /// Number of rules whose logsource the mapping does not know (they only see events no mapping entry claims).
-    public var unmappedRuleCount: Int { rules.filter { $0.entries == nil }.count }
 }
