@@ -148,26 +148,11 @@ struct HuntCommand: ParsableCommand {
         }
         if ruleSet.loadedCount == 0 && ruleSet.deselected == 0 { throw fail("no usable rule") }
 
-        var inputs: [String] = []
-        for path in input {
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-                throw fail("no such input: \(path)")
-            }
-            if isDirectory.boolValue {
-                let enumerator = FileManager.default.enumerator(atPath: path)
-                var found: [String] = []
-                while let relative = enumerator?.nextObject() as? String {
-                    let full = (path as NSString).appendingPathComponent(relative)
-                    var nested: ObjCBool = false
-                    if FileManager.default.fileExists(atPath: full, isDirectory: &nested), !nested.boolValue {
-                        found.append(full)
-                    }
-                }
-                inputs += found.sorted()
-            } else {
-                inputs.append(path)
-            }
+        let inputs: [String]
+        do {
+            inputs = try expandPaths(input, missing: "input") { _ in true }
+        } catch {
+            throw fail("\(error)")
         }
 
         let hunter = Hunter(

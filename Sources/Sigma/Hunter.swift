@@ -227,19 +227,23 @@ public final class Hunter: @unchecked Sendable {
         }
         var finishedBytes = 0
         var workers: [Worker] = []
-
-        if jobs == 1 {
-            let worker = Worker(hunter: self, inputs: inputs)
-            workers.append(worker)
+        /// Reads every input block by block, in order, reporting progress.
+        func forEachBlock(_ body: (RecordBlock) throws -> Void) throws {
             for (index, path) in inputs.enumerated() {
                 let reader = try RecordReader(path: path, input: index, format: format)
                 while let block = try reader.next() {
-                    emit(worker.process(block))
+                    try body(block)
                     progress?(finishedBytes + reader.consumed, totalBytes)
                 }
                 finishedBytes += reader.consumed
                 totals.bytes += reader.consumed
             }
+        }
+
+        if jobs == 1 {
+            let worker = Worker(hunter: self, inputs: inputs)
+            workers.append(worker)
+            try forEachBlock { emit(worker.process($0)) }
         } else {
             let pipeline = Pipeline(capacity: jobs * 2)
             for _ in 0..<jobs {
@@ -258,19 +262,13 @@ public final class Hunter: @unchecked Sendable {
             var nextToEmit = 0
             var readError: (any Error)?
             do {
-                for (index, path) in inputs.enumerated() {
-                    let reader = try RecordReader(path: path, input: index, format: format)
-                    while let block = try reader.next() {
-                        pipeline.put(sequence, block)
-                        sequence += 1
-                        while let ready = pipeline.collect(nextToEmit, wait: false) {
-                            emit(ready)
-                            nextToEmit += 1
-                        }
-                        progress?(finishedBytes + reader.consumed, totalBytes)
+                try forEachBlock { block in
+                    pipeline.put(sequence, block)
+                    sequence += 1
+                    while let ready = pipeline.collect(nextToEmit, wait: false) {
+                        emit(ready)
+                        nextToEmit += 1
                     }
-                    finishedBytes += reader.consumed
-                    totals.bytes += reader.consumed
                 }
             } catch {
                 readError = error

@@ -111,11 +111,32 @@ final class ByteSource {
             }
         }
     }
+}
 
-    var fileSize: Int {
-        var info = stat()
-        return fstat(fileno(file), &info) == 0 ? Int(info.st_size) : 0
+/// Files named on a command line: files as given, directories walked (sorted), keeping what `keep` accepts.
+public func expandPaths(_ paths: [String], missing: String, keep: (String) -> Bool) throws -> [String] {
+    var files: [String] = []
+    for path in paths {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw InputError(message: "no such \(missing): \(path)")
+        }
+        guard isDirectory.boolValue else {
+            files.append(path)
+            continue
+        }
+        var found: [String] = []
+        let enumerator = FileManager.default.enumerator(atPath: path)
+        while let relative = enumerator?.nextObject() as? String {
+            let full = (path as NSString).appendingPathComponent(relative)
+            var nested: ObjCBool = false
+            if FileManager.default.fileExists(atPath: full, isDirectory: &nested), !nested.boolValue, keep(full) {
+                found.append(full)
+            }
+        }
+        files += found.sorted()
     }
+    return files
 }
 
 /// Shape of an input, found from its first bytes.

@@ -53,8 +53,6 @@ struct SigmaPattern: Sendable, Hashable {
 
     init(parts: [Part]) { self.parts = parts }
 
-    var hasWildcards: Bool { parts.contains { if case .literal = $0 { false } else { true } } }
-
     /// The bytes when the pattern has no wildcard.
     var plainBytes: [UInt8]? {
         if parts.isEmpty { return [] }
@@ -76,13 +74,6 @@ struct SigmaPattern: Sendable, Hashable {
                 if case .literal(let bytes) = part { return .literal(transform(bytes)) }
                 return part
             })
-    }
-
-    /// Longest literal run, for the prefilter.
-    var longestLiteral: [UInt8] {
-        var best: [UInt8] = []
-        for case .literal(let bytes) in parts where bytes.count > best.count { best = bytes }
-        return best
     }
 }
 

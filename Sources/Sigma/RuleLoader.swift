@@ -492,26 +492,7 @@ extension Node.Scalar {
 extension RuleLoader {
     /// Rule files under `paths` (files as given; directories searched for `.yml`/`.yaml`, sorted).
     public static func ruleFiles(_ paths: [String]) throws -> [String] {
-        var files: [String] = []
-        for path in paths {
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-                throw InputError(message: "no such rule file or directory: \(path)")
-            }
-            if !isDirectory.boolValue {
-                files.append(path)
-                continue
-            }
-            var found: [String] = []
-            let enumerator = FileManager.default.enumerator(atPath: path)
-            while let relative = enumerator?.nextObject() as? String {
-                if relative.hasSuffix(".yml") || relative.hasSuffix(".yaml") {
-                    found.append((path as NSString).appendingPathComponent(relative))
-                }
-            }
-            files += found.sorted()
-        }
-        return files
+        try expandPaths(paths, missing: "rule file or directory") { $0.hasSuffix(".yml") || $0.hasSuffix(".yaml") }
     }
 
     /// Loads every rule of `paths`; unreadable files and non-conforming rules become diagnostics.
