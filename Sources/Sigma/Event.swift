@@ -118,6 +118,11 @@ public final class Event {
     @exclusivity(unchecked) var generation: UInt32 = 1
     /// Scratch buffer for lowered keys and dotted paths.
     @exclusivity(unchecked) var keyScratch: [UInt8] = []
+    /// When set, ``add(key:value:kind:)`` also keeps each key and value (the syslog, CEF and auditd readers use it),
+    /// so that a line-based event can be stored as flat JSON. JSON events keep their own text instead.
+    public var recordsFields = false
+    /// Keys and values kept while ``recordsFields`` is set, in order.
+    public private(set) var recordedFields: [(key: String, value: String)] = []
 
     public init(registry: FieldRegistry) {
         self.registry = registry
@@ -135,6 +140,7 @@ public final class Event {
         raw.removeAll(keepingCapacity: true)
         low.removeAll(keepingCapacity: true)
         values.removeAll(keepingCapacity: true)
+        if recordsFields { recordedFields.removeAll(keepingCapacity: true) }
         generation &+= 1
         if generation == 0 {
             for index in stamp.indices { stamp[index] = 0 }
@@ -196,6 +202,7 @@ public final class Event {
     /// Adds a whole value in one call.
     @discardableResult
     public func add(key: String, value: String, kind: ValueKind = .string) -> Int32 {
+        if recordsFields { recordedFields.append((key, value)) }
         let start = raw.count
         var valueCopy = value
         valueCopy.withUTF8 { appendValueBytes($0) }

@@ -190,29 +190,9 @@ public final class Hunter: @unchecked Sendable {
             return detections
         }
 
-        func eventTime() -> Double? {
-            for field in hunter.ruleSet.timestampFields {
-                var index = event.first(field)
-                while index >= 0 {
-                    let value = event.values[Int(index)]
-                    let parsed = event.raw.withUnsafeBufferPointer { raw in
-                        DateParts(
-                            bytes: UnsafeBufferPointer(
-                                rebasing: raw[Int(value.start)..<Int(value.start + value.length)]))
-                    }
-                    if let parsed { return parsed.epochSeconds }
-                    index = value.next
-                }
-            }
-            return nil
-        }
+        func eventTime() -> Double? { hunter.ruleSet.time(of: event) }
 
-        func host() -> String? {
-            for field in hunter.ruleSet.hostFields {
-                if let value = event.string(field), !value.isEmpty { return value }
-            }
-            return nil
-        }
+        func host() -> String? { hunter.ruleSet.host(of: event) }
     }
 
     /// Runs over `inputs`. `emit` receives detections in input order (on the calling thread); `progress` receives

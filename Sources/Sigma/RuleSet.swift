@@ -7,7 +7,7 @@ public struct CompiledRule: Sendable {
     /// Root of the rule in the set's ``Program``.
     var root: Int32 = 0
     /// Fields the rule reads, shown as what matched.
-    let fields: [FieldID]
+    public let fields: [FieldID]
     /// Mapping entries the rule's logsource resolves to; `nil` when unmapped.
     let entries: [Int]?
     /// Alternatives of which one must be found in the event for the rule to match (prefilter); `nil` when the rule
@@ -16,9 +16,9 @@ public struct CompiledRule: Sendable {
     /// Whether matches are reported on their own (false for rules only used by correlations).
     public let reported: Bool
     /// Correlations fed by this rule.
-    let correlations: [Int]
+    public let correlations: [Int]
     /// Fields the correlations need from this rule's events.
-    let correlationFields: [(name: String, id: FieldID)]
+    public let correlationFields: [(name: String, id: FieldID)]
 }
 
 /// A literal the prefilter looks for: in one field, or in any value (`field == nil`, keyword searches).
@@ -342,5 +342,31 @@ public final class RuleSet: @unchecked Sendable {
         (filter.product == nil || filter.product == rule.product)
             && (filter.category == nil || filter.category == rule.category)
             && (filter.service == nil || filter.service == rule.service)
+    }
+}
+
+extension RuleSet {
+    /// The event's time (seconds since 1970) from the mapping's timestamp fields, if one parses.
+    public func time(of event: Event) -> Double? {
+        for field in timestampFields {
+            var index = event.first(field)
+            while index >= 0 {
+                let value = event.values[Int(index)]
+                let parsed = event.raw.withUnsafeBufferPointer { raw in
+                    DateParts(bytes: UnsafeBufferPointer(rebasing: raw[Int(value.start)..<Int(value.start + value.length)]))
+                }
+                if let parsed { return parsed.epochSeconds }
+                index = value.next
+            }
+        }
+        return nil
+    }
+
+    /// The event's host name from the mapping's host fields.
+    public func host(of event: Event) -> String? {
+        for field in hostFields {
+            if let value = event.string(field), !value.isEmpty { return value }
+        }
+        return nil
     }
 }

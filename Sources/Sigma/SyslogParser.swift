@@ -21,6 +21,10 @@ public enum SyslogParser {
             parseAuditd(line, event)
             return
         }
+        if line.hasPrefix("CEF:") {
+            try CEFParser.parse(line, into: event)
+            return
+        }
         add(event, "log_format", "syslog")
         if line.first == "<", let close = line.prefix(5).firstIndex(of: ">"),
             line[line.index(after: line.startIndex)..<close].allSatisfy(\.isASCIIDigit),
@@ -210,6 +214,11 @@ public enum SyslogParser {
 
     static func message(_ text: Substring, _ event: Event) {
         add(event, "message", text)
+        if CEFParser.isCEF(text) {
+            // A malformed CEF message stays a plain message.
+            try? CEFParser.parse(text, into: event)
+            return
+        }
         let trimmed = text.drop(while: { $0 == " " })
         if trimmed.first == "{" {
             var json = String(trimmed)

@@ -1,8 +1,9 @@
 import Sigma
 
 /// Feeds arbitrary bytes to the Sigma engine. The first byte picks what is fuzzed: rule documents (loaded,
-/// compiled and run on a fixed event), JSON events, Windows XML events or syslog lines (run against a fixed rule
-/// set), or a rule and an event separated by a NUL byte. A crash, a hang or a sanitizer report is a bug; refusals
+/// compiled and run on a fixed event), JSON events, Windows XML events, syslog lines or CEF records (run against a
+/// fixed rule set), zip archives, or a rule and an event separated by a NUL byte. A crash, a hang or a sanitizer
+/// report is a bug; refusals
 /// and parse errors are the expected answer to bad input.
 let fixedRules = """
     title: Fixed
@@ -48,7 +49,7 @@ func run(_ set: RuleSet, _ event: String) {
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
     guard count > 0 else { return 0 }
-    let mode = start.load(as: UInt8.self) % 5
+    let mode = start.load(as: UInt8.self) % 7
     let bytes = UnsafeBufferPointer(start: start.assumingMemoryBound(to: UInt8.self) + 1, count: count - 1)
     switch mode {
     case 0:
@@ -68,6 +69,12 @@ public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
         if (try? SyslogParser.parse(bytes, into: fixedEvent, year: 2026)) != nil {
             fixedMatcher.forEachMatch(fixedEvent) { _ in }
         }
+    case 4:
+        if (try? CEFParser.parse(bytes, into: fixedEvent)) != nil {
+            fixedMatcher.forEachMatch(fixedEvent) { _ in }
+        }
+    case 5:
+        _ = try? ZipArchive(bytes: Array(bytes), maxEntrySize: 1 << 20, maxTotalSize: 4 << 20)
     default:
         let text = String(decoding: bytes, as: UTF8.self)
         let parts = text.split(separator: "\u{0}", maxSplits: 1, omittingEmptySubsequences: false)
