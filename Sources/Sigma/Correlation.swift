@@ -56,6 +56,12 @@ public struct CorrelationInput: Sendable {
     public var time: Double
     public var source: CorrelationSource
     public var fields: [String: String]
+
+    public init(time: Double, source: CorrelationSource, fields: [String: String]) {
+        self.time = time
+        self.source = source
+        self.fields = fields
+    }
 }
 
 /// A correlation that fired.

@@ -300,8 +300,8 @@ public struct EstablishmentAggregate: Sendable, Hashable {
 }
 
 /// Input checks shared by the services.
-enum Validate {
-    static func text(_ value: String, field: String, max: Int, allowEmpty: Bool = false) throws -> String {
+package enum Validate {
+    package static func text(_ value: String, field: String, max: Int, allowEmpty: Bool = false) throws -> String {
         let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
         if trimmed.isEmpty && !allowEmpty {
             throw ValidationError(field: field, message: "is required", key: "required")
@@ -317,7 +317,7 @@ enum Validate {
         return trimmed
     }
 
-    static func code(_ value: String, field: String) throws -> String {
+    package static func code(_ value: String, field: String) throws -> String {
         let trimmed = value.trimmingCharacters(in: .whitespaces).uppercased()
         guard (1...32).contains(trimmed.count),
             trimmed.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") })
@@ -325,7 +325,7 @@ enum Validate {
         return trimmed
     }
 
-    static func email(_ value: String) throws -> String {
+    package static func email(_ value: String) throws -> String {
         let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
         let parts = trimmed.split(separator: "@", omittingEmptySubsequences: false)
         guard trimmed.count <= 254, parts.count == 2, !parts[0].isEmpty, parts[1].contains("."),
@@ -334,7 +334,7 @@ enum Validate {
         return trimmed
     }
 
-    static func optionalID<T>(_ value: String?, field: String, as: Identifier<T>.Type) throws -> Identifier<T>? {
+    package static func optionalID<T>(_ value: String?, field: String, as: Identifier<T>.Type) throws -> Identifier<T>? {
         guard let value, !value.isEmpty else { return nil }
         guard let id = Identifier<T>(uuidString: value) else {
             throw ValidationError(field: field, message: "not an identifier", key: "identifier")

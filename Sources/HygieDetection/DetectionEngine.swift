@@ -1,0 +1,109 @@
+import Crypto
+import Foundation
+import Sigma
+
+/// The rules of one establishment compiled for evaluation, with the reusable matcher and event buffer of the
+/// detection worker (one thread). Establishments with the same enabled rules and exceptions share a profile.
+final class DetectionProfile: @unchecked Sendable {
+    let ruleSet: RuleSet
+    let matcher: Matcher
+    let event: Event
+    let userFields: [FieldID]
+    let addressFields: [FieldID]
+    /// Longest correlation timespan, in seconds (0 without correlations).
+    let correlationSpan: Double
+    let diagnostics: [RuleDiagnostic]
+
+    static let userNames = [
+        "TargetUserName", "SubjectUserName", "User", "user.name", "UserName", "AccountName", "suser", "duser", "user",
+    ]
+    static let addressNames = [
+        "IpAddress", "SourceIp", "SourceAddress", "ClientAddress", "src", "source.ip", "client.ip", "DestinationIp",
+    ]
+
+    init(rules: [SigmaRule], diagnostics: [RuleDiagnostic], mapping: LogsourceMapping) {
+        let set = RuleSet(rules: rules, diagnostics: diagnostics, mapping: mapping)
+        // Entity fields are interned before the first event is made, so events have room for them.
+        userFields = Self.userNames.map { set.registry.intern($0) }
+        addressFields = Self.addressNames.map { set.registry.intern($0) }
+        ruleSet = set
+        matcher = Matcher(ruleSet: set)
+        event = matcher.makeEvent()
+        correlationSpan = set.correlations.map(\.correlation.timespan).max() ?? 0
+        self.diagnostics = set.diagnostics
+    }
+
+    func firstValue(_ fields: [FieldID]) -> String? {
+        for field in fields {
+            if let value = event.string(field), !value.isEmpty { return value }
+        }
+        return nil
+    }
+}
+
+/// One enabled rule (or exception filter) of an establishment, as read from the database.
+struct RuleSource: Sendable, Hashable {
+    var key: String  // content hash (rules) or exception id + text
+    var yaml: String
+    var file: String
+}
+
+/// Compiles and caches profiles; parsed rules are cached by content so a change recompiles without re-reading
+/// every YAML document.
+final class DetectionEngine: @unchecked Sendable {
+    let mapping: LogsourceMapping
+    private var parsed: [String: (rules: [SigmaRule], diagnostics: [RuleDiagnostic])] = [:]
+    private var profiles: [String: DetectionProfile] = [:]
+
+    init(mapping: LogsourceMapping) { self.mapping = mapping }
+
+    /// The profile for these rule sources, compiled once per distinct set.
+    func profile(for sources: [RuleSource]) -> (DetectionProfile, String) {
+        let signature = Self.signature(sources)
+        if let cached = profiles[signature] { return (cached, signature) }
+        var rules: [SigmaRule] = []
+        var diagnostics: [RuleDiagnostic] = []
+        for source in sources {
+            let result: (rules: [SigmaRule], diagnostics: [RuleDiagnostic])
+            if let cached = parsed[source.key] {
+                result = cached
+            } else {
+                result = RuleLoader.parse(source.yaml, file: source.file)
+                parsed[source.key] = result
+            }
+            rules += result.rules
+            diagnostics += result.diagnostics
+        }
+        let profile = DetectionProfile(rules: rules, diagnostics: diagnostics, mapping: mapping)
+        profiles[signature] = profile
+        return (profile, signature)
+    }
+
+    /// Forgets profiles not in use (after a refresh).
+    func retain(_ signatures: Set<String>) {
+        profiles = profiles.filter { signatures.contains($0.key) }
+    }
+
+    static func signature(_ sources: [RuleSource]) -> String {
+        var hasher = SHA256()
+        for key in sources.map(\.key).sorted() { hasher.update(data: Data(key.utf8)) }
+        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// The Sigma filter document for an exception to `rule`.
+    static func exceptionFilter(_ exception: RuleException, rule: SigmaRule) -> String {
+        var lines = ["title: 'Exception \(exception.id.uuidString.lowercased())'", "id: \(exception.id.uuidString.lowercased())"]
+        if let logsource = rule.logsource {
+            lines.append("logsource:")
+            if let product = logsource.product { lines.append("    product: '\(product)'") }
+            if let category = logsource.category { lines.append("    category: '\(category)'") }
+            if let service = logsource.service { lines.append("    service: '\(service)'") }
+        }
+        lines.append("filter:")
+        lines.append("    rules: ['\(rule.metadata.id ?? rule.metadata.name ?? rule.metadata.title)']")
+        for line in exception.detection.split(separator: "\n", omittingEmptySubsequences: false) {
+            lines.append("    " + line)
+        }
+        return lines.joined(separator: "\n")
+    }
+}

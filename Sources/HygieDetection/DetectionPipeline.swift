@@ -1,0 +1,275 @@
+import Foundation
+public import HygieCore
+public import HygieStorage
+public import Logging
+import SQLKit
+public import ServiceLifecycle
+import Sigma
+
+/// The detection worker of one node: reads its spool from the committed position, evaluates each event against
+/// the rules of its establishment, and commits events, alerts and the new position in one transaction. After a
+/// crash it starts again from the last committed position: every acknowledged event is evaluated once.
+public final class DetectionPipeline: Service, @unchecked Sendable {
+    let spool: Spool
+    let writer: BatchWriter
+    let catalog: RuleCatalog
+    let engine: DetectionEngine
+    let clock: any HygieClock
+    let logger: Logger
+    let metrics: DetectionMetrics
+    let configuration: DetectionConfiguration
+    /// Establishment → profile, rebuilt when the rule revision changes (or every minute, for expiring exceptions).
+    private var profiles: [UUID: DetectionProfile] = [:]
+    private var signatures: [UUID: String] = [:]
+    private var revision: Int64 = -1
+    private var refreshedAt = Date.distantPast
+    private var checkedAt = Date.distantPast
+
+    public init(
+        spool: Spool, database: DatabaseService, configuration: DetectionConfiguration, clock: any HygieClock,
+        metrics: DetectionMetrics, logger: Logger
+    ) throws {
+        self.spool = spool
+        self.writer = BatchWriter(database: database, configuration: configuration)
+        self.catalog = RuleCatalog(database: database, clock: clock)
+        self.engine = DetectionEngine(mapping: try LogsourceMapping.builtIn())
+        self.clock = clock
+        self.metrics = metrics
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        var position = try await writer.checkpoint(nodeID: spool.nodeID) ?? spool.startPosition
+        logger.info(
+            "detection worker started",
+            metadata: ["node_id": "\(spool.nodeID)", "position": "\(position)", "recovered": "\(spool.recovered)"])
+        while !Task.isShuttingDownGracefully {
+            do {
+                let read = try spool.read(from: position, maxRecords: configuration.batchSize)
+                if read.records.isEmpty {
+                    if read.next != position {
+                        // Skipped a corrupt tail or moved to the next segment: remember it.
+                        try await writer.commit(
+                            BatchResult(), nodeID: spool.nodeID, position: read.next, now: clock.milliseconds)
+                        position = read.next
+                        metrics.batch(processed: 0, parseErrors: 0, corrupt: read.corrupt, alerts: 0, latencies: [])
+                        continue
+                    }
+                    spool.flush()
+                    try await refreshIfDue()
+                    try await Task.sleep(for: .milliseconds(20))
+                    continue
+                }
+                try await refreshIfDue()
+                let result = try await evaluate(read.records)
+                let now = clock.milliseconds
+                let alerts = try await writer.commit(result, nodeID: spool.nodeID, position: read.next, now: now)
+                position = read.next
+                spool.release(before: position)
+                let latencies = result.matches.map { Double(now - $0.receivedAt) / 1000 }
+                metrics.batch(
+                    processed: read.records.count, parseErrors: result.parseErrors, corrupt: read.corrupt,
+                    alerts: alerts, latencies: latencies)
+                if !result.correlationInputs.isEmpty { try await correlate(result.correlationInputs, now: now) }
+            } catch is CancellationError {
+                break
+            } catch {
+                logger.error("detection batch failed; retrying", metadata: ["error": "\(error)"])
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+        spool.flush()
+    }
+
+    // MARK: Profiles
+
+    func refreshIfDue() async throws {
+        let now = clock.now()
+        guard now.timeIntervalSince(checkedAt) >= 2 else { return }
+        checkedAt = now
+        let current = try await catalog.revision()
+        guard current != revision || now.timeIntervalSince(refreshedAt) >= 60 else { return }
+        revision = current
+        refreshedAt = now
+        // Profiles whose rules did not change are found again by signature; others are compiled anew.
+        engine.retain(Set(signatures.values))
+        profiles = [:]
+        signatures = [:]
+    }
+
+    func profile(_ establishment: UUID) async throws -> DetectionProfile {
+        if let profile = profiles[establishment] { return profile }
+        let sources = try await catalog.sources(for: establishment, now: clock.milliseconds)
+        let (profile, signature) = engine.profile(for: sources)
+        profiles[establishment] = profile
+        signatures[establishment] = signature
+        if !profile.diagnostics.isEmpty {
+            logger.warning(
+                "some enabled rules were refused", metadata: ["count": "\(profile.diagnostics.count)"])
+        }
+        return profile
+    }
+
+    // MARK: Evaluation
+
+    func evaluate(_ records: [SpoolRecord]) async throws -> BatchResult {
+        var result = BatchResult()
+        result.events.reserveCapacity(records.count)
+        let year = DateParts.fromEpoch(clock.now().timeIntervalSince1970).year
+        for record in records {
+            let profile = try await profile(record.establishmentID)
+            let ruleSet = profile.ruleSet
+            let event = profile.event
+            event.recordsFields = record.format == .syslog
+            var parsed = true
+            do {
+                try record.data.withUnsafeBufferPointer { bytes throws(EventParseError) in
+                    switch record.format {
+                    case .json: try JSONEventParser.parse(bytes, into: event)
+                    case .syslog: try SyslogParser.parse(bytes, into: event, year: year)
+                    }
+                }
+            } catch {
+                parsed = false
+                result.parseErrors += 1
+            }
+            let eventID = UUID().uuidString.lowercased()
+            var row = BatchResult.EventRow(
+                id: eventID, establishmentID: record.establishmentID, sourceID: record.sourceID,
+                receivedAt: record.receivedAt, format: parsed ? record.format.name : "unparsed",
+                raw: String(decoding: record.data, as: UTF8.self))
+            var stats = result.sources[record.sourceID] ?? (0, 0)
+            stats.count += 1
+            stats.last = max(stats.last, record.receivedAt)
+            result.sources[record.sourceID] = stats
+            guard parsed else {
+                result.events.append(row)
+                continue
+            }
+            let time = ruleSet.time(of: event).map { Int64($0 * 1000) }
+            row.eventTime = time
+            row.host = ruleSet.host(of: event) ?? (record.sender.isEmpty ? nil : record.sender)
+            row.user = profile.firstValue(profile.userFields)
+            row.address = profile.firstValue(profile.addressFields)
+            if record.format == .syslog { row.fields = JSONWriter.object(event.recordedFields) }
+            result.events.append(row)
+            profile.matcher.forEachMatch(event) { index in
+                let rule = ruleSet.rules[index]
+                let metadata = rule.metadata
+                if rule.reported {
+                    let matched = rule.fields.compactMap { field in
+                        event.string(field).map { (ruleSet.registry.names[Int(field)], $0) }
+                    }
+                    result.matches.append(
+                        .init(
+                            establishmentID: record.establishmentID, kind: "rule", ruleID: metadata.displayID,
+                            title: metadata.title, author: metadata.author,
+                            severity: Severity(metadata.level), techniques: DetectionRule.techniques(metadata.tags),
+                            host: row.host, user: row.user, address: row.address, sourceID: record.sourceID,
+                            eventID: eventID, time: time ?? record.receivedAt, receivedAt: record.receivedAt,
+                            matched: JSONWriter.object(matched)))
+                }
+                if !rule.correlations.isEmpty, let time {
+                    let fields = rule.correlationFields.compactMap { name, id in event.string(id).map { (name, $0) } }
+                    result.correlationInputs.append(
+                        .init(
+                            establishmentID: record.establishmentID, ruleID: metadata.displayID, time: time,
+                            fields: JSONWriter.object(fields)))
+                }
+            }
+        }
+        return result
+    }
+
+    // MARK: Correlations
+
+    /// Re-evaluates the correlations of the establishments that received inputs, over their stored inputs of the
+    /// longest timespan before the newest one. Windows therefore survive restarts and span nodes.
+    func correlate(_ inputs: [BatchResult.CorrelationRow], now: Int64) async throws {
+        var latest: [UUID: Int64] = [:]
+        for input in inputs { latest[input.establishmentID] = max(latest[input.establishmentID] ?? 0, input.time) }
+        for (establishment, newest) in latest {
+            let profile = try await profile(establishment)
+            guard profile.correlationSpan > 0 else { continue }
+            let ruleSet = profile.ruleSet
+            var indexByID: [String: Int] = [:]
+            for rule in ruleSet.rules { indexByID[rule.metadata.displayID] = rule.index }
+            let stored = try await catalog.correlationInputs(
+                establishment: establishment, from: newest - Int64(profile.correlationSpan * 1000) * 2, to: newest)
+            var correlation = CorrelationEngine(ruleSet: ruleSet)
+            for input in stored {
+                guard let index = indexByID[input.ruleID] else { continue }
+                correlation.add(
+                    CorrelationInput(time: Double(input.time) / 1000, source: .rule(index), fields: input.fields))
+            }
+            var alerts: [CorrelationAlertRow] = []
+            for hit in correlation.run() {
+                let compiled = ruleSet.correlations[hit.correlation]
+                guard compiled.reported else { continue }
+                let metadata = compiled.metadata
+                let group = hit.group.sorted(by: { $0.key < $1.key })
+                let user = DetectionProfile.userNames.lazy.compactMap { hit.group[$0] }.first
+                let host = ["Computer", "Hostname", "host", "ComputerName"].lazy.compactMap { hit.group[$0] }.first
+                alerts.append(
+                    CorrelationAlertRow(
+                        establishmentID: establishment, ruleID: metadata.displayID, title: metadata.title,
+                        author: metadata.author, severity: Severity(metadata.level),
+                        techniques: DetectionRule.techniques(metadata.tags), host: host, user: user,
+                        group: JSONWriter.object(group.map { ($0.key, $0.value) }),
+                        first: Int64(hit.first * 1000), last: Int64(hit.last * 1000), events: Int64(hit.events)))
+            }
+            try await writer.upsertCorrelationAlerts(alerts, now: now)
+        }
+    }
+}
+
+extension Severity {
+    init(_ level: SigmaLevel?) {
+        switch level {
+        case .informational: self = .informational
+        case .low: self = .low
+        case .high: self = .high
+        case .critical: self = .critical
+        case .medium, .none: self = .medium
+        }
+    }
+}
+
+extension HygieClock {
+    var milliseconds: Int64 { Int64(now().timeIntervalSince1970 * 1000) }
+}
+
+/// Writes flat JSON objects of strings without Foundation's encoder (hot path).
+enum JSONWriter {
+    static func object(_ pairs: [(String, String)]) -> String {
+        var out = "{"
+        for (index, (key, value)) in pairs.enumerated() {
+            if index > 0 { out += "," }
+            string(key, into: &out)
+            out += ":"
+            string(value, into: &out)
+        }
+        return out + "}"
+    }
+
+    static func string(_ text: String, into out: inout String) {
+        out += "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if scalar.value < 0x20 {
+                    out += String(format: "\\u%04x", scalar.value)
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        out += "\""
+    }
+}
