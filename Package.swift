@@ -85,6 +85,7 @@ let package = Package(
             name: "HygieWeb",
             dependencies: [
                 "HygieCore",
+                "HygieDetection",
                 "HygieStorage",
                 "HygieJobs",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -126,6 +127,7 @@ let package = Package(
             name: "HygieCLI",
             dependencies: [
                 "HygieCore",
+                "HygieDetection",
                 "HygieStorage",
                 "HygieJobs",
                 "HygieWeb",
@@ -145,6 +147,7 @@ let package = Package(
             name: "HygieTestSupport",
             dependencies: [
                 "HygieCore",
+                "HygieDetection",
                 "HygieStorage",
                 "HygieJobs",
                 "HygieWeb",

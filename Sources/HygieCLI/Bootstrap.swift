@@ -1,6 +1,7 @@
 import FluentKit
 import Foundation
 import HygieCore
+import HygieDetection
 import HygieJobs
 import HygieStorage
 import HygieWeb
@@ -13,7 +14,7 @@ struct Bootstrap {
     let database: DatabaseService
     let clock: any HygieClock = SystemClock()
 
-    static var migrations: [any Migration] { CoreMigrations.all + JobsMigrations.all }
+    static var migrations: [any Migration] { CoreMigrations.all + JobsMigrations.all + DetectionMigrations.all }
 
     init(configuration: HygieConfiguration) throws {
         self.configuration = configuration
@@ -47,6 +48,9 @@ struct Bootstrap {
 
     var tenancy: TenancyService { TenancyService(database: database, audit: audit, clock: clock) }
     var jobs: JobQueue { JobQueue(database: database, clock: clock) }
+    var detection: DetectionService {
+        DetectionService(database: database, audit: audit, clock: clock, configuration: configuration.detection)
+    }
 
     /// Runs `body` with the database open, and always closes it.
     func withDatabase<T>(_ body: () async throws -> T) async throws -> T {
@@ -77,13 +81,23 @@ struct Bootstrap {
 
     /// The jobs every instance runs.
     func builtInHandlers(identity: IdentityService) -> [any JobHandler] {
-        [SessionCleanupJob(identity: identity), AuditVerifyJob(audit: audit, database: database)]
+        [
+            SessionCleanupJob(identity: identity), AuditVerifyJob(audit: audit, database: database),
+            SourceHealthJob(service: detection), RetentionJob(service: detection),
+            AlertNotificationJob(service: detection, queue: jobs, digest: false),
+            AlertNotificationJob(service: detection, queue: jobs, digest: true), WebhookDeliveryJob(service: detection),
+        ]
     }
 
     static let builtInSchedule: [ScheduledJob] = [
         // Force-unwrap: these literal expressions are checked by JobsTests.builtInSchedulesParse.
         ScheduledJob(name: "session-cleanup", schedule: try! CronSchedule("17 * * * *"), kind: SessionCleanupJob.kind),
         ScheduledJob(name: "audit-verify", schedule: try! CronSchedule("30 3 * * *"), kind: AuditVerifyJob.kind),
+        ScheduledJob(name: "source-health", schedule: try! CronSchedule("* * * * *"), kind: SourceHealthJob.kind),
+        ScheduledJob(name: "retention", schedule: try! CronSchedule("10 2 * * *"), kind: RetentionJob.kind),
+        ScheduledJob(name: "alert-notify", schedule: try! CronSchedule("* * * * *"), kind: AlertNotificationJob.kind),
+        ScheduledJob(
+            name: "alert-digest", schedule: try! CronSchedule("5 * * * *"), kind: AlertNotificationJob.digestKind),
     ]
 }
 

@@ -8,7 +8,8 @@ struct Hygie: AsyncParsableCommand {
         abstract: "Hygie — cybersecurity platform for hospitals.",
         subcommands: [
             ServeCommand.self, MigrateCommand.self, CreateAdminCommand.self, AuditCommand.self, BackupCommand.self,
-            DemoCommand.self, HuntCommand.self, VersionCommand.self,
+            DemoCommand.self, HuntCommand.self, AlertsCommand.self, RulesCommand.self, SourcesCommand.self,
+            VersionCommand.self,
         ])
 
     static let version = "0.1.0"

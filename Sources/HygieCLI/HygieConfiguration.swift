@@ -1,5 +1,6 @@
 import Configuration
 import Foundation
+import HygieDetection
 import HygieStorage
 import HygieWeb
 import SystemPackage
@@ -28,6 +29,16 @@ import Yams
 /// | hygie.jobs.workers | HYGIE_JOBS_WORKERS | int 0–32 | 2 |
 /// | hygie.log.level | HYGIE_LOG_LEVEL | trace…critical | info |
 /// | hygie.log.format | HYGIE_LOG_FORMAT | text, json | text |
+/// | hygie.ingest.enabled | HYGIE_INGEST_ENABLED | bool | true (spool, detection worker, HTTP ingest) |
+/// | hygie.ingest.spoolDir | HYGIE_INGEST_SPOOL_DIR | path | `<dataDir>/spool` |
+/// | hygie.ingest.spoolQuotaMB | HYGIE_INGEST_SPOOL_QUOTA_MB | int 64–1048576 | 1024 |
+/// | hygie.ingest.fsync | HYGIE_INGEST_FSYNC | always, interval, interval:MS, never | always |
+/// | hygie.ingest.maxBodyBytes | HYGIE_INGEST_MAX_BODY_BYTES | int | 33554432 |
+/// | hygie.syslog.udp, hygie.syslog.tcp, hygie.syslog.tls | HYGIE_SYSLOG_UDP, … | host:port | off |
+/// | hygie.syslog.tlsCertificate, hygie.syslog.tlsKey, hygie.syslog.tlsClientCA | HYGIE_SYSLOG_TLS_… | PEM paths | none |
+/// | hygie.detection.dedupWindowSeconds | HYGIE_DETECTION_DEDUP_WINDOW_SECONDS | int 1–86400 | 600 |
+/// | hygie.detection.batchSize | HYGIE_DETECTION_BATCH_SIZE | int 1–50000 | 4000 |
+/// | hygie.detection.storeEvents | HYGIE_DETECTION_STORE_EVENTS | bool | true |
 struct HygieConfiguration: Sendable {
     var host = "127.0.0.1"
     var port = 8080
@@ -46,13 +57,29 @@ struct HygieConfiguration: Sendable {
     var jobWorkers = 2
     var logLevel = "info"
     var logFormat = "text"
+    var ingestEnabled = true
+    var spoolDir: String?
+    var spoolQuotaMB = 1024
+    var fsync = SpoolSyncPolicy.always
+    var maxIngestBytes = 32 << 20
+    var syslogUDP: String?
+    var syslogTCP: String?
+    var syslogTLS: String?
+    var syslogTLSCertificate: String?
+    var syslogTLSKey: String?
+    var syslogTLSClientCA: String?
+    var detection = DetectionConfiguration()
 
     static let knownKeys: Set<String> = [
         "hygie.http.host", "hygie.http.port", "hygie.http.publicURL", "hygie.http.maxBodyBytes", "hygie.dataDir",
         "hygie.database.url", "hygie.database.autoMigrate", "hygie.tls.certificate", "hygie.tls.key",
         "hygie.security.secretKey", "hygie.security.sessionIdleMinutes", "hygie.security.sessionAbsoluteHours",
         "hygie.security.bcryptCost", "hygie.security.passwordDenylistFile", "hygie.jobs.workers", "hygie.log.level",
-        "hygie.log.format", "hygie.secretsDirectory",
+        "hygie.log.format", "hygie.secretsDirectory", "hygie.ingest.enabled", "hygie.ingest.spoolDir",
+        "hygie.ingest.spoolQuotaMB", "hygie.ingest.fsync", "hygie.ingest.maxBodyBytes", "hygie.syslog.udp",
+        "hygie.syslog.tcp", "hygie.syslog.tls", "hygie.syslog.tlsCertificate", "hygie.syslog.tlsKey",
+        "hygie.syslog.tlsClientCA", "hygie.detection.dedupWindowSeconds", "hygie.detection.batchSize",
+        "hygie.detection.storeEvents",
     ]
     static let secretKeys: Set<String> = ["hygie.database.url", "hygie.security.secretKey"]
 
@@ -172,6 +199,37 @@ struct HygieConfiguration: Sendable {
                 "hygie.log.level: '\(config.logLevel)' is not one of trace, debug, info, notice, warning, error, critical"
             )
         }
+        bool("hygie.ingest.enabled", into: &config.ingestEnabled)
+        config.spoolDir = string("hygie.ingest.spoolDir")
+        int("hygie.ingest.spoolQuotaMB", 64...(1 << 20), into: &config.spoolQuotaMB)
+        if let text = string("hygie.ingest.fsync") {
+            if let policy = SpoolSyncPolicy(text) {
+                config.fsync = policy
+            } else {
+                problems.append("hygie.ingest.fsync: '\(text)' is not always, interval, interval:MS or never")
+            }
+        }
+        int("hygie.ingest.maxBodyBytes", 1024...(1 << 30), into: &config.maxIngestBytes)
+        config.syslogUDP = string("hygie.syslog.udp")
+        config.syslogTCP = string("hygie.syslog.tcp")
+        config.syslogTLS = string("hygie.syslog.tls")
+        for (key, value) in [
+            ("hygie.syslog.udp", config.syslogUDP), ("hygie.syslog.tcp", config.syslogTCP),
+            ("hygie.syslog.tls", config.syslogTLS),
+        ] {
+            if let value, !value.isEmpty, SyslogSettings.address(value) == nil {
+                problems.append("\(key): '\(value)' is not host:port")
+            }
+        }
+        config.syslogTLSCertificate = string("hygie.syslog.tlsCertificate")
+        config.syslogTLSKey = string("hygie.syslog.tlsKey")
+        config.syslogTLSClientCA = string("hygie.syslog.tlsClientCA")
+        if config.syslogTLS != nil, config.syslogTLSCertificate == nil || config.syslogTLSKey == nil {
+            problems.append("hygie.syslog.tls needs hygie.syslog.tlsCertificate and hygie.syslog.tlsKey")
+        }
+        int("hygie.detection.dedupWindowSeconds", 1...86_400, into: &config.detection.dedupWindowSeconds)
+        int("hygie.detection.batchSize", 1...50_000, into: &config.detection.batchSize)
+        bool("hygie.detection.storeEvents", into: &config.detection.storeEvents)
         config.logFormat = string("hygie.log.format") ?? config.logFormat
         if !["text", "json"].contains(config.logFormat) {
             problems.append("hygie.log.format: '\(config.logFormat)' is not text or json")

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Hummingbird
 import HygieCore
+import HygieDetection
 import HygieJobs
 import HygieStorage
 import HygieWeb
@@ -45,13 +46,55 @@ struct ServeCommand: AsyncParsableCommand {
             await boot.database.shutdown()
             throw CLIError("cannot open the database: \(error)")
         }
+        let detection = boot.detection
+        var ingest: IngestService?
+        var receivers: [any Service] = []
+        var udpPorts: [Int] = []
+        if configuration.ingestEnabled {
+            do {
+                let report = try await detection.syncBuiltInRules()
+                if report.added + report.updated > 0 {
+                    logger.info("built-in rules installed", metadata: ["added": "\(report.added)", "updated": "\(report.updated)"])
+                }
+                try await detection.maintainPartitions()
+            } catch {
+                await boot.database.shutdown()
+                throw CLIError("cannot prepare detection: \(error)")
+            }
+            let spool = try Spool(
+                directory: configuration.spoolDir ?? (configuration.dataDir as NSString).appendingPathComponent("spool"),
+                quotaBytes: configuration.spoolQuotaMB << 20, policy: configuration.fsync)
+            let metrics = DetectionMetrics()
+            let directory = SourceDirectory(service: detection, logger: logger)
+            try await directory.reload()
+            ingest = IngestService(spool: spool, directory: directory, metrics: metrics, clock: boot.clock)
+            receivers.append(directory)
+            receivers.append(
+                try DetectionPipeline(
+                    spool: spool, database: boot.database, configuration: configuration.detection, clock: boot.clock,
+                    metrics: metrics, logger: logger))
+            for (transport, address) in [
+                (SyslogSettings.Transport.udp, configuration.syslogUDP), (.tcp, configuration.syslogTCP),
+                (.tls, configuration.syslogTLS),
+            ] {
+                guard let address, !address.isEmpty, let (host, port) = SyslogSettings.address(address) else { continue }
+                if transport == .udp { udpPorts.append(port) }
+                receivers.append(
+                    SyslogServer(
+                        settings: SyslogSettings(
+                            transport: transport, host: host, port: port,
+                            certificatePath: configuration.syslogTLSCertificate, keyPath: configuration.syslogTLSKey,
+                            clientCAPath: configuration.syslogTLSClientCA),
+                        ingest: ingest!, logger: logger))
+            }
+        }
         let services = try await HygieServices(
             database: boot.database, identity: identity, tenancy: boot.tenancy, audit: boot.audit, jobs: boot.jobs,
             clock: boot.clock,
             settings: WebSettings(
                 publicURL: configuration.publicURL, maxBodyBytes: configuration.maxBodyBytes,
-                tlsEnabled: configuration.tlsCertificate != nil),
-            logger: logger)
+                tlsEnabled: configuration.tlsCertificate != nil, maxIngestBytes: configuration.maxIngestBytes),
+            logger: logger, detection: detection, ingest: ingest, udpPorts: udpPorts)
         var background: [any Service] = [boot.database]
         background.append(
             JobScheduler(queue: boot.jobs, entries: Bootstrap.builtInSchedule, clock: boot.clock, logger: logger))
@@ -62,6 +105,7 @@ struct ServeCommand: AsyncParsableCommand {
                     queue: boot.jobs, handlers: boot.builtInHandlers(identity: identity), name: workerName,
                     concurrency: configuration.jobWorkers, logger: logger))
         }
+        background += receivers
         let publicURL = configuration.publicURL
         let app = try buildApplication(
             services: services,

@@ -22,10 +22,12 @@ final class DetectionProfile: @unchecked Sendable {
     ]
 
     init(rules: [SigmaRule], diagnostics: [RuleDiagnostic], mapping: LogsourceMapping) {
-        let set = RuleSet(rules: rules, diagnostics: diagnostics, mapping: mapping)
-        // Entity fields are interned before the first event is made, so events have room for them.
-        userFields = Self.userNames.map { set.registry.intern($0) }
-        addressFields = Self.addressNames.map { set.registry.intern($0) }
+        var options = RuleSetOptions()
+        options.extraFields = Self.userNames + Self.addressNames
+        let set = RuleSet(rules: rules, diagnostics: diagnostics, mapping: mapping, options: options)
+        // Entity fields are registered with the set, so events have room for them.
+        userFields = Self.userNames.compactMap { set.registry.id(of: $0) }
+        addressFields = Self.addressNames.compactMap { set.registry.id(of: $0) }
         ruleSet = set
         matcher = Matcher(ruleSet: set)
         event = matcher.makeEvent()

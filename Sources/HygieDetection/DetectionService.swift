@@ -270,6 +270,9 @@ public struct DetectionService: Sendable {
         }
     }
 
+    /// Installs or refreshes Hygie's own hospital rules in the shared catalog (enabled by default).
+    public func syncBuiltInRules() async throws -> RuleImportReport { try await catalog.syncBuiltIn() }
+
     /// Enables or disables a rule for the establishment.
     public func setRuleEnabled(_ id: UUID, enabled: Bool, in scope: TenantScope) async throws {
         try scope.require(Self.handlers)

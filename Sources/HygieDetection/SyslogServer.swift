@@ -7,7 +7,7 @@ import NIOTLS
 public import ServiceLifecycle
 
 /// Where and how a syslog receiver listens (config keys `hygie.syslog.udp`, `hygie.syslog.tcp`, `hygie.syslog.tls`
-/// as `host:port`, plus `hygie.syslog.tls.certificate`, `.key` and `.clientCA` for RFC 5425).
+/// as `host:port`, plus `hygie.syslog.tlsCertificate`, `tlsKey` and `tlsClientCA` for RFC 5425).
 public struct SyslogSettings: Sendable, Hashable {
     public enum Transport: String, Sendable { case udp, tcp, tls }
     public var transport: Transport
@@ -113,7 +113,7 @@ public final class SyslogServer: Service, Sendable {
     static func tlsContext(_ settings: SyslogSettings) throws -> NIOSSLContext? {
         guard settings.transport == .tls else { return nil }
         guard let certificate = settings.certificatePath, let key = settings.keyPath else {
-            throw DetectionError.badInput("syslog over TLS needs hygie.syslog.tls.certificate and .key")
+            throw DetectionError.badInput("syslog over TLS needs hygie.syslog.tlsCertificate and tlsKey")
         }
         var configuration = TLSConfiguration.makeServerConfiguration(
             certificateChain: try NIOSSLCertificate.fromPEMFile(certificate).map { .certificate($0) },

@@ -1,6 +1,7 @@
 public import FluentKit
 import Foundation
 public import HygieCore
+import HygieDetection
 public import HygieJobs
 public import HygieStorage
 import Logging
@@ -19,7 +20,7 @@ public enum TestDatabase: String, Sendable, CustomTestStringConvertible {
         ProcessInfo.processInfo.environment["HYGIE_TEST_POSTGRES_URL"] == nil ? [.sqlite] : [.sqlite, .postgres]
     }
 
-    public static var migrations: [any Migration] { CoreMigrations.all + JobsMigrations.all }
+    public static var migrations: [any Migration] { CoreMigrations.all + JobsMigrations.all + DetectionMigrations.all }
 
     static let logger: Logger = {
         var logger = Logger(label: "hygie.test")

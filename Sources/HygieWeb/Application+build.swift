@@ -24,12 +24,15 @@ public func buildRouter(services: HygieServices) throws -> Router<HygieRequestCo
     EstablishmentWebController(services: services).addRoutes(to: router)
     AdminWebController(services: services).addRoutes(to: router)
     CoreAPIController(services: services).addRoutes(to: router)
+    DetectionAPIController(services: services).addRoutes(to: router)
+    DetectionWebController(services: services).addRoutes(to: router)
     return router
 }
 
 /// The OpenAPI document, for tests that compare it with ``buildRouter(services:)``'s routes.
 public func openAPIDocument(services: HygieServices) -> [String: Any] {
-    OpenAPIDocument.make(CoreAPIController(services: services).operations)
+    OpenAPIDocument.make(
+        CoreAPIController(services: services).operations + DetectionAPIController(services: services).operations)
 }
 
 /// Where and how the HTTP server listens.

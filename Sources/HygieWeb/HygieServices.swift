@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 public import HygieCore
+public import HygieDetection
 public import HygieJobs
 public import HygieStorage
 public import Logging
@@ -19,14 +20,28 @@ public struct HygieServices: Sendable {
     public let settings: WebSettings
     public let metrics: MetricsRegistry
     public let logger: Logger
+    /// Alerts, rules, sources and stored events.
+    public let detection: DetectionService
+    /// Event ingestion; nil when this node does not receive events (tests, CLI).
+    public let ingest: IngestService?
+    public let sourceDirectory: SourceDirectory?
+    public let detectionMetrics: DetectionMetrics
+    /// UDP syslog ports whose kernel drops are reported in `/metrics`.
+    public let udpPorts: [Int]
     let renderer: Renderer
 
     /// Loads templates and translations; fails if a resource is missing.
     public init(
         database: DatabaseService, identity: IdentityService, tenancy: TenancyService, audit: AuditTrail,
         jobs: JobQueue,
-        clock: any HygieClock, settings: WebSettings, logger: Logger
+        clock: any HygieClock, settings: WebSettings, logger: Logger, detection: DetectionService? = nil,
+        ingest: IngestService? = nil, udpPorts: [Int] = []
     ) async throws {
+        self.detection = detection ?? DetectionService(database: database, audit: audit, clock: clock)
+        self.ingest = ingest
+        self.sourceDirectory = ingest?.directory
+        self.detectionMetrics = ingest?.metrics ?? DetectionMetrics()
+        self.udpPorts = udpPorts
         self.database = database
         self.identity = identity
         self.tenancy = tenancy
@@ -37,5 +52,24 @@ public struct HygieServices: Sendable {
         self.metrics = MetricsRegistry()
         self.logger = logger
         self.renderer = try await Renderer.load()
+    }
+}
+
+extension HygieServices {
+    /// Spool size and UDP kernel drops, read at scrape time.
+    func ingestGauges() -> [(name: String, help: String, value: Int)] {
+        var gauges: [(name: String, help: String, value: Int)] = []
+        if let ingest {
+            gauges.append(("hygie_spool_bytes", "Bytes in the ingestion spool on this node.", ingest.spool.usedBytes))
+            gauges.append(("hygie_spool_quota_bytes", "Disk quota of the ingestion spool.", ingest.spool.quotaBytes))
+        }
+        if !udpPorts.isEmpty {
+            gauges.append(
+                (
+                    "hygie_syslog_udp_kernel_drops", "Datagrams dropped by the kernel on the syslog UDP sockets.",
+                    udpPorts.reduce(0) { $0 + SyslogServer.kernelDrops(port: $1) }
+                ))
+        }
+        return gauges
     }
 }

@@ -43,6 +43,8 @@ public struct RuleSetOptions: Sendable {
     public var tags: [String]
     /// Values of `%placeholder%` names for the `expand` modifier.
     public var placeholders: [String: [String]]
+    /// More fields the caller reads from events (entities shown with alerts), registered before the set is frozen.
+    public var extraFields: [String] = []
 
     public init(minimumLevel: SigmaLevel? = nil, tags: [String] = [], placeholders: [String: [String]] = [:]) {
         self.minimumLevel = minimumLevel
@@ -316,6 +318,7 @@ public final class RuleSet: @unchecked Sendable {
         var program = Program()
         for index in compiledRules.indices { compiledRules[index].root = program.lower(compiledRules[index].plan) }
         self.program = program
+        for name in options.extraFields { registry.intern(name) }
         registry.freeze()
         self.registry = registry
         self.rules = compiledRules

@@ -111,7 +111,7 @@ struct CoreAPIController {
 
     func openAPI(_ request: Request, context: HygieRequestContext) async throws -> Response {
         let data = try JSONSerialization.data(
-            withJSONObject: OpenAPIDocument.make(operations), options: [.sortedKeys, .withoutEscapingSlashes])
+            withJSONObject: openAPIDocument(services: services), options: [.sortedKeys, .withoutEscapingSlashes])
         return Response(
             status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }

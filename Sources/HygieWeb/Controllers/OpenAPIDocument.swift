@@ -116,6 +116,8 @@ enum OpenAPIDocument {
                         required: ["code", "message", "request_id"])
                 ], required: ["error"]),
             "Empty": ["type": "object"],
+            "Object": ["type": "object"],
+            "IngestResult": object(["accepted": ["type": "integer"]], required: ["accepted"]),
             "OpenAPI": ["type": "object"],
             "Me": object(
                 ["user": ["$ref": "#/components/schemas/User"], "establishment_id": string, "role": string],

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HygieCore
+import HygieDetection
 import HygieJobs
 import HygieStorage
 import Logging
@@ -51,7 +52,10 @@ struct OperationsController {
             }
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                body: .init(byteBuffer: ByteBuffer(string: services.metrics.render(gauges: gauges))))
+                body: .init(
+                    byteBuffer: ByteBuffer(
+                        string: services.metrics.render(gauges: gauges)
+                            + services.detectionMetrics.render(gauges: services.ingestGauges()))))
         }
         router.get("/favicon.ico") { _, _ in
             Response(

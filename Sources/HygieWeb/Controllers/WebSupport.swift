@@ -75,6 +75,11 @@ extension HygieServices {
             nav.append(.init(href: "/users", label: t("nav.users"), active: active == "users"))
             nav.append(.init(href: "/departments", label: t("nav.departments"), active: active == "departments"))
         }
+        if let role, [.admin, .rssi, .analyst, .auditor].contains(role) {
+            for item in ["alerts", "rules", "sources", "events"] {
+                nav.append(.init(href: "/\(item)", label: t("nav.\(item)"), active: active == item))
+            }
+        }
         if let role, [.admin, .rssi, .analyst, .coordinator].contains(role) {
             nav.append(.init(href: "/tokens", label: t("nav.tokens"), active: active == "tokens"))
         }

@@ -13,7 +13,8 @@ struct SessionMiddleware: RouterMiddleware {
     typealias Context = HygieRequestContext
     let identity: IdentityService
     static let cookieName = "hygie_session"
-    static let anonymousPaths = ["/static/", "/favicon.ico", "/health", "/metrics"]
+    // The ingest route authenticates its own tokens (bound to a log source, not to a user).
+    static let anonymousPaths = ["/static/", "/favicon.ico", "/health", "/metrics", "/api/v1/ingest"]
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
