@@ -164,6 +164,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "HygieDetectionTests",
+            dependencies: [
+                "HygieDetection", "HygieTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "HygieCoreTests",
             dependencies: ["HygieCore"],
             swiftSettings: swiftSettings

@@ -48,12 +48,16 @@ struct AlertsCommand: AsyncParsableCommand {
                 var filter = AlertFilter()
                 if let status {
                     filter.statuses = try status.split(separator: ",").map {
-                        guard let value = AlertStatus(rawValue: String($0)) else { throw CLIError("unknown status \($0)") }
+                        guard let value = AlertStatus(rawValue: String($0)) else {
+                            throw CLIError("unknown status \($0)")
+                        }
                         return value
                     }
                 }
                 if let severity {
-                    guard let value = Severity(rawValue: severity) else { throw CLIError("unknown severity \(severity)") }
+                    guard let value = Severity(rawValue: severity) else {
+                        throw CLIError("unknown severity \(severity)")
+                    }
                     filter.minimumSeverity = value
                 }
                 let page = try await boot.detection.alerts(
@@ -77,7 +81,8 @@ struct AlertsCommand: AsyncParsableCommand {
             let object: [String: Any] = [
                 "id": alert.id.uuidString.lowercased(), "rule_id": alert.ruleID, "rule": alert.ruleTitle,
                 "rule_author": alert.ruleAuthor ?? "", "severity": alert.severity.rawValue,
-                "status": alert.status.rawValue, "count": alert.count, "host": alert.host ?? "", "user": alert.user ?? "",
+                "status": alert.status.rawValue, "count": alert.count, "host": alert.host ?? "",
+                "user": alert.user ?? "",
                 "kind": alert.kind, "techniques": alert.techniques,
                 "first_seen": ISO8601DateFormatter().string(from: alert.firstSeen),
                 "last_seen": ISO8601DateFormatter().string(from: alert.lastSeen),
@@ -103,7 +108,9 @@ struct AlertsCommand: AsyncParsableCommand {
                 let alert = try await boot.detection.alert(uuid, in: scope)
                 print(List.json(alert))
                 for (matched, stored) in try await boot.detection.alertEvents(uuid, in: scope) {
-                    print("  event \(matched.eventID): \(matched.matched.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))")
+                    print(
+                        "  event \(matched.eventID): \(matched.matched.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))"
+                    )
                     if let stored { print("    \(stored.raw.prefix(400))") }
                 }
             }
@@ -179,7 +186,8 @@ struct RulesCommand: AsyncParsableCommand {
                 where !enabled || rule.enabled {
                     print(
                         [
-                            rule.enabled ? "on" : "off", rule.level.rawValue, String(rule.hits), rule.sigmaID, rule.title,
+                            rule.enabled ? "on" : "off", rule.level.rawValue, String(rule.hits), rule.sigmaID,
+                            rule.title,
                             rule.author ?? "",
                         ].joined(separator: "\t"))
                 }
@@ -228,8 +236,11 @@ struct SourcesCommand: AsyncParsableCommand {
                 for source in try await boot.detection.sources(in: try await target.scope(boot)) {
                     let seen = source.lastSeenAt.map { ISO8601DateFormatter().string(from: $0) } ?? "never"
                     print(
-                        [source.name, source.kind.rawValue, source.sender ?? source.tokenPrefix ?? "", seen, String(source.eventsTotal)]
-                            .joined(separator: "\t"))
+                        [
+                            source.name, source.kind.rawValue, source.sender ?? source.tokenPrefix ?? "", seen,
+                            String(source.eventsTotal),
+                        ]
+                        .joined(separator: "\t"))
                 }
             }
         }

@@ -54,7 +54,9 @@ struct ServeCommand: AsyncParsableCommand {
             do {
                 let report = try await detection.syncBuiltInRules()
                 if report.added + report.updated > 0 {
-                    logger.info("built-in rules installed", metadata: ["added": "\(report.added)", "updated": "\(report.updated)"])
+                    logger.info(
+                        "built-in rules installed",
+                        metadata: ["added": "\(report.added)", "updated": "\(report.updated)"])
                 }
                 try await detection.maintainPartitions()
             } catch {
@@ -62,7 +64,8 @@ struct ServeCommand: AsyncParsableCommand {
                 throw CLIError("cannot prepare detection: \(error)")
             }
             let spool = try Spool(
-                directory: configuration.spoolDir ?? (configuration.dataDir as NSString).appendingPathComponent("spool"),
+                directory: configuration.spoolDir
+                    ?? (configuration.dataDir as NSString).appendingPathComponent("spool"),
                 quotaBytes: configuration.spoolQuotaMB << 20, policy: configuration.fsync)
             let metrics = DetectionMetrics()
             let directory = SourceDirectory(service: detection, logger: logger)
@@ -77,7 +80,9 @@ struct ServeCommand: AsyncParsableCommand {
                 (SyslogSettings.Transport.udp, configuration.syslogUDP), (.tcp, configuration.syslogTCP),
                 (.tls, configuration.syslogTLS),
             ] {
-                guard let address, !address.isEmpty, let (host, port) = SyslogSettings.address(address) else { continue }
+                guard let address, !address.isEmpty, let (host, port) = SyslogSettings.address(address) else {
+                    continue
+                }
                 if transport == .udp { udpPorts.append(port) }
                 receivers.append(
                     SyslogServer(

@@ -142,7 +142,8 @@ struct BatchWriter: Sendable {
         var groups: [String: [BatchResult.MatchRow]] = [:]
         for match in matches {
             let entity = [match.host ?? "", match.user ?? ""].joined(separator: "|")
-            let key = "\(match.establishmentID.uuidString)|\(match.kind)|\(match.ruleID)|\(entity)|\(match.time / window)"
+            let key =
+                "\(match.establishmentID.uuidString)|\(match.kind)|\(match.ruleID)|\(entity)|\(match.time / window)"
             groups[key, default: []].append(match)
         }
         // A fixed order avoids deadlocks between nodes upserting the same alerts.

@@ -94,7 +94,9 @@ final class DetectionEngine: @unchecked Sendable {
 
     /// The Sigma filter document for an exception to `rule`.
     static func exceptionFilter(_ exception: RuleException, rule: SigmaRule) -> String {
-        var lines = ["title: 'Exception \(exception.id.uuidString.lowercased())'", "id: \(exception.id.uuidString.lowercased())"]
+        var lines = [
+            "title: 'Exception \(exception.id.uuidString.lowercased())'", "id: \(exception.id.uuidString.lowercased())",
+        ]
         if let logsource = rule.logsource {
             lines.append("logsource:")
             if let product = logsource.product { lines.append("    product: '\(product)'") }

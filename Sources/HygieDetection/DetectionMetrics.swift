@@ -80,7 +80,8 @@ public final class DetectionMetrics: Sendable {
         out += "# TYPE hygie_spool_corrupt_records_total counter\n"
         out += "hygie_spool_corrupt_records_total \(snapshot.corruptRecords)\n"
         out += "# HELP hygie_detection_alert_rows_total Alert rows created or updated.\n"
-        out += "# TYPE hygie_detection_alert_rows_total counter\nhygie_detection_alert_rows_total \(snapshot.alertsWritten)\n"
+        out +=
+            "# TYPE hygie_detection_alert_rows_total counter\nhygie_detection_alert_rows_total \(snapshot.alertsWritten)\n"
         out += "# HELP hygie_detection_alert_latency_seconds From reception of a matching event to its alert.\n"
         out += "# TYPE hygie_detection_alert_latency_seconds histogram\n"
         for (index, bound) in Self.buckets.enumerated() {

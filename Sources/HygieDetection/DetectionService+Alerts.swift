@@ -58,7 +58,8 @@ extension DetectionService {
         Alert(
             id: try row.decode(column: "id", as: UUID.self),
             establishmentID: .init(try row.decode(column: "establishment_id", as: UUID.self)),
-            kind: try row.decode(column: "kind", as: String.self), ruleID: try row.decode(column: "rule_id", as: String.self),
+            kind: try row.decode(column: "kind", as: String.self),
+            ruleID: try row.decode(column: "rule_id", as: String.self),
             ruleTitle: try row.decode(column: "rule_title", as: String.self),
             ruleAuthor: try row.decode(column: "rule_author", as: String?.self),
             severity: Severity(rawValue: try row.decode(column: "severity", as: String.self)) ?? .medium,

@@ -168,7 +168,8 @@ public struct DetectionService: Sendable {
             """
         ).all() {
             stats[try row.decode(column: "rule_id", as: String.self)] = (
-                try row.decode(column: "hits", as: Int64?.self) ?? 0, try row.decode(column: "last", as: Int64?.self) ?? 0
+                try row.decode(column: "hits", as: Int64?.self) ?? 0,
+                try row.decode(column: "last", as: Int64?.self) ?? 0
             )
         }
         var rules = try rows.map { row in
@@ -206,14 +207,16 @@ public struct DetectionService: Sendable {
     static func rule(_ row: any SQLRow) throws -> DetectionRule {
         let tags = try row.decode(column: "tags", as: String.self)
         return DetectionRule(
-            id: try row.decode(column: "id", as: UUID.self), sigmaID: try row.decode(column: "sigma_id", as: String.self),
+            id: try row.decode(column: "id", as: UUID.self),
+            sigmaID: try row.decode(column: "sigma_id", as: String.self),
             title: try row.decode(column: "title", as: String.self),
             level: Severity(rawValue: try row.decode(column: "level", as: String.self)) ?? .medium,
             status: try row.decode(column: "status", as: String?.self),
             author: try row.decode(column: "author", as: String?.self),
             tags: (try? JSONSerialization.jsonObject(with: Data(tags.utf8)) as? [String]) ?? [],  // Written by JSONWriter.
             description: try row.decode(column: "description", as: String?.self),
-            kind: try row.decode(column: "kind", as: String.self), origin: try row.decode(column: "origin", as: String.self),
+            kind: try row.decode(column: "kind", as: String.self),
+            origin: try row.decode(column: "origin", as: String.self),
             yaml: try row.decode(column: "yaml", as: String.self),
             isOwn: try row.decode(column: "establishment_id", as: UUID?.self) != nil,
             enabled: try row.decode(column: "is_enabled", as: Bool.self))
@@ -316,7 +319,8 @@ public struct DetectionService: Sendable {
         // The filter must compile on its own rule: a broken exception would silently do nothing.
         let filter = DetectionEngine.exceptionFilter(exception, rule: parsedRule)
         let compiled = RuleLoader.parse(rule.yaml + "\n---\n" + filter, file: "exception")
-        let set = RuleSet(rules: compiled.rules, diagnostics: compiled.diagnostics, mapping: try LogsourceMapping.builtIn())
+        let set = RuleSet(
+            rules: compiled.rules, diagnostics: compiled.diagnostics, mapping: try LogsourceMapping.builtIn())
         if let diagnostic = set.diagnostics.first {
             throw ValidationError(field: "detection", message: diagnostic.message, key: "sigma")
         }
@@ -503,6 +507,7 @@ public struct DetectionService: Sendable {
             host: try row.decode(column: "host", as: String?.self),
             user: try row.decode(column: "user_name", as: String?.self),
             address: try row.decode(column: "address", as: String?.self),
-            format: try row.decode(column: "format", as: String.self), raw: try row.decode(column: "raw", as: String.self))
+            format: try row.decode(column: "format", as: String.self),
+            raw: try row.decode(column: "raw", as: String.self))
     }
 }

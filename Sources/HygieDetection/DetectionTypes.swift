@@ -221,8 +221,9 @@ public struct DetectionConfiguration: Sendable, Hashable {
     /// Whether raw events are kept for search (disable to spare the database on small machines).
     public var storeEvents: Bool
 
-    public init(dedupWindowSeconds: Int = 600, batchSize: Int = 4000, eventsPerAlert: Int = 20, storeEvents: Bool = true)
-    {
+    public init(
+        dedupWindowSeconds: Int = 600, batchSize: Int = 4000, eventsPerAlert: Int = 20, storeEvents: Bool = true
+    ) {
         self.dedupWindowSeconds = dedupWindowSeconds
         self.batchSize = batchSize
         self.eventsPerAlert = eventsPerAlert

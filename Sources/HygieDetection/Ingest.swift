@@ -40,7 +40,9 @@ struct SenderPattern: Sendable, Hashable {
         if inet_pton(AF_INET6, text, &v6) == 1 {
             let bytes = withUnsafeBytes(of: v6) { Array($0) }
             // IPv4-mapped IPv6 (::ffff:a.b.c.d) is the IPv4 address.
-            if bytes[0..<10].allSatisfy({ $0 == 0 }), bytes[10] == 0xFF, bytes[11] == 0xFF { return Array(bytes[12...]) }
+            if bytes[0..<10].allSatisfy({ $0 == 0 }), bytes[10] == 0xFF, bytes[11] == 0xFF {
+                return Array(bytes[12...])
+            }
             return bytes
         }
         return nil
@@ -180,7 +182,8 @@ public struct IngestService: Sendable {
         }
         let now = clock.milliseconds
         let records = documents.map {
-            SpoolRecord(format: .json, establishmentID: establishment, sourceID: source, receivedAt: now, data: Array($0))
+            SpoolRecord(
+                format: .json, establishmentID: establishment, sourceID: source, receivedAt: now, data: Array($0))
         }
         do {
             try spool.append(records)
@@ -194,9 +197,9 @@ public struct IngestService: Sendable {
 
     /// Appends syslog lines of one sender (already framed). Throws ``SpoolError/full(quotaBytes:)`` so the caller
     /// can stop reading and retry.
-    func ingestSyslog(_ lines: [[UInt8]], entry: SourceDirectory.Entry, sender: String, transport: String) throws(
-        SpoolError
-    ) {
+    func ingestSyslog(_ lines: [[UInt8]], entry: SourceDirectory.Entry, sender: String, transport: String)
+        throws(SpoolError)
+    {
         let now = clock.milliseconds
         try spool.append(
             lines.map {
@@ -269,6 +272,7 @@ enum JSONFraming {
                 throw DetectionError.badInput("the body holds no event")
             }
             while true {
+                skipSpace(bytes, &index)
                 objects.append(try object(bytes, &index, number: objects.count + 1))
                 skipSpace(bytes, &index)
                 guard index < bytes.endIndex else { throw DetectionError.badInput("the JSON array is not closed") }
@@ -290,8 +294,9 @@ enum JSONFraming {
         while index < bytes.endIndex {
             objects.append(try object(bytes, &index, number: objects.count + 1))
             // Only spaces may follow an object on its line.
-            while index < bytes.endIndex, bytes[index] == UInt8(ascii: " ") || bytes[index] == UInt8(ascii: "\t")
-                || bytes[index] == UInt8(ascii: "\r")
+            while index < bytes.endIndex,
+                bytes[index] == UInt8(ascii: " ") || bytes[index] == UInt8(ascii: "\t")
+                    || bytes[index] == UInt8(ascii: "\r")
             {
                 index += 1
             }

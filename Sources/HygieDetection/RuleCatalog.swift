@@ -212,7 +212,10 @@ struct RuleCatalog: Sendable {
     func syncBuiltIn() async throws -> RuleImportReport {
         guard let directory = RuleLoader.builtInRulesDirectory else { return RuleImportReport() }
         let files = try RuleLoader.ruleFiles([directory]).map { path in
-            (path: "builtin/" + (path as NSString).lastPathComponent, text: try String(contentsOfFile: path, encoding: .utf8))
+            (
+                path: "builtin/" + (path as NSString).lastPathComponent,
+                text: try String(contentsOfFile: path, encoding: .utf8)
+            )
         }
         return try await database.transaction { db in
             try await importRules(files: files, establishment: nil, origin: "builtin", enable: true, on: db)

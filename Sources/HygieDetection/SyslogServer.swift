@@ -54,7 +54,8 @@ public final class SyslogServer: Service, Sendable {
     let onBound: @Sendable (Int) -> Void
 
     public init(
-        settings: SyslogSettings, ingest: IngestService, logger: Logger, onBound: @escaping @Sendable (Int) -> Void = { _ in }
+        settings: SyslogSettings, ingest: IngestService, logger: Logger,
+        onBound: @escaping @Sendable (Int) -> Void = { _ in }
     ) {
         self.settings = settings
         self.ingest = ingest

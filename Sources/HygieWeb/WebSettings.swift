@@ -19,8 +19,9 @@ public struct WebSettings: Sendable, Hashable {
     public var tlsEnabled: Bool
     public var maxIngestBytes: Int
 
-    public init(publicURL: String, maxBodyBytes: Int = 1 << 20, tlsEnabled: Bool = false, maxIngestBytes: Int = 32 << 20)
-    {
+    public init(
+        publicURL: String, maxBodyBytes: Int = 1 << 20, tlsEnabled: Bool = false, maxIngestBytes: Int = 32 << 20
+    ) {
         self.publicURL = publicURL
         self.maxBodyBytes = maxBodyBytes
         self.maxIngestBytes = maxIngestBytes

@@ -45,7 +45,9 @@ public enum CEFParser {
         guard header.count == 7 else {
             throw EventParseError(message: "a CEF header needs seven fields separated by |", offset: 0)
         }
-        let names = ["cef_version", "deviceVendor", "deviceProduct", "deviceVersion", "signatureId", "name", "severity"]
+        let names = [
+            "cef_version", "deviceVendor", "deviceProduct", "deviceVersion", "signatureId", "name", "severity",
+        ]
         event.add(key: "log_format", value: "cef")
         for (name, value) in zip(names, header) { event.add(key: name, value: value) }
         event.add(key: "deviceEventClassId", value: header[4])

@@ -356,7 +356,8 @@ extension RuleSet {
             while index >= 0 {
                 let value = event.values[Int(index)]
                 let parsed = event.raw.withUnsafeBufferPointer { raw in
-                    DateParts(bytes: UnsafeBufferPointer(rebasing: raw[Int(value.start)..<Int(value.start + value.length)]))
+                    DateParts(
+                        bytes: UnsafeBufferPointer(rebasing: raw[Int(value.start)..<Int(value.start + value.length)]))
                 }
                 if let parsed { return parsed.epochSeconds }
                 index = value.next

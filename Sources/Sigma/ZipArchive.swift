@@ -74,7 +74,8 @@ public struct ZipArchive: Sendable {
             if path.hasSuffix("/") || !include(path) { continue }
             if flags & 1 != 0 { throw ZipError(description: "\(path): encrypted entries are not supported") }
             guard size <= maxEntrySize else {
-                throw ZipError(description: "\(path): \(size) bytes uncompressed, more than the \(maxEntrySize) allowed")
+                throw ZipError(
+                    description: "\(path): \(size) bytes uncompressed, more than the \(maxEntrySize) allowed")
             }
             total += size
             guard total <= maxTotalSize else {

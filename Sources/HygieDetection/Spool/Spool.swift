@@ -257,7 +257,8 @@ public final class Spool: Sendable {
                 var done = 0
                 while done < raw.count {
                     let result = pwrite(
-                        state.file.descriptor, raw.baseAddress! + done, raw.count - done, off_t(state.size) + off_t(done))
+                        state.file.descriptor, raw.baseAddress! + done, raw.count - done,
+                        off_t(state.size) + off_t(done))
                     if result < 0 {
                         if errno == EINTR { continue }
                         return -1

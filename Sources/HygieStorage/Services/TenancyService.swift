@@ -334,7 +334,8 @@ package enum Validate {
         return trimmed
     }
 
-    package static func optionalID<T>(_ value: String?, field: String, as: Identifier<T>.Type) throws -> Identifier<T>? {
+    package static func optionalID<T>(_ value: String?, field: String, as: Identifier<T>.Type) throws -> Identifier<T>?
+    {
         guard let value, !value.isEmpty else { return nil }
         guard let id = Identifier<T>(uuidString: value) else {
             throw ValidationError(field: field, message: "not an identifier", key: "identifier")

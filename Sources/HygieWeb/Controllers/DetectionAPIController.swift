@@ -27,7 +27,9 @@ struct DetectionAPIController {
                 "Object", "IngestResult", 202, ingest),
             op(.get, "/api/v1/alerts", "Alerts, most recent first", nil, "Object", 200, alerts),
             op(.get, "/api/v1/alerts/{id}", "One alert with its events and comments", nil, "Object", 200, alert),
-            op(.patch, "/api/v1/alerts/{id}", "Change status or assignee, add a comment", "Object", "Object", 200, updateAlert),
+            op(
+                .patch, "/api/v1/alerts/{id}", "Change status or assignee, add a comment", "Object", "Object", 200,
+                updateAlert),
             op(.post, "/api/v1/alerts/bulk", "Change several alerts at once", "Object", "Empty", 204, bulkAlerts),
             op(.get, "/api/v1/rules", "Rules with their state, hits and last match", nil, "Object", 200, rules),
             op(
@@ -36,11 +38,17 @@ struct DetectionAPIController {
             op(.get, "/api/v1/rules/{id}", "One rule with its exceptions", nil, "Object", 200, rule),
             op(.post, "/api/v1/rules/{id}/enable", "Enable a rule here", nil, "Empty", 204, enable),
             op(.post, "/api/v1/rules/{id}/disable", "Disable a rule here", nil, "Empty", 204, disable),
-            op(.post, "/api/v1/rules/{id}/exceptions", "Add an exception (Sigma filter)", "Object", "Object", 201, addException),
+            op(
+                .post, "/api/v1/rules/{id}/exceptions", "Add an exception (Sigma filter)", "Object", "Object", 201,
+                addException),
             op(.delete, "/api/v1/exceptions/{id}", "Remove an exception", nil, "Empty", 204, deleteException),
-            op(.post, "/api/v1/rules/test", "Run a rule over the last N days of stored events", "Object", "Object", 200, testRule),
+            op(
+                .post, "/api/v1/rules/test", "Run a rule over the last N days of stored events", "Object", "Object",
+                200, testRule),
             op(.get, "/api/v1/sources", "Log sources with last-seen time and volume", nil, "Object", 200, sources),
-            op(.post, "/api/v1/sources", "Create a log source (HTTP sources get a token once)", "Object", "Object", 201, createSource),
+            op(
+                .post, "/api/v1/sources", "Create a log source (HTTP sources get a token once)", "Object", "Object",
+                201, createSource),
             op(.delete, "/api/v1/sources/{id}", "Delete a log source", nil, "Empty", 204, deleteSource),
             op(.get, "/api/v1/events", "Search stored events", nil, "Object", 200, events),
         ]
@@ -127,7 +135,8 @@ struct DetectionAPIController {
 
     static func alertJSON(_ alert: Alert) -> [String: Any] {
         [
-            "id": alert.id.uuidString.lowercased(), "kind": alert.kind, "rule_id": alert.ruleID, "rule": alert.ruleTitle,
+            "id": alert.id.uuidString.lowercased(), "kind": alert.kind, "rule_id": alert.ruleID,
+            "rule": alert.ruleTitle,
             "rule_author": alert.ruleAuthor ?? NSNull(), "severity": alert.severity.rawValue,
             "techniques": alert.techniques, "host": alert.host ?? NSNull(), "user": alert.user ?? NSNull(),
             "address": alert.address ?? NSNull(), "source_id": alert.sourceID?.uuidString.lowercased() ?? NSNull(),
@@ -280,7 +289,10 @@ struct DetectionAPIController {
             files: files, shared: query.get("shared") == "true", origin: query.get("origin") ?? "api",
             enable: query.get("enable") != "false", in: scope)
         return try Self.json(
-            ["added": report.added, "updated": report.updated, "unchanged": report.unchanged, "refused": report.refused],
+            [
+                "added": report.added, "updated": report.updated, "unchanged": report.unchanged,
+                "refused": report.refused,
+            ],
             status: .created)
     }
 
@@ -290,7 +302,8 @@ struct DetectionAPIController {
     }
 
     func disable(_ request: Request, context: HygieRequestContext) async throws -> Response {
-        try await detection.setRuleEnabled(try id(context, "rule"), enabled: false, in: try core.scope(request, context))
+        try await detection.setRuleEnabled(
+            try id(context, "rule"), enabled: false, in: try core.scope(request, context))
         return Response(status: .noContent)
     }
 

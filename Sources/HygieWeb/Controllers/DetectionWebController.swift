@@ -28,7 +28,9 @@ struct DetectionWebController {
         router.get("/events", use: events)
     }
 
-    func t(_ key: String, _ context: HygieRequestContext) -> String { renderer.translations.string(key, context.locale) }
+    func t(_ key: String, _ context: HygieRequestContext) -> String {
+        renderer.translations.string(key, context.locale)
+    }
 
     static func date(_ date: Date?) -> String {
         guard let date else { return "—" }
@@ -51,7 +53,8 @@ struct DetectionWebController {
 
     func alertRow(_ alert: Alert, _ context: HygieRequestContext) -> [String: Any] {
         [
-            "id": alert.id.uuidString, "rule": alert.ruleTitle, "ruleID": alert.ruleID, "author": alert.ruleAuthor ?? "—",
+            "id": alert.id.uuidString, "rule": alert.ruleTitle, "ruleID": alert.ruleID,
+            "author": alert.ruleAuthor ?? "—",
             "severity": alert.severity.rawValue, "severityLabel": t("severity.\(alert.severity.rawValue)", context),
             "status": t("alertStatus.\(alert.status.rawValue)", context), "host": alert.host ?? "—",
             "user": alert.user ?? "—", "address": alert.address ?? "", "count": alert.count,
@@ -82,7 +85,8 @@ struct DetectionWebController {
             "chart": Charts.stackedBars(
                 perDay.map { day in (Self.date(day.day).prefix(10).suffix(5).description, day.counts) },
                 title: t("detection.chartPerDay", context)),
-            "top": Charts.horizontalBars(top.map { ($0.title, Int($0.events)) }, title: t("detection.chartTopRules", context)),
+            "top": Charts.horizontalBars(
+                top.map { ($0.title, Int($0.events)) }, title: t("detection.chartTopRules", context)),
             "statuses": (["open"] + AlertStatus.allCases.map(\.rawValue)).map { value in
                 [
                     "value": value == "open" ? "" : value,
@@ -90,9 +94,16 @@ struct DetectionWebController {
                     "selected": (query.get("status") ?? "") == (value == "open" ? "" : value),
                 ]
             },
-            "severities": Severity.allCases.map { ["value": $0.rawValue, "label": t("severity.\($0.rawValue)", context), "selected": query.get("severity") == $0.rawValue] },
+            "severities": Severity.allCases.map {
+                [
+                    "value": $0.rawValue, "label": t("severity.\($0.rawValue)", context),
+                    "selected": query.get("severity") == $0.rawValue,
+                ]
+            },
             "q": query.get("q") ?? "",
-            "actions": AlertStatus.allCases.map { ["value": $0.rawValue, "label": t("alertStatus.\($0.rawValue)", context)] },
+            "actions": AlertStatus.allCases.map {
+                ["value": $0.rawValue, "label": t("alertStatus.\($0.rawValue)", context)]
+            },
             "canHandle": DetectionService.canHandle(scope.role),
         ]
         return page(
@@ -103,7 +114,9 @@ struct DetectionWebController {
     func bulk(_ request: Request, context: HygieRequestContext) async throws -> Response {
         let signedIn = try await services.signedIn(context)
         let scope = try signedIn.requireScope(Self.readers)
-        let ids = context.form.keys.filter { $0.hasPrefix("alert-") }.compactMap { UUID(uuidString: String($0.dropFirst(6))) }
+        let ids = context.form.keys.filter { $0.hasPrefix("alert-") }.compactMap {
+            UUID(uuidString: String($0.dropFirst(6)))
+        }
         guard !ids.isEmpty, let status = AlertStatus(rawValue: context.form["status"] ?? "") else {
             return .redirect("/alerts?flash=nothingSelected")
         }
@@ -181,7 +194,8 @@ struct DetectionWebController {
         let content: [String: Any] = [
             "rules": shown.map { rule -> [String: Any] in
                 [
-                    "id": rule.id.uuidString, "title": rule.title, "sigmaID": rule.sigmaID, "author": rule.author ?? "—",
+                    "id": rule.id.uuidString, "title": rule.title, "sigmaID": rule.sigmaID,
+                    "author": rule.author ?? "—",
                     "level": rule.level.rawValue, "levelLabel": t("severity.\(rule.level.rawValue)", context),
                     "enabled": rule.enabled, "origin": rule.origin, "hits": rule.hits,
                     "lastMatch": Self.date(rule.lastMatch), "techniques": rule.techniques.joined(separator: ", "),
@@ -203,7 +217,8 @@ struct DetectionWebController {
         let report = try await detection.importRules(
             files: [(path: "form.yml", text: yaml)], shared: false, origin: "manual", enable: true, in: scope)
         if let refused = report.refused.first {
-            return try await rulesPage(request, context: context, message: nil, error: refused, status: .unprocessableContent)
+            return try await rulesPage(
+                request, context: context, message: nil, error: refused, status: .unprocessableContent)
         }
         return try await rulesPage(
             request, context: context,
@@ -272,7 +287,8 @@ struct DetectionWebController {
         let content: [String: Any] = [
             "sources": try await detection.sources(in: scope).map { source -> [String: Any] in
                 [
-                    "name": source.name, "kind": source.kind.rawValue, "sender": source.sender ?? source.tokenPrefix.map { "\($0)…" } ?? "",
+                    "name": source.name, "kind": source.kind.rawValue,
+                    "sender": source.sender ?? source.tokenPrefix.map { "\($0)…" } ?? "",
                     "lastSeen": Self.date(source.lastSeenAt), "events": source.eventsTotal,
                     "interval": source.expectedIntervalSeconds.map { "\($0 / 60) min" } ?? "—",
                     "silent": source.isSilent(at: now),

@@ -1,0 +1,149 @@
+import Foundation
+import HygieCore
+import HygieStorage
+import HygieTestSupport
+import Logging
+import Testing
+
+@testable import HygieDetection
+
+@Suite struct PipelineTests {
+    static let hl7Shell =
+        #"{"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1,"Computer":"SRV-HL7-01","User":"VALBRUNE\\svc-mirth","UtcTime":"2026-11-29 06:20:00.000","ParentImage":"C:\\Program Files\\Mirth Connect\\mcservice.exe","Image":"C:\\Windows\\System32\\cmd.exe"}"#
+    static let benign =
+        #"{"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1,"Computer":"WS-01","UtcTime":"2026-11-29 06:20:01.000","Image":"C:\\Windows\\notepad.exe"}"#
+
+    func run(
+        _ database: TestDatabase,
+        _ body: (TestServices, DetectionService, DetectionPipeline, Spool) async throws -> Void
+    )
+        async throws
+    {
+        try await database.withDatabase { db in
+            let services = try TestServices(database: db)
+            let detection = DetectionService(database: db, audit: services.audit, clock: services.clock)
+            _ = try await detection.syncBuiltInRules()
+            let path = NSTemporaryDirectory() + "hygie-pipeline-\(UUID().uuidString)"
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            let spool = try Spool(directory: path, policy: .never)
+            var logger = Logger(label: "test")
+            logger.logLevel = .warning
+            let pipeline = try DetectionPipeline(
+                spool: spool, database: db, configuration: DetectionConfiguration(), clock: services.clock,
+                metrics: DetectionMetrics(), logger: logger)
+            try await body(services, detection, pipeline, spool)
+        }
+    }
+
+    /// Reads everything from the committed position, evaluates and commits, as the worker loop does.
+    func drain(_ pipeline: DetectionPipeline, _ spool: Spool) async throws {
+        var position = try await pipeline.writer.checkpoint(nodeID: spool.nodeID) ?? spool.startPosition
+        while true {
+            let read = try spool.read(from: position, maxRecords: 100)
+            if read.records.isEmpty { break }
+            let result = try await pipeline.evaluate(read.records)
+            try await pipeline.writer.commit(result, nodeID: spool.nodeID, position: read.next, now: 1_764_397_200_000)
+            position = read.next
+        }
+    }
+
+    @Test(arguments: TestDatabase.enabled)
+    func builtInRuleRaisesOneDeduplicatedAlertPerEntityAndStoresEvents(_ database: TestDatabase) async throws {
+        try await run(database) { services, detection, pipeline, spool in
+            let (_, scope) = try await services.makeEstablishment("CH A")
+            let (_, other) = try await services.makeEstablishment("CH B")
+            let (source, token) = try await detection.createSource(
+                name: "wlb", kind: .http, sender: nil, expectedIntervalSeconds: nil, in: scope)
+            #expect(token?.hasPrefix("hyi_") == true)
+            let records = [Self.hl7Shell, Self.benign, Self.hl7Shell].map {
+                SpoolRecord(
+                    format: .json, establishmentID: scope.establishmentID.uuid, sourceID: source.id,
+                    receivedAt: 1_764_397_200_000, data: Array($0.utf8))
+            }
+            try spool.append(records)
+
+            try await drain(pipeline, spool)
+            // A second pass finds nothing new: the position was committed with the results.
+            try await drain(pipeline, spool)
+
+            let alerts = try await detection.alerts(in: scope).alerts
+            #expect(alerts.count == 1)
+            #expect(alerts.first?.count == 2)
+            #expect(alerts.first?.host == "SRV-HL7-01")
+            #expect(alerts.first?.ruleAuthor == "Hygie project")
+            #expect(try await detection.alerts(in: other).alerts.isEmpty)
+            let events = try await detection.searchEvents(
+                EventQuery(from: Date(timeIntervalSince1970: 0), to: Date(timeIntervalSince1970: 2e9)), in: scope)
+            #expect(events.count == 3)
+            let filtered = try await detection.searchEvents(
+                EventQuery(
+                    from: Date(timeIntervalSince1970: 0), to: Date(timeIntervalSince1970: 2e9),
+                    fields: ["Computer": "WS-01"], text: "notepad"), in: scope)
+            #expect(filtered.count == 1)
+            let linked = try await detection.alertEvents(try #require(alerts.first?.id), in: scope)
+            #expect(linked.count == 2)
+            #expect(linked.first?.0.matched["Image"]?.hasSuffix("cmd.exe") == true)
+        }
+    }
+
+    @Test(arguments: TestDatabase.enabled)
+    func disabledRulesAndExceptionsSilenceMatches(_ database: TestDatabase) async throws {
+        try await run(database) { services, detection, pipeline, spool in
+            let (_, scope) = try await services.makeEstablishment("CH A")
+            let (source, _) = try await detection.createSource(
+                name: "wlb", kind: .http, sender: nil, expectedIntervalSeconds: nil, in: scope)
+            let rule = try #require(try await detection.rules(in: scope).first { $0.title.contains("HL7") })
+            _ = try await detection.addException(
+                ruleID: rule.id, detection: "selection:\n    Computer: 'SRV-HL7-01'\ncondition: not selection",
+                reason: "integration test server", expiresAt: nil, in: scope)
+            await #expect(throws: ValidationError.self) {
+                try await detection.addException(
+                    ruleID: rule.id, detection: "condition: nothing", reason: "broken", expiresAt: nil, in: scope)
+            }
+            try spool.append([
+                SpoolRecord(
+                    format: .json, establishmentID: scope.establishmentID.uuid, sourceID: source.id,
+                    receivedAt: 1_764_397_200_000, data: Array(Self.hl7Shell.utf8))
+            ])
+
+            try await drain(pipeline, spool)
+
+            #expect(try await detection.alerts(in: scope).alerts.isEmpty)
+            try await detection.setRuleEnabled(rule.id, enabled: false, in: scope)
+            #expect(try await detection.rules(in: scope).first { $0.id == rule.id }?.enabled == false)
+        }
+    }
+
+    @Test(arguments: TestDatabase.enabled)
+    func silentSourcesRaiseOneAlert(_ database: TestDatabase) async throws {
+        try await run(database) { services, detection, _, _ in
+            let (_, scope) = try await services.makeEstablishment("CH A")
+            _ = try await detection.createSource(
+                name: "firewall", kind: .syslog, sender: "10.0.0.0/8", expectedIntervalSeconds: 600, in: scope)
+            services.clock.advance(by: 3600)
+
+            #expect(try await detection.checkSilentSources() == 1)
+            #expect(try await detection.checkSilentSources() == 1)
+
+            let alerts = try await detection.alerts(in: scope).alerts
+            #expect(alerts.count == 1)
+            #expect(alerts.first?.kind == "source-health")
+        }
+    }
+
+    @Test(arguments: TestDatabase.enabled)
+    func auditorsReadButCannotChangeAlerts(_ database: TestDatabase) async throws {
+        try await run(database) { services, detection, _, _ in
+            let (_, scope) = try await services.makeEstablishment("CH A")
+            let auditor = TenantScope(establishmentID: scope.establishmentID, role: .auditor, actor: scope.actor)
+            _ = try await detection.alerts(in: auditor)
+            await #expect(throws: HygieCoreError.self) {
+                try await detection.updateAlerts([UUID()], status: .closed, comment: nil, in: auditor)
+            }
+            await #expect(throws: HygieCoreError.self) {
+                try await detection.createSource(
+                    name: "x", kind: .http, sender: nil, expectedIntervalSeconds: nil, in: auditor)
+            }
+        }
+    }
+}
