@@ -15,6 +15,8 @@ struct DetectionWebController {
 
     func addRoutes(to router: Router<HygieRequestContext>) {
         router.get("/alerts", use: alerts)
+        router.get("/alerts/per-day.svg", use: perDayChart)
+        router.get("/alerts/top-rules.svg", use: topRulesChart)
         router.post("/alerts/bulk", use: bulk)
         router.get("/alerts/:id", use: alert)
         router.post("/alerts/:id", use: updateAlert)
@@ -68,25 +70,20 @@ struct DetectionWebController {
         let scope = try signedIn.requireScope(Self.readers)
         let query = request.uri.queryParameters
         var filter = try DetectionAPIController.alertFilter(query)
-        if query.get("status") == nil { filter.statuses = [.new, .acknowledged, .escalated] }
+        if (query.get("status") ?? "").isEmpty { filter.statuses = [.new, .acknowledged, .escalated] }
         let found = try await detection.alerts(
             in: scope, filter: filter, before: query.get("cursor").flatMap(Int64.init), limit: 50)
-        let perDay = try await detection.alertsPerDay(days: 14, in: scope)
-        let top = try await detection.topRules(days: 14, in: scope)
         var next: String?
         if let cursor = found.next {
-            var items = query.filter { $0.key != "cursor" }.map { "\($0.key)=\($0.value)" }
+            var items = query.filter { $0.key != "cursor" }.map {
+                "\($0.key)=\(String($0.value).addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")"
+            }
             items.append("cursor=\(cursor)")
             next = "/alerts?" + items.joined(separator: "&")
         }
         let content: [String: Any] = [
             "alerts": found.alerts.map { alertRow($0, context) },
             "next": next ?? false,
-            "chart": Charts.stackedBars(
-                perDay.map { day in (Self.date(day.day).prefix(10).suffix(5).description, day.counts) },
-                title: t("detection.chartPerDay", context)),
-            "top": Charts.horizontalBars(
-                top.map { ($0.title, Int($0.events)) }, title: t("detection.chartTopRules", context)),
             "statuses": (["open"] + AlertStatus.allCases.map(\.rawValue)).map { value in
                 [
                     "value": value == "open" ? "" : value,
@@ -109,6 +106,28 @@ struct DetectionWebController {
         return page(
             "alerts", t("nav.alerts", context), active: "alerts", content: content, signedIn: signedIn,
             request: request, context: context)
+    }
+
+    static func svg(_ text: String) -> Response {
+        Response(
+            status: .ok, headers: [.contentType: "image/svg+xml", .cacheControl: "no-store"],
+            body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    func perDayChart(_ request: Request, context: HygieRequestContext) async throws -> Response {
+        let scope = try await services.signedIn(context).requireScope(Self.readers)
+        let perDay = try await detection.alertsPerDay(days: 14, in: scope)
+        return Self.svg(
+            Charts.stackedBars(
+                perDay.map { day in (String(Self.date(day.day).prefix(10).suffix(5)), day.counts) },
+                title: t("detection.chartPerDay", context)))
+    }
+
+    func topRulesChart(_ request: Request, context: HygieRequestContext) async throws -> Response {
+        let scope = try await services.signedIn(context).requireScope(Self.readers)
+        let top = try await detection.topRules(days: 14, in: scope)
+        return Self.svg(
+            Charts.horizontalBars(top.map { ($0.title, Int($0.events)) }, title: t("detection.chartTopRules", context)))
     }
 
     func bulk(_ request: Request, context: HygieRequestContext) async throws -> Response {
@@ -369,7 +388,7 @@ enum Charts {
         let maximum = max(1, days.map { $0.1.values.reduce(0, +) }.max() ?? 1)
         let slot = width / Double(max(days.count, 1))
         var out =
-            "<svg viewBox=\"0 0 \(Int(width)) \(Int(height + 40))\" role=\"img\" aria-label=\"\(escape(title))\" class=\"chart\">"
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" font-family=\"sans-serif\" viewBox=\"0 0 \(Int(width)) \(Int(height + 40))\" role=\"img\" aria-label=\"\(escape(title))\" class=\"chart\">"
         out += "<title>\(escape(title))</title>"
         for (index, (label, counts)) in days.enumerated() {
             var y = height
@@ -400,7 +419,7 @@ enum Charts {
         let height = max(rowHeight, items.count * rowHeight)
         let maximum = max(1, items.map(\.1).max() ?? 1)
         var out =
-            "<svg viewBox=\"0 0 640 \(height)\" role=\"img\" aria-label=\"\(escape(title))\" class=\"chart\"><title>\(escape(title))</title>"
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" font-family=\"sans-serif\" viewBox=\"0 0 640 \(height)\" role=\"img\" aria-label=\"\(escape(title))\" class=\"chart\"><title>\(escape(title))</title>"
         for (index, (label, value)) in items.enumerated() {
             let y = index * rowHeight
             let barWidth = Int(Double(value) / Double(maximum) * 300)
