@@ -31,7 +31,7 @@ import Yams
 /// | hygie.log.format | HYGIE_LOG_FORMAT | text, json | text |
 /// | hygie.ingest.enabled | HYGIE_INGEST_ENABLED | bool | true (spool, detection worker, HTTP ingest) |
 /// | hygie.ingest.spoolDir | HYGIE_INGEST_SPOOL_DIR | path | `<dataDir>/spool` |
-/// | hygie.ingest.spoolQuotaMB | HYGIE_INGEST_SPOOL_QUOTA_MB | int 64–1048576 | 1024 |
+/// | hygie.ingest.spoolQuotaMB | HYGIE_INGEST_SPOOL_QUOTA_MB | int 1–1048576 | 1024 |
 /// | hygie.ingest.fsync | HYGIE_INGEST_FSYNC | always, interval, interval:MS, never | always |
 /// | hygie.ingest.maxBodyBytes | HYGIE_INGEST_MAX_BODY_BYTES | int | 33554432 |
 /// | hygie.syslog.udp, hygie.syslog.tcp, hygie.syslog.tls | HYGIE_SYSLOG_UDP, … | host:port | off |
@@ -39,6 +39,7 @@ import Yams
 /// | hygie.detection.dedupWindowSeconds | HYGIE_DETECTION_DEDUP_WINDOW_SECONDS | int 1–86400 | 600 |
 /// | hygie.detection.batchSize | HYGIE_DETECTION_BATCH_SIZE | int 1–50000 | 4000 |
 /// | hygie.detection.storeEvents | HYGIE_DETECTION_STORE_EVENTS | bool | true |
+/// | hygie.detection.enabled | HYGIE_DETECTION_ENABLED | bool | true (false: receive into the spool only) |
 struct HygieConfiguration: Sendable {
     var host = "127.0.0.1"
     var port = 8080
@@ -69,6 +70,7 @@ struct HygieConfiguration: Sendable {
     var syslogTLSKey: String?
     var syslogTLSClientCA: String?
     var detection = DetectionConfiguration()
+    var detectionEnabled = true
 
     static let knownKeys: Set<String> = [
         "hygie.http.host", "hygie.http.port", "hygie.http.publicURL", "hygie.http.maxBodyBytes", "hygie.dataDir",
@@ -79,7 +81,7 @@ struct HygieConfiguration: Sendable {
         "hygie.ingest.spoolQuotaMB", "hygie.ingest.fsync", "hygie.ingest.maxBodyBytes", "hygie.syslog.udp",
         "hygie.syslog.tcp", "hygie.syslog.tls", "hygie.syslog.tlsCertificate", "hygie.syslog.tlsKey",
         "hygie.syslog.tlsClientCA", "hygie.detection.dedupWindowSeconds", "hygie.detection.batchSize",
-        "hygie.detection.storeEvents",
+        "hygie.detection.storeEvents", "hygie.detection.enabled",
     ]
     static let secretKeys: Set<String> = ["hygie.database.url", "hygie.security.secretKey"]
 
@@ -201,7 +203,7 @@ struct HygieConfiguration: Sendable {
         }
         bool("hygie.ingest.enabled", into: &config.ingestEnabled)
         config.spoolDir = string("hygie.ingest.spoolDir")
-        int("hygie.ingest.spoolQuotaMB", 64...(1 << 20), into: &config.spoolQuotaMB)
+        int("hygie.ingest.spoolQuotaMB", 1...(1 << 20), into: &config.spoolQuotaMB)
         if let text = string("hygie.ingest.fsync") {
             if let policy = SpoolSyncPolicy(text) {
                 config.fsync = policy
@@ -230,6 +232,7 @@ struct HygieConfiguration: Sendable {
         int("hygie.detection.dedupWindowSeconds", 1...86_400, into: &config.detection.dedupWindowSeconds)
         int("hygie.detection.batchSize", 1...50_000, into: &config.detection.batchSize)
         bool("hygie.detection.storeEvents", into: &config.detection.storeEvents)
+        bool("hygie.detection.enabled", into: &config.detectionEnabled)
         config.logFormat = string("hygie.log.format") ?? config.logFormat
         if !["text", "json"].contains(config.logFormat) {
             problems.append("hygie.log.format: '\(config.logFormat)' is not text or json")

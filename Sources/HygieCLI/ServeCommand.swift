@@ -72,10 +72,12 @@ struct ServeCommand: AsyncParsableCommand {
             try await directory.reload()
             ingest = IngestService(spool: spool, directory: directory, metrics: metrics, clock: boot.clock)
             receivers.append(directory)
-            receivers.append(
-                try DetectionPipeline(
-                    spool: spool, database: boot.database, configuration: configuration.detection, clock: boot.clock,
-                    metrics: metrics, logger: logger))
+            if configuration.detectionEnabled {
+                receivers.append(
+                    try DetectionPipeline(
+                        spool: spool, database: boot.database, configuration: configuration.detection,
+                        clock: boot.clock, metrics: metrics, logger: logger))
+            }
             for (transport, address) in [
                 (SyslogSettings.Transport.udp, configuration.syslogUDP), (.tcp, configuration.syslogTCP),
                 (.tls, configuration.syslogTLS),

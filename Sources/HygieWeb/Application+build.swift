@@ -18,7 +18,9 @@ public func buildRouter(services: HygieServices) throws -> Router<HygieRequestCo
     router.add(middleware: SecurityHeadersMiddleware(tls: services.settings.tlsEnabled))
     router.add(middleware: ErrorMiddleware(renderer: services.renderer))
     router.add(middleware: SessionMiddleware(identity: services.identity))
-    router.add(middleware: FormCSRFMiddleware(maxBodyBytes: services.settings.maxBodyBytes))
+    router.add(
+        middleware: FormCSRFMiddleware(
+            maxBodyBytes: services.settings.maxBodyBytes, maxIngestBytes: services.settings.maxIngestBytes))
     try OperationsController(services: services).addRoutes(to: router)
     AuthWebController(services: services).addRoutes(to: router)
     EstablishmentWebController(services: services).addRoutes(to: router)

@@ -14,15 +14,19 @@ import NIOCore
 struct FormCSRFMiddleware: RouterMiddleware {
     typealias Context = HygieRequestContext
     let maxBodyBytes: Int
+    /// Event batches and rule packs may be larger than other bodies.
+    let maxIngestBytes: Int
     static let preSessionCookie = "hygie_csrf"
+    static let bulkPaths: Set<String> = ["/api/v1/ingest", "/api/v1/rules"]
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
     {
         var context = context
-        context.maxUploadSize = maxBodyBytes
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > maxBodyBytes {
-            throw HygieWebError.payloadTooLarge(limit: maxBodyBytes)
+        let limit = Self.bulkPaths.contains(request.uri.path) ? maxIngestBytes : maxBodyBytes
+        context.maxUploadSize = limit
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
+            throw HygieWebError.payloadTooLarge(limit: limit)
         }
         let isUnsafe = ![.get, .head, .options].contains(request.method)
         guard isUnsafe else { return try await next(request, context) }
