@@ -39,21 +39,28 @@ public final class DetectionPipeline: Service, @unchecked Sendable {
         self.logger = logger
     }
 
+    /// An evaluated batch waiting for its transaction.
+    struct Pending: Sendable {
+        var result: BatchResult
+        var next: SpoolPosition
+        var records: Int
+        var corrupt: Int
+    }
+
     public func run() async throws {
-        var position = try await writer.checkpoint(nodeID: spool.nodeID) ?? spool.startPosition
+        var committed = try await writer.checkpoint(nodeID: spool.nodeID) ?? spool.startPosition
+        var readPosition = committed
+        var pending: Pending?
         logger.info(
             "detection worker started",
-            metadata: ["node_id": "\(spool.nodeID)", "position": "\(position)", "recovered": "\(spool.recovered)"])
+            metadata: ["node_id": "\(spool.nodeID)", "position": "\(committed)", "recovered": "\(spool.recovered)"])
         while !Task.isShuttingDownGracefully {
             do {
-                let read = try spool.read(from: position, maxRecords: configuration.batchSize)
-                if read.records.isEmpty {
-                    if read.next != position {
-                        // Skipped a corrupt tail or moved to the next segment: remember it.
-                        try await writer.commit(
-                            BatchResult(), nodeID: spool.nodeID, position: read.next, now: clock.milliseconds)
-                        position = read.next
-                        metrics.batch(processed: 0, parseErrors: 0, corrupt: read.corrupt, alerts: 0, latencies: [])
+                let read = try spool.read(from: readPosition, maxRecords: configuration.batchSize)
+                if read.records.isEmpty, read.next == readPosition {
+                    if let batch = pending {
+                        committed = try await finish(batch)
+                        pending = nil
                         continue
                     }
                     spool.flush()
@@ -62,24 +69,53 @@ public final class DetectionPipeline: Service, @unchecked Sendable {
                     continue
                 }
                 try await refreshIfDue()
-                let result = try await evaluate(read.records)
-                let now = clock.milliseconds
-                let alerts = try await writer.commit(result, nodeID: spool.nodeID, position: read.next, now: now)
-                position = read.next
-                spool.release(before: position)
-                let latencies = result.matches.map { Double(now - $0.receivedAt) / 1000 }
-                metrics.batch(
-                    processed: read.records.count, parseErrors: result.parseErrors, corrupt: read.corrupt,
-                    alerts: alerts, latencies: latencies)
-                if !result.correlationInputs.isEmpty { try await correlate(result.correlationInputs, now: now) }
+                // The previous batch's transaction runs while this one is evaluated (database and CPU overlap).
+                let previous = pending
+                async let done = commit(previous)
+                let result = read.records.isEmpty ? BatchResult() : try await evaluate(read.records)
+                if let position = try await done, let previous {
+                    committed = position
+                    try await after(previous)
+                }
+                pending = Pending(result: result, next: read.next, records: read.records.count, corrupt: read.corrupt)
+                readPosition = read.next
             } catch is CancellationError {
                 break
             } catch {
+                // Start again from what is committed: evaluation is derived from the spool alone.
                 logger.error("detection batch failed; retrying", metadata: ["error": "\(error)"])
+                pending = nil
+                readPosition = committed
                 try? await Task.sleep(for: .seconds(1))
             }
         }
+        if let batch = pending { _ = try? await finish(batch) }
         spool.flush()
+    }
+
+    /// Commits a batch with the position after it; returns that position.
+    func commit(_ batch: Pending?) async throws -> SpoolPosition? {
+        guard let batch else { return nil }
+        let now = clock.milliseconds
+        let alerts = try await writer.commit(batch.result, nodeID: spool.nodeID, position: batch.next, now: now)
+        spool.release(before: batch.next)
+        metrics.batch(
+            processed: batch.records, parseErrors: batch.result.parseErrors, corrupt: batch.corrupt, alerts: alerts,
+            latencies: batch.result.matches.map { Double(now - $0.receivedAt) / 1000 })
+        return batch.next
+    }
+
+    /// Work that needs the batch committed first: correlations read their inputs back from the database.
+    func after(_ batch: Pending) async throws {
+        if !batch.result.correlationInputs.isEmpty {
+            try await correlate(batch.result.correlationInputs, now: clock.milliseconds)
+        }
+    }
+
+    func finish(_ batch: Pending) async throws -> SpoolPosition {
+        let position = try await commit(batch) ?? batch.next
+        try await after(batch)
+        return position
     }
 
     // MARK: Profiles

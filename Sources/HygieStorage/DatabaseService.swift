@@ -128,6 +128,8 @@ public final class DatabaseService: Service, Sendable {
         guard dialect == .sqlite else { return }
         _ = try await sql.raw("PRAGMA journal_mode=WAL").all()
         _ = try await sql.raw("PRAGMA synchronous=NORMAL").all()
+        // 64 MiB of page cache: event batches otherwise spill pages to disk in the middle of a transaction.
+        _ = try await sql.raw("PRAGMA cache_size=-65536").all()
     }
 
     /// Reverts every migration (tests and `hygie migrate --revert-all`).

@@ -2,7 +2,8 @@ import FluentKit
 import SQLKit
 
 /// Raw events kept for investigation. On PostgreSQL the table is partitioned by day of reception, so retention
-/// drops whole partitions (`EventStore.maintainPartitions`); SQLite deletes rows.
+/// drops whole partitions (`DetectionService.maintainPartitions`); SQLite deletes rows. One index only, in arrival
+/// order: inserts append to it, and an event is found by (establishment, reception time, id).
 struct CreateEvents: AsyncMigration {
     var name: String { "detection.0002.create-events" }
 
@@ -27,7 +28,6 @@ struct CreateEvents: AsyncMigration {
             try await sql.raw("CREATE TABLE det_events (\(unsafeRaw: columns))").run()
         }
         try await sql.raw("CREATE INDEX det_events_time ON det_events (establishment_id, received_at)").run()
-        try await sql.raw("CREATE INDEX det_events_id ON det_events (establishment_id, id)").run()
     }
 
     func revert(on database: any Database) async throws {
