@@ -276,36 +276,51 @@ extension HygieClock {
     var milliseconds: Int64 { Int64(now().timeIntervalSince1970 * 1000) }
 }
 
-/// Writes flat JSON objects of strings without Foundation's encoder (hot path).
+/// Writes flat JSON objects of strings without Foundation's encoder (hot path): bytes in, bytes out.
 enum JSONWriter {
     static func object(_ pairs: [(String, String)]) -> String {
-        var out = "{"
+        var out: [UInt8] = []
+        out.reserveCapacity(pairs.reduce(2) { $0 + $1.0.utf8.count + $1.1.utf8.count + 6 })
+        out.append(UInt8(ascii: "{"))
         for (index, (key, value)) in pairs.enumerated() {
-            if index > 0 { out += "," }
-            string(key, into: &out)
-            out += ":"
-            string(value, into: &out)
-        }
-        return out + "}"
-    }
-
-    static func string(_ text: String, into out: inout String) {
-        out += "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    out += String(format: "\\u%04x", scalar.value)
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            append(key, to: &out)
+            out.append(UInt8(ascii: ":"))
+            if key == "message", isObject(value) {
+                // JSON carried in a syslog message stays JSON, so its fields can be searched by path.
+                out.append(contentsOf: value.utf8)
+            } else {
+                append(value, to: &out)
             }
         }
-        out += "\""
+        out.append(UInt8(ascii: "}"))
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    static func isObject(_ text: String) -> Bool {
+        let bytes = text.utf8
+        return bytes.first == UInt8(ascii: "{") && bytes.last == UInt8(ascii: "}")
+    }
+
+    static let hex: [UInt8] = Array("0123456789abcdef".utf8)
+
+    static func append(_ text: String, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"):
+                out.append(UInt8(ascii: "\\"))
+                out.append(byte)
+            case 0x0A: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
+            case 0x0D: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
+            case 0x09: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
+            case 0..<0x20:
+                out.append(contentsOf: Array("\\u00".utf8))
+                out.append(hex[Int(byte >> 4)])
+                out.append(hex[Int(byte & 0xF)])
+            default: out.append(byte)
+            }
+        }
+        out.append(UInt8(ascii: "\""))
     }
 }

@@ -225,12 +225,13 @@ struct RuleCatalog: Sendable {
 
 extension JSONWriter {
     static func array(_ values: [String]) -> String {
-        var out = "["
+        var out: [UInt8] = [UInt8(ascii: "[")]
         for (index, value) in values.enumerated() {
-            if index > 0 { out += "," }
-            string(value, into: &out)
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            append(value, to: &out)
         }
-        return out + "]"
+        out.append(UInt8(ascii: "]"))
+        return String(decoding: out, as: UTF8.self)
     }
 }
 

@@ -154,3 +154,15 @@ import Testing
         #expect(SenderPattern("not an address") == nil)
     }
 }
+
+@Suite struct JSONWriterTests {
+    @Test func escapesAndKeepsJSONMessagesAsObjects() throws {
+        let text = JSONWriter.object([("a\"b", "line\n\t\u{01}é\\"), ("message", "{\"Image\":\"x\"}"), ("n", "{")])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+
+        #expect(object["a\"b"] as? String == "line\n\t\u{01}é\\")
+        #expect((object["message"] as? [String: String])?["Image"] == "x")
+        #expect(object["n"] as? String == "{")
+        #expect(JSONWriter.array(["x", "\"y\""]) == #"["x","\"y\""]"#)
+    }
+}
