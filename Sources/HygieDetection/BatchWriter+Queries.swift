@@ -118,7 +118,7 @@ struct BatchWriter: Sendable {
     }
 
     func insertEvents(_ events: [BatchResult.EventRow], on sql: any SQLDatabase) async throws {
-        for chunk in events.chunked(300) {
+        for chunk in events.chunked(1000) {
             try await sql.raw(
                 """
                 INSERT INTO det_events (id, establishment_id, source_id, received_at, event_time, host, user_name, \
@@ -146,56 +146,64 @@ struct BatchWriter: Sendable {
                 "\(match.establishmentID.uuidString)|\(match.kind)|\(match.ruleID)|\(entity)|\(match.time / window)"
             groups[key, default: []].append(match)
         }
-        // A fixed order avoids deadlocks between nodes upserting the same alerts.
-        for (key, rows) in groups.sorted(by: { $0.key < $1.key }) {
-            let first = rows[0]
-            let dedupKey = String(key.drop(while: { $0 != "|" }).dropFirst())
-            let count = Int64(rows.count)
-            let firstSeen = rows.map(\.time).min() ?? now
-            let lastSeen = rows.map(\.time).max() ?? now
+        // A fixed order avoids deadlocks between nodes upserting the same alerts; one statement per 200 alerts
+        // keeps round trips few on PostgreSQL.
+        let ordered = groups.sorted(by: { $0.key < $1.key }).map { key, rows in
+            (dedupKey: String(key.drop(while: { $0 != "|" }).dropFirst()), rows: rows)
+        }
+        var links: [(alertID: UUID, row: BatchResult.MatchRow)] = []
+        for chunk in ordered.chunked(200) {
+            let values = chunk.map { group -> any SQLExpression in
+                let first = group.rows[0]
+                return SQLGroupExpression([
+                    SQLBind(UUID()), SQLBind(first.establishmentID), SQLBind(group.dedupKey), SQLBind(first.kind),
+                    SQLBind(first.ruleID), SQLBind(first.title), SQLBind(first.author), SQLBind(first.severity.rawValue),
+                    SQLBind(first.techniques.joined(separator: ",")), SQLBind(first.host), SQLBind(first.user),
+                    SQLBind(first.address), SQLBind(first.sourceID), SQLBind(group.rows.map(\.time).min() ?? now),
+                    SQLBind(group.rows.map(\.time).max() ?? now), SQLBind(Int64(group.rows.count)), SQLRaw("'new'"),
+                    SQLBind(false), SQLBind(now), SQLBind(now),
+                ] as [any SQLExpression])
+            }
             let returned = try await sql.raw(
                 """
                 INSERT INTO det_alerts (id, establishment_id, dedup_key, kind, rule_id, rule_title, rule_author, severity, \
                 techniques, host, user_name, address, source_id, first_seen, last_seen, event_count, status, notified, \
-                created_at, updated_at) VALUES (\(bind: UUID()), \(bind: first.establishmentID), \(bind: dedupKey), \
-                \(bind: first.kind), \(bind: first.ruleID), \(bind: first.title), \(bind: first.author), \
-                \(bind: first.severity.rawValue), \(bind: first.techniques.joined(separator: ",")), \(bind: first.host), \
-                \(bind: first.user), \(bind: first.address), \(bind: first.sourceID), \(bind: firstSeen), \
-                \(bind: lastSeen), \(bind: count), 'new', \(bind: false), \(bind: now), \(bind: now)) \
+                created_at, updated_at) VALUES \(SQLList(values)) \
                 ON CONFLICT (establishment_id, dedup_key) DO UPDATE SET \
                 event_count = det_alerts.event_count + excluded.event_count, \
                 first_seen = \(unsafeRaw: least)(det_alerts.first_seen, excluded.first_seen), \
                 last_seen = \(unsafeRaw: greatest)(det_alerts.last_seen, excluded.last_seen), \
                 updated_at = excluded.updated_at \
-                RETURNING id, event_count
+                RETURNING id, establishment_id, dedup_key, event_count
                 """
             ).all()
-            guard let row = returned.first else { continue }
-            let alertID = try row.decode(column: "id", as: UUID.self)
-            let total = try row.decode(column: "event_count", as: Int64.self)
-            let already = Int(total - count)
-            let room = configuration.eventsPerAlert - already
-            guard room > 0 else { continue }
-            try await linkEvents(alertID: alertID, establishmentID: first.establishmentID, rows.prefix(room), on: sql)
+            var byKey: [String: (UUID, Int64)] = [:]
+            for row in returned {
+                let key =
+                    "\(try row.decode(column: "establishment_id", as: UUID.self))|\(try row.decode(column: "dedup_key", as: String.self))"
+                byKey[key] = (try row.decode(column: "id", as: UUID.self), try row.decode(column: "event_count", as: Int64.self))
+            }
+            for group in chunk {
+                guard let (alertID, total) = byKey["\(group.rows[0].establishmentID)|\(group.dedupKey)"] else { continue }
+                // Keep the first events of an alert: room left after what earlier batches linked.
+                let room = configuration.eventsPerAlert - Int(total - Int64(group.rows.count))
+                if room > 0 { links += group.rows.prefix(room).map { (alertID, $0) } }
+            }
+        }
+        for chunk in links.chunked(500) {
+            try await sql.raw(
+                """
+                INSERT INTO det_alert_events (alert_id, establishment_id, event_id, received_at, matched) VALUES \
+                \(SQLList(chunk.map { link in
+                    SQLGroupExpression([
+                        SQLBind(link.alertID), SQLBind(link.row.establishmentID), SQLBind(link.row.eventID),
+                        SQLBind(link.row.receivedAt), SQLBind(link.row.matched),
+                    ] as [any SQLExpression])
+                })) ON CONFLICT (alert_id, event_id) DO NOTHING
+                """
+            ).run()
         }
         return groups.count
-    }
-
-    func linkEvents(
-        alertID: UUID, establishmentID: UUID, _ rows: ArraySlice<BatchResult.MatchRow>, on sql: any SQLDatabase
-    ) async throws {
-        guard !rows.isEmpty else { return }
-        try await sql.raw(
-            """
-            INSERT INTO det_alert_events (alert_id, establishment_id, event_id, received_at, matched) VALUES \
-            \(SQLList(rows.map { row in
-                SQLGroupExpression([
-                    SQLBind(alertID), SQLBind(establishmentID), SQLBind(row.eventID), SQLBind(row.receivedAt),
-                    SQLBind(row.matched),
-                ] as [any SQLExpression])
-            })) ON CONFLICT (alert_id, event_id) DO NOTHING
-            """
-        ).run()
     }
 
     /// Upserts correlation alerts: the count is the correlation's own figure (re-evaluation keeps the largest).
