@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "HygieWeb", targets: ["HygieWeb"]),
         .library(name: "Sigma", targets: ["Sigma"]),
         .library(name: "HygieDetection", targets: ["HygieDetection"]),
+        .library(name: "HygieMail", targets: ["HygieMail"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -102,8 +103,18 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "HygieMail",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "HygieDetection",
             dependencies: [
+                "HygieMail",
                 "HygieCore",
                 "HygieStorage",
                 "HygieJobs",
@@ -127,6 +138,7 @@ let package = Package(
             name: "HygieCLI",
             dependencies: [
                 "HygieCore",
+                "HygieMail",
                 "HygieDetection",
                 "HygieStorage",
                 "HygieJobs",
@@ -172,6 +184,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "HygieMailTests",
+            dependencies: ["HygieMail"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "HygieCoreTests",
             dependencies: ["HygieCore"],
             swiftSettings: swiftSettings
@@ -197,7 +214,7 @@ let package = Package(
         .testTarget(
             name: "HygieWebTests",
             dependencies: [
-                "HygieWeb", "HygieTestSupport",
+                "HygieWeb", "HygieTestSupport", "HygieDetection", "HygieStorage", "HygieCore",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),

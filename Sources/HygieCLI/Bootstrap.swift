@@ -84,9 +84,10 @@ struct Bootstrap {
         [
             SessionCleanupJob(identity: identity), AuditVerifyJob(audit: audit, database: database),
             SourceHealthJob(service: detection), RetentionJob(service: detection),
-            AlertNotificationJob(service: detection, queue: jobs, digest: false),
-            AlertNotificationJob(service: detection, queue: jobs, digest: true), WebhookDeliveryJob(service: detection),
-        ]
+            AlertNotificationJob(service: detection, queue: jobs, digest: false, mail: configuration.smtp != nil),
+            AlertNotificationJob(service: detection, queue: jobs, digest: true, mail: configuration.smtp != nil),
+            WebhookDeliveryJob(service: detection),
+        ] + (configuration.smtp.map { [EmailDeliveryJob(service: detection, smtp: $0)] } ?? [])
     }
 
     static let builtInSchedule: [ScheduledJob] = [

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HygieCore
+import HygieDetection
 import HygieStorage
 
 /// Seeds a fictional hospital so that a newcomer can sign in and look around. Later modules add their own data.
@@ -112,6 +113,11 @@ struct DemoCommand: AsyncParsableCommand {
                     email: "rssi@valbrune.example", displayName: "Claire Morel", password: password, role: "auditor"),
                 in: clinicScope)
 
+            _ = try await boot.detection.syncBuiltInRules()
+            let events = try await DemoDetection.seed(
+                scope: scope, detection: boot.detection,
+                spoolDirectory: boot.configuration.spoolDir
+                    ?? (boot.configuration.dataDir as NSString).appendingPathComponent("spool"), now: Date())
             print(
                 """
                 Demo data created: \(hospital.name) (10 departments, \(people.count) people), \(clinic.name), \(agency.name).
@@ -123,6 +129,9 @@ struct DemoCommand: AsyncParsableCommand {
             }
             print("  rssi         rssi@tilleuls.example (Clinique des Tilleuls)")
             print("  coordinator  coordination@ars-valdelune.example (ARS)")
+            print(
+                "\(events) demo log events wait in this node's spool: `hygie serve` evaluates them at start (alerts, rules, sources, event search)."
+            )
         }
     }
 }

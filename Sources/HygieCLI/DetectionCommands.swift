@@ -246,3 +246,50 @@ struct SourcesCommand: AsyncParsableCommand {
         }
     }
 }
+
+struct DetectionSettingsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "detection-settings",
+        abstract: "Show or change an establishment's retention and alert notifications (webhook, e-mail).")
+    @OptionGroup var common: CommonOptions
+    @OptionGroup var target: EstablishmentOption
+    @Option(help: "Webhook URL (empty string removes it); a new URL gets a new signing secret, printed once.")
+    var webhookURL: String?
+    @Option(help: "Comma-separated e-mail recipients (empty string removes them).") var email: String?
+    @Option(help: "Notify at once from this severity; lower ones go into the hourly digest.") var notifyFrom: String?
+    @Option(help: "Days raw events are kept.") var eventDays: Int?
+    @Option(help: "Days alerts are kept.") var alertDays: Int?
+
+    func run() async throws {
+        let boot = try Bootstrap(configuration: try await common.load())
+        try await boot.withDatabase {
+            try await boot.prepareSchema()
+            let scope = try await target.scope(boot)
+            var settings = try await boot.detection.settings(in: scope)
+            var secret: String?
+            if webhookURL != nil || email != nil || notifyFrom != nil || eventDays != nil || alertDays != nil {
+                if let webhookURL { settings.webhookURL = webhookURL.isEmpty ? nil : webhookURL }
+                if let email { settings.emailRecipients = email.split(separator: ",").map(String.init) }
+                if let notifyFrom {
+                    guard let severity = Severity(rawValue: notifyFrom) else {
+                        throw CLIError("unknown severity \(notifyFrom)")
+                    }
+                    settings.notifyMinimumSeverity = severity
+                }
+                if let eventDays { settings.eventRetentionDays = eventDays }
+                if let alertDays { settings.alertRetentionDays = alertDays }
+                secret = try await boot.detection.updateSettings(settings, in: scope)
+                settings = try await boot.detection.settings(in: scope)
+            }
+            print(
+                "event retention: \(settings.eventRetentionDays) days, alert retention: \(settings.alertRetentionDays) days"
+            )
+            print("webhook: \(settings.webhookURL ?? "none")")
+            print(
+                "e-mail: \(settings.emailRecipients.isEmpty ? "none" : settings.emailRecipients.joined(separator: ", "))"
+            )
+            print("notify at once from: \(settings.notifyMinimumSeverity.rawValue)")
+            if let secret { print("Webhook signing secret (shown once): \(secret)") }
+        }
+    }
+}

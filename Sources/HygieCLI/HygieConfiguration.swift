@@ -1,6 +1,7 @@
 import Configuration
 import Foundation
 import HygieDetection
+import HygieMail
 import HygieStorage
 import HygieWeb
 import SystemPackage
@@ -40,6 +41,11 @@ import Yams
 /// | hygie.detection.batchSize | HYGIE_DETECTION_BATCH_SIZE | int 1–50000 | 4000 |
 /// | hygie.detection.storeEvents | HYGIE_DETECTION_STORE_EVENTS | bool | true |
 /// | hygie.detection.enabled | HYGIE_DETECTION_ENABLED | bool | true (false: receive into the spool only) |
+/// | hygie.smtp.host, hygie.smtp.port | HYGIE_SMTP_HOST, HYGIE_SMTP_PORT | relay for alert e-mails | none, 587 |
+/// | hygie.smtp.security | HYGIE_SMTP_SECURITY | starttls, tls, none | starttls |
+/// | hygie.smtp.username, hygie.smtp.password | HYGIE_SMTP_USERNAME, HYGIE_SMTP_PASSWORD (secret) | AUTH PLAIN/LOGIN | none |
+/// | hygie.smtp.from | HYGIE_SMTP_FROM | envelope and From address | hygie@<host> |
+/// | hygie.smtp.trustRoots | HYGIE_SMTP_TRUST_ROOTS | PEM CA file for an internal relay | system |
 struct HygieConfiguration: Sendable {
     var host = "127.0.0.1"
     var port = 8080
@@ -71,6 +77,7 @@ struct HygieConfiguration: Sendable {
     var syslogTLSClientCA: String?
     var detection = DetectionConfiguration()
     var detectionEnabled = true
+    var smtp: SMTPSettings?
 
     static let knownKeys: Set<String> = [
         "hygie.http.host", "hygie.http.port", "hygie.http.publicURL", "hygie.http.maxBodyBytes", "hygie.dataDir",
@@ -81,9 +88,10 @@ struct HygieConfiguration: Sendable {
         "hygie.ingest.spoolQuotaMB", "hygie.ingest.fsync", "hygie.ingest.maxBodyBytes", "hygie.syslog.udp",
         "hygie.syslog.tcp", "hygie.syslog.tls", "hygie.syslog.tlsCertificate", "hygie.syslog.tlsKey",
         "hygie.syslog.tlsClientCA", "hygie.detection.dedupWindowSeconds", "hygie.detection.batchSize",
-        "hygie.detection.storeEvents", "hygie.detection.enabled",
+        "hygie.detection.storeEvents", "hygie.detection.enabled", "hygie.smtp.host", "hygie.smtp.port",
+        "hygie.smtp.security", "hygie.smtp.username", "hygie.smtp.password", "hygie.smtp.from", "hygie.smtp.trustRoots",
     ]
-    static let secretKeys: Set<String> = ["hygie.database.url", "hygie.security.secretKey"]
+    static let secretKeys: Set<String> = ["hygie.database.url", "hygie.security.secretKey", "hygie.smtp.password"]
 
     /// The configuration problems found, all at once.
     struct Invalid: Error, CustomStringConvertible {
@@ -233,6 +241,24 @@ struct HygieConfiguration: Sendable {
         int("hygie.detection.batchSize", 1...50_000, into: &config.detection.batchSize)
         bool("hygie.detection.storeEvents", into: &config.detection.storeEvents)
         bool("hygie.detection.enabled", into: &config.detectionEnabled)
+        if let host = string("hygie.smtp.host"), !host.isEmpty {
+            var port = 587
+            int("hygie.smtp.port", 1...65535, into: &port)
+            let securityText = string("hygie.smtp.security") ?? "starttls"
+            let security = SMTPSettings.Security(rawValue: securityText.lowercased()) ?? .startTLS
+            if SMTPSettings.Security(rawValue: securityText.lowercased()) == nil {
+                problems.append("hygie.smtp.security: '\(securityText)' is not starttls, tls or none")
+            }
+            let from = string("hygie.smtp.from") ?? "hygie@\(ProcessInfo.processInfo.hostName)"
+            if !from.contains("@") { problems.append("hygie.smtp.from: '\(from)' is not an e-mail address") }
+            let trust = string("hygie.smtp.trustRoots")
+            if let trust, !FileManager.default.fileExists(atPath: trust) {
+                problems.append("hygie.smtp.trustRoots: \(trust) does not exist")
+            }
+            config.smtp = SMTPSettings(
+                host: host, port: port, security: security, username: string("hygie.smtp.username"),
+                password: string("hygie.smtp.password"), from: from, trustRootsPath: trust)
+        }
         config.logFormat = string("hygie.log.format") ?? config.logFormat
         if !["text", "json"].contains(config.logFormat) {
             problems.append("hygie.log.format: '\(config.logFormat)' is not text or json")

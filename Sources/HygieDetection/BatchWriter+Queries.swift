@@ -155,14 +155,16 @@ struct BatchWriter: Sendable {
         for chunk in ordered.chunked(200) {
             let values = chunk.map { group -> any SQLExpression in
                 let first = group.rows[0]
-                return SQLGroupExpression([
-                    SQLBind(UUID()), SQLBind(first.establishmentID), SQLBind(group.dedupKey), SQLBind(first.kind),
-                    SQLBind(first.ruleID), SQLBind(first.title), SQLBind(first.author), SQLBind(first.severity.rawValue),
-                    SQLBind(first.techniques.joined(separator: ",")), SQLBind(first.host), SQLBind(first.user),
-                    SQLBind(first.address), SQLBind(first.sourceID), SQLBind(group.rows.map(\.time).min() ?? now),
-                    SQLBind(group.rows.map(\.time).max() ?? now), SQLBind(Int64(group.rows.count)), SQLRaw("'new'"),
-                    SQLBind(false), SQLBind(now), SQLBind(now),
-                ] as [any SQLExpression])
+                return SQLGroupExpression(
+                    [
+                        SQLBind(UUID()), SQLBind(first.establishmentID), SQLBind(group.dedupKey), SQLBind(first.kind),
+                        SQLBind(first.ruleID), SQLBind(first.title), SQLBind(first.author),
+                        SQLBind(first.severity.rawValue),
+                        SQLBind(first.techniques.joined(separator: ",")), SQLBind(first.host), SQLBind(first.user),
+                        SQLBind(first.address), SQLBind(first.sourceID), SQLBind(group.rows.map(\.time).min() ?? now),
+                        SQLBind(group.rows.map(\.time).max() ?? now), SQLBind(Int64(group.rows.count)), SQLRaw("'new'"),
+                        SQLBind(false), SQLBind(now), SQLBind(now),
+                    ] as [any SQLExpression])
             }
             let returned = try await sql.raw(
                 """
@@ -181,10 +183,14 @@ struct BatchWriter: Sendable {
             for row in returned {
                 let key =
                     "\(try row.decode(column: "establishment_id", as: UUID.self))|\(try row.decode(column: "dedup_key", as: String.self))"
-                byKey[key] = (try row.decode(column: "id", as: UUID.self), try row.decode(column: "event_count", as: Int64.self))
+                byKey[key] = (
+                    try row.decode(column: "id", as: UUID.self), try row.decode(column: "event_count", as: Int64.self)
+                )
             }
             for group in chunk {
-                guard let (alertID, total) = byKey["\(group.rows[0].establishmentID)|\(group.dedupKey)"] else { continue }
+                guard let (alertID, total) = byKey["\(group.rows[0].establishmentID)|\(group.dedupKey)"] else {
+                    continue
+                }
                 // Keep the first events of an alert: room left after what earlier batches linked.
                 let room = configuration.eventsPerAlert - Int(total - Int64(group.rows.count))
                 if room > 0 { links += group.rows.prefix(room).map { (alertID, $0) } }

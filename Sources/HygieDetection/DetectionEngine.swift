@@ -60,9 +60,9 @@ final class DetectionEngine: @unchecked Sendable {
     init(mapping: LogsourceMapping) { self.mapping = mapping }
 
     /// The profile for these rule sources, compiled once per distinct set.
-    func profile(for sources: [RuleSource]) -> (DetectionProfile, String) {
+    func profile(for sources: [RuleSource]) -> (profile: DetectionProfile, signature: String, compiled: Bool) {
         let signature = Self.signature(sources)
-        if let cached = profiles[signature] { return (cached, signature) }
+        if let cached = profiles[signature] { return (cached, signature, false) }
         var rules: [SigmaRule] = []
         var diagnostics: [RuleDiagnostic] = []
         for source in sources {
@@ -78,7 +78,7 @@ final class DetectionEngine: @unchecked Sendable {
         }
         let profile = DetectionProfile(rules: rules, diagnostics: diagnostics, mapping: mapping)
         profiles[signature] = profile
-        return (profile, signature)
+        return (profile, signature, true)
     }
 
     /// Forgets profiles not in use (after a refresh).

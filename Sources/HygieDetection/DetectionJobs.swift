@@ -3,6 +3,7 @@ import Crypto
 import Foundation
 import HygieCore
 public import HygieJobs
+public import HygieMail
 import HygieStorage
 import NIOCore
 import NIOHTTP1
@@ -16,7 +17,10 @@ public struct SourceHealthJob: JobHandler {
 
     public init(service: DetectionService) { self.service = service }
 
-    public func run(_ job: Job) async throws { _ = try await service.checkSilentSources() }
+    public func run(_ job: Job) async throws {
+        try await service.updateSourceRates()
+        _ = try await service.checkSilentSources()
+    }
 }
 
 /// Deletes events and alerts past retention; on PostgreSQL also creates the coming days' partitions and drops
@@ -42,18 +46,30 @@ public struct AlertNotificationJob: JobHandler {
     let service: DetectionService
     let queue: JobQueue
     let digest: Bool
+    /// Whether the instance can send e-mail (`hygie.smtp.host` set).
+    let mail: Bool
     public var kind: String { digest ? Self.digestKind : Self.kind }
 
-    public init(service: DetectionService, queue: JobQueue, digest: Bool) {
+    public init(service: DetectionService, queue: JobQueue, digest: Bool, mail: Bool) {
         self.service = service
         self.queue = queue
         self.digest = digest
+        self.mail = mail
     }
 
     public func run(_ job: Job) async throws {
-        for (establishment, body) in try await service.pendingNotifications(digest: digest) {
-            try await queue.enqueue(
-                kind: WebhookDeliveryJob.kind, payload: body, establishmentID: .init(establishment), maxAttempts: 8)
+        for notification in try await service.pendingNotifications(digest: digest, mail: mail) {
+            let establishment = Establishment.ID(notification.establishment)
+            if notification.webhook {
+                try await queue.enqueue(
+                    kind: WebhookDeliveryJob.kind, payload: notification.body, establishmentID: establishment,
+                    maxAttempts: 8)
+            }
+            if notification.mail {
+                try await queue.enqueue(
+                    kind: EmailDeliveryJob.kind, payload: notification.body, establishmentID: establishment,
+                    maxAttempts: 8)
+            }
         }
     }
 }
@@ -89,7 +105,40 @@ public struct WebhookDeliveryJob: JobHandler {
     }
 }
 
+/// Mails one notification (the JSON body of ``AlertNotificationJob``) as text to the establishment's recipients;
+/// the job queue retries failures with backoff.
+public struct EmailDeliveryJob: JobHandler {
+    public static let kind = "detection.email"
+    let service: DetectionService
+    let smtp: SMTPSettings
+    public var kind: String { Self.kind }
+
+    public init(service: DetectionService, smtp: SMTPSettings) {
+        self.service = service
+        self.smtp = smtp
+    }
+
+    public func run(_ job: Job) async throws {
+        guard let establishment = job.establishmentID else { return }
+        let recipients = try await service.storedSettings(establishment: establishment.uuid).emailRecipients
+        guard !recipients.isEmpty, let message = try await service.mailText(job.payload, to: recipients) else { return }
+        try await SMTPClient(settings: smtp).send(message)
+    }
+}
+
 extension DetectionService {
+    /// Events per minute of each source since the previous call (the health job runs every minute).
+    public func updateSourceRates() async throws {
+        let now = clock.milliseconds
+        try await sql.raw(
+            """
+            UPDATE det_sources SET events_per_minute = CASE WHEN rate_marked_at IS NULL OR rate_marked_at >= \(bind: now) \
+            THEN NULL ELSE (events_total - COALESCE(rate_mark_total, 0)) * 60000.0 / (\(bind: now) - rate_marked_at) END, \
+            rate_mark_total = events_total, rate_marked_at = \(bind: now)
+            """
+        ).run()
+    }
+
     /// Raises or refreshes "silent source" alerts. Returns the number of silent sources.
     public func checkSilentSources() async throws -> Int {
         let now = clock.now()
@@ -117,14 +166,29 @@ extension DetectionService {
         return silent
     }
 
-    /// Claims new alerts for notification and returns one JSON body per establishment with a webhook.
-    func pendingNotifications(digest: Bool) async throws -> [(UUID, String)] {
-        var result: [(UUID, String)] = []
+    struct Notification: Sendable {
+        var establishment: UUID
+        var body: String
+        var webhook: Bool
+        var mail: Bool
+    }
+
+    /// Claims new alerts for notification and returns one JSON body per establishment with a webhook or, when the
+    /// instance can send mail, e-mail recipients.
+    func pendingNotifications(digest: Bool, mail: Bool) async throws -> [Notification] {
+        var result: [Notification] = []
         let rows = try await sql.raw(
-            "SELECT establishment_id, notify_min_severity FROM det_settings WHERE webhook_url IS NOT NULL"
+            """
+            SELECT establishment_id, notify_min_severity, webhook_url, email_recipients FROM det_settings \
+            WHERE webhook_url IS NOT NULL OR email_recipients IS NOT NULL
+            """
         ).all()
         for row in rows {
             let establishment = try row.decode(column: "establishment_id", as: UUID.self)
+            let webhook = try row.decode(column: "webhook_url", as: String?.self) != nil
+            let hasRecipients = try row.decode(column: "email_recipients", as: String?.self) != nil
+            let mails = mail && hasRecipients
+            guard webhook || mails else { continue }
             let threshold = Severity(rawValue: try row.decode(column: "notify_min_severity", as: String.self)) ?? .high
             let levels = Severity.allCases.filter { digest ? $0 < threshold : $0 >= threshold }
             guard !levels.isEmpty else { continue }
@@ -155,9 +219,41 @@ extension DetectionService {
                 "alerts": items,
             ]
             let data = try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])
-            result.append((establishment, String(decoding: data, as: UTF8.self)))
+            result.append(
+                Notification(
+                    establishment: establishment, body: String(decoding: data, as: UTF8.self), webhook: webhook,
+                    mail: mails))
         }
         return result
+    }
+
+    /// The e-mail for a notification body: subject and text in French and English, with a link per alert.
+    func mailText(_ body: String, to recipients: [String]) async throws -> MailMessage? {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any],
+            let alerts = object["alerts"] as? [[String: Any]], !alerts.isEmpty
+        else { return nil }
+        let digest = object["type"] as? String == "digest"
+        let top = alerts.compactMap { $0["severity"] as? String }.compactMap(Severity.init(rawValue:)).max() ?? .medium
+        let subject =
+            digest
+            ? "[Hygie] Résumé : \(alerts.count) alerte(s) / digest: \(alerts.count) alert(s)"
+            : "[Hygie] \(top.rawValue.uppercased()) — \(alerts.count) nouvelle(s) alerte(s) / new alert(s)"
+        var lines = [
+            digest ? "Alertes de faible gravité de la dernière heure :" : "Nouvelles alertes :",
+            digest ? "(Low-severity alerts of the last hour.)" : "(New alerts.)", "",
+        ]
+        for alert in alerts {
+            let entity = [alert["host"], alert["user"], alert["address"]].compactMap { $0 as? String }.joined(
+                separator: " / ")
+            lines.append(
+                "- [\(alert["severity"] as? String ?? "")] \(alert["rule"] as? String ?? "") — \(entity) — \(alert["count"] ?? 1) évén./events"
+            )
+            lines.append("  \(alert["rule_author"] as? String ?? "")  \(alert["first_seen"] as? String ?? "")")
+            if let id = alert["id"] as? String { lines.append("  /alerts/\(id)") }
+        }
+        lines.append("")
+        lines.append("Ce message est envoyé par Hygie ; réglez les destinataires sur la page Sources de journaux.")
+        return MailMessage(to: recipients, subject: subject, text: lines.joined(separator: "\n"))
     }
 
     func webhook(establishment: UUID) async throws -> (String, String)? {

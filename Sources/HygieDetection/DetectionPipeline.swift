@@ -137,12 +137,16 @@ public final class DetectionPipeline: Service, @unchecked Sendable {
     func profile(_ establishment: UUID) async throws -> DetectionProfile {
         if let profile = profiles[establishment] { return profile }
         let sources = try await catalog.sources(for: establishment, now: clock.milliseconds)
-        let (profile, signature) = engine.profile(for: sources)
+        let (profile, signature, compiled) = engine.profile(for: sources)
         profiles[establishment] = profile
         signatures[establishment] = signature
-        if !profile.diagnostics.isEmpty {
+        if compiled, !profile.diagnostics.isEmpty {
             logger.warning(
-                "some enabled rules were refused", metadata: ["count": "\(profile.diagnostics.count)"])
+                "some enabled rules were refused",
+                metadata: [
+                    "count": "\(profile.diagnostics.count)",
+                    "first": "\(profile.diagnostics.first.map { "\($0.location.file): \($0.message)" } ?? "")",
+                ])
         }
         return profile
     }

@@ -244,6 +244,8 @@ extension DetectionService {
             eventRetentionDays: Int(try row.decode(column: "event_retention_days", as: Int64.self)),
             alertRetentionDays: Int(try row.decode(column: "alert_retention_days", as: Int64.self)),
             webhookURL: try row.decode(column: "webhook_url", as: String?.self),
+            emailRecipients: (try row.decode(column: "email_recipients", as: String?.self) ?? "").split(separator: ",")
+                .map(String.init),
             notifyMinimumSeverity: Severity(rawValue: try row.decode(column: "notify_min_severity", as: String.self))
                 ?? .high)
     }
@@ -261,6 +263,13 @@ extension DetectionService {
             guard let parsed = URL(string: url), ["https", "http"].contains(parsed.scheme ?? ""), parsed.host != nil
             else { throw ValidationError(field: "webhook_url", message: "an http(s) URL", key: "url") }
         }
+        let recipients = settings.emailRecipients.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        for address in recipients where (try? Validate.email(address)) == nil {
+            throw ValidationError(field: "email_recipients", message: "not an e-mail address: \(address)", key: "email")
+        }
+        guard recipients.count <= 20 else {
+            throw ValidationError(field: "email_recipients", message: "at most 20 addresses", key: "tooMany")
+        }
         let previous = try await storedSettings(establishment: scope.establishmentID.uuid)
         let url = settings.webhookURL?.isEmpty == true ? nil : settings.webhookURL
         let secret: String? = url != nil && url != previous.webhookURL ? SecureRandom.token(bytes: 32) : nil
@@ -270,11 +279,14 @@ extension DetectionService {
             try await sql.raw(
                 """
                 INSERT INTO det_settings (establishment_id, event_retention_days, alert_retention_days, webhook_url, \
-                webhook_secret, notify_min_severity, updated_at) VALUES (\(bind: scope.establishmentID.uuid), \
-                \(bind: Int64(settings.eventRetentionDays)), \(bind: Int64(settings.alertRetentionDays)), \(bind: url), \
-                \(bind: secret), \(bind: settings.notifyMinimumSeverity.rawValue), \(bind: now)) \
+                webhook_secret, email_recipients, notify_min_severity, updated_at) VALUES \
+                (\(bind: scope.establishmentID.uuid), \(bind: Int64(settings.eventRetentionDays)), \
+                \(bind: Int64(settings.alertRetentionDays)), \(bind: url), \(bind: secret), \
+                \(bind: recipients.isEmpty ? nil : recipients.joined(separator: ",")), \
+                \(bind: settings.notifyMinimumSeverity.rawValue), \(bind: now)) \
                 ON CONFLICT (establishment_id) DO UPDATE SET event_retention_days = excluded.event_retention_days, \
                 alert_retention_days = excluded.alert_retention_days, webhook_url = excluded.webhook_url, \
+                email_recipients = excluded.email_recipients, \
                 webhook_secret = COALESCE(excluded.webhook_secret, \
                 CASE WHEN excluded.webhook_url IS NULL THEN NULL ELSE det_settings.webhook_secret END), \
                 notify_min_severity = excluded.notify_min_severity, updated_at = excluded.updated_at
@@ -285,7 +297,7 @@ extension DetectionService {
                     action: "detection.settings.update", objectType: "establishment",
                     objectID: scope.establishmentID.uuid.uuidString,
                     summary:
-                        "Detection settings: events \(settings.eventRetentionDays) d, alerts \(settings.alertRetentionDays) d, webhook \(url == nil ? "off" : "on")"
+                        "Detection settings: events \(settings.eventRetentionDays) d, alerts \(settings.alertRetentionDays) d, webhook \(url == nil ? "off" : "on"), \(recipients.count) e-mail recipient(s)"
                 ),
                 by: scope.actor, on: db)
         }

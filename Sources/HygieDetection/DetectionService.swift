@@ -137,6 +137,7 @@ public struct DetectionService: Sendable {
             expectedIntervalSeconds: try row.decode(column: "expected_interval_seconds", as: Int64?.self).map(Int.init),
             lastSeenAt: try row.decode(column: "last_seen_at", as: Int64?.self).map(Date.init(milliseconds:)),
             eventsTotal: try row.decode(column: "events_total", as: Int64.self),
+            eventsPerMinute: try row.decode(column: "events_per_minute", as: Double?.self),
             createdAt: Date(milliseconds: try row.decode(column: "created_at", as: Int64.self)))
     }
 

@@ -46,6 +46,8 @@ public struct LogSource: Sendable, Hashable, Identifiable {
     public var expectedIntervalSeconds: Int?
     public var lastSeenAt: Date?
     public var eventsTotal: Int64
+    /// Events per minute over the last health check (about one minute).
+    public var eventsPerMinute: Double?
     public var createdAt: Date
 
     /// Silent for longer than expected (never seen counts from its creation).
@@ -196,16 +198,19 @@ public struct DetectionSettings: Sendable, Hashable {
     public var eventRetentionDays: Int
     public var alertRetentionDays: Int
     public var webhookURL: String?
+    /// Addresses that receive alert e-mails (when the instance has a mail relay, `hygie.smtp.*`).
+    public var emailRecipients: [String]
     /// Alerts at or above this severity are notified at once; lower ones go into the hourly digest.
     public var notifyMinimumSeverity: Severity
 
     public init(
         eventRetentionDays: Int = 30, alertRetentionDays: Int = 730, webhookURL: String? = nil,
-        notifyMinimumSeverity: Severity = .high
+        emailRecipients: [String] = [], notifyMinimumSeverity: Severity = .high
     ) {
         self.eventRetentionDays = eventRetentionDays
         self.alertRetentionDays = alertRetentionDays
         self.webhookURL = webhookURL
+        self.emailRecipients = emailRecipients
         self.notifyMinimumSeverity = notifyMinimumSeverity
     }
 }

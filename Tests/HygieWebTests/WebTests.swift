@@ -120,7 +120,11 @@ func signIn(_ client: any TestClientProtocol, email: String) async throws -> (co
                 ), in: scope)
             try await services.withTestApp { client, _ in
                 let (cookie, _) = try await signIn(client, email: "porter@least.example")
-                for path in ["/users", "/departments", "/audit", "/tokens", "/admin/jobs", "/admin/establishments"] {
+                for path in [
+                    "/users", "/departments", "/audit", "/tokens", "/admin/jobs", "/admin/establishments", "/alerts",
+                    "/rules",
+                    "/sources", "/events", "/alerts/per-day.svg",
+                ] {
                     let response = try await client.execute(uri: path, method: .get, headers: [.cookie: cookie])
                     #expect([.forbidden, .notFound].contains(response.status), "\(path) gave \(response.status)")
                 }

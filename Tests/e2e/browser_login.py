@@ -4,6 +4,7 @@ enrols TOTP, signs out and in again with a code, and saves screenshots of each s
 
 Usage: browser_login.py BINARY SCREENSHOT_DIR
 """
+import json
 import os
 import re
 import subprocess
@@ -11,6 +12,7 @@ import sys
 import tempfile
 import time
 import urllib.parse
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
 from hygie_client import Report, Server, totp  # noqa: E402
@@ -97,7 +99,42 @@ def main():
         fill(driver, {"code": totp(shown)})
         click_and_wait(driver, By.CSS_SELECTOR, "form[action='/mfa'] button")
         check("the TOTP code opens the dashboard", driver.current_url.endswith("/dashboard"), driver.current_url)
+        # Detection pages with real alerts: a source, events through the ingest API, then the queue and details.
+        created = subprocess.run([BINARY, "sources", "add", "-e", "999000017", "--name", "winlogbeat", "--data-dir", work],
+                                 capture_output=True, text=True, env=dict(os.environ, HYGIE_SECURITY_BCRYPT_COST="4"))
+        token = created.stdout.strip().split()[-1]
+        events = []
+        for n in range(60):
+            events.append({"Channel": "Microsoft-Windows-Sysmon/Operational", "EventID": 1, "Computer": f"SRV-HL7-0{n % 3}",
+                           "User": "VALBRUNE\\svc-mirth", "UtcTime": time.strftime("%Y-%m-%d %H:%M:%S.000", time.gmtime()),
+                           "ParentImage": "C:\\Program Files\\Mirth Connect\\mcservice.exe",
+                           "Image": "C:\\Windows\\System32\\cmd.exe", "CommandLine": f"cmd.exe /c whoami {n}"})
+        request = urllib.request.Request(server.base + "/api/v1/ingest", method="POST",
+                                         data="\n".join(json.dumps(e) for e in events).encode(),
+                                         headers={"Authorization": f"Bearer {token}"})
+        check("events are accepted by the ingest API", urllib.request.urlopen(request, timeout=30).status == 202)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            driver.get(server.base + "/alerts")
+            if "HL7" in driver.page_source:
+                break
+            time.sleep(0.5)
+        shot(driver, "08-alerts")
+        check("the alert queue lists the HL7 engine alerts", driver.page_source.count("HL7 Interface Engine") >= 3)
+        check("the alert charts are drawn", driver.execute_script(
+            "return [...document.querySelectorAll('img.chart')].every(i => i.naturalWidth > 0)"))
+        click_and_wait(driver, By.PARTIAL_LINK_TEXT, "HL7 Interface Engine")
+        shot(driver, "09-alert-detail")
+        check("the alert detail shows the rule author and the matched fields", "Hygie project" in driver.page_source and "ParentImage" in driver.page_source)
+        for path, name, text in [("/rules", "10-rules", "HL7"), ("/sources", "11-sources", "winlogbeat"), ("/events?q=whoami", "12-events", "whoami")]:
+            driver.get(server.base + path)
+            shot(driver, name)
+            check(f"{path} opens and shows its data", text in driver.page_source)
         driver.set_window_size(390, 844)
+        driver.get(server.base + "/alerts")
+        shot(driver, "13-alerts-phone")
+        width = driver.execute_script("return document.documentElement.scrollWidth")
+        check("the alert queue fits a phone screen", width <= 400, width)
         driver.get(server.base + "/users")
         shot(driver, "07-users-phone")
         width = driver.execute_script("return document.documentElement.scrollWidth")

@@ -307,6 +307,145 @@ def scenario_malformed_and_syslog(env_base):
     server.stop()
 
 
+class Sink:
+    """A loopback webhook receiver and SMTP server that record what Hygie sends."""
+
+    def __init__(self):
+        import http.server
+        import socketserver
+        self.posts, self.mails = [], []
+        sink = self
+
+        class Hook(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                sink.posts.append((dict(self.headers), body))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        class SMTP(socketserver.StreamRequestHandler):
+            def handle(self):
+                self.wfile.write(b"220 sink ESMTP\r\n")
+                data, in_data = [], False
+                for raw in self.rfile:
+                    line = raw.decode("utf-8", "replace").rstrip("\r\n")
+                    if in_data:
+                        if line == ".":
+                            sink.mails.append("\n".join(data))
+                            in_data = False
+                            self.wfile.write(b"250 queued\r\n")
+                        else:
+                            data.append(line[1:] if line.startswith("..") else line)
+                        continue
+                    verb = line.split(" ")[0].upper()
+                    if verb == "EHLO":
+                        self.wfile.write(b"250-sink\r\n250 8BITMIME\r\n")
+                    elif verb == "DATA":
+                        in_data = True
+                        self.wfile.write(b"354 go on\r\n")
+                    elif verb == "QUIT":
+                        self.wfile.write(b"221 bye\r\n")
+                        return
+                    else:
+                        self.wfile.write(b"250 ok\r\n")
+
+        self.http = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+        self.smtp = socketserver.ThreadingTCPServer(("127.0.0.1", 0), SMTP)
+        for server in (self.http, self.smtp):
+            threading.Thread(target=server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.http.shutdown()
+        self.smtp.shutdown()
+
+
+def certificates(directory):
+    """A CA, a server certificate for 127.0.0.1 and a client certificate named fw-tls.chu.example."""
+    def run(*args):
+        subprocess.run(["openssl", *args], cwd=directory, capture_output=True, check=True)
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=Hygie test CA")
+    for name, cn in [("server", "127.0.0.1"), ("client", "fw-tls.chu.example")]:
+        run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", f"/CN={cn}")
+        with open(os.path.join(directory, f"{name}.ext"), "w") as f:
+            f.write("subjectAltName=IP:127.0.0.1\n" if name == "server" else "extendedKeyUsage=clientAuth\n")
+        run("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", f"{name}.pem", "-days", "2", "-extfile", f"{name}.ext")
+
+
+def scenario_notifications_and_tls(env_base):
+    """Webhook (HMAC-signed) and e-mail notifications of a new alert; syslog over TLS with a client certificate."""
+    import hashlib
+    import hmac
+    import ssl
+    work = tempfile.mkdtemp(prefix=f"hygie-e2e-det-notify-{ENGINE}-")
+    env = dict(env_base)
+    if PG_URL:
+        env["HYGIE_DATABASE_URL"] = fresh_database("det_notify")
+        cli(work, "migrate", env=env)
+    token = prepare(work, env)
+    sink = Sink()
+    configured = cli(work, "detection-settings", "-e", FINESS, "--webhook-url", f"http://127.0.0.1:{sink.http.server_address[1]}/hook",
+                     "--email", "soc@valbrune.example", "--notify-from", "high", env=env)
+    secret = re.search(r"signing secret \(shown once\): (\S+)", configured.stdout)
+    check("a webhook URL gets a signing secret shown once", secret is not None, configured.stdout + configured.stderr)
+    certs = tempfile.mkdtemp(prefix="hygie-e2e-certs-")
+    certificates(certs)
+    cli(work, "sources", "add", "-e", FINESS, "--name", "fw-tls", "--kind", "syslog", "--sender", "cn:fw-tls.chu.example", env=env)
+    tls_port = free_port()
+    env.update({
+        "HYGIE_SMTP_HOST": "127.0.0.1", "HYGIE_SMTP_PORT": str(sink.smtp.server_address[1]), "HYGIE_SMTP_SECURITY": "none",
+        "HYGIE_SMTP_FROM": "hygie@valbrune.example", "HYGIE_SYSLOG_TLS": f"127.0.0.1:{tls_port}",
+        "HYGIE_SYSLOG_TLS_CERTIFICATE": f"{certs}/server.pem", "HYGIE_SYSLOG_TLS_KEY": f"{certs}/server.key",
+        "HYGIE_SYSLOG_TLS_CLIENT_CA": f"{certs}/ca.pem",
+    })
+    server = Server(BINARY, work, env=env).start()
+    status, _, _ = post(server.base, token, (json.dumps(hl7_shell(0)) + "\n").encode())
+    check("an alerting event is accepted", status == 202)
+
+    context = ssl.create_default_context(cafile=f"{certs}/ca.pem")
+    context.load_cert_chain(f"{certs}/client.pem", f"{certs}/client.key")
+    with socket.create_connection(("127.0.0.1", tls_port)) as raw:
+        with context.wrap_socket(raw, server_hostname="127.0.0.1") as conn:
+            message = b"<13>1 2026-11-29T06:20:06Z fw-tls app - - - over tls"
+            conn.sendall(str(len(message)).encode() + b" " + message)
+    received = wait_for(lambda: source_events(work, env, "fw-tls") >= 1, timeout=30)
+    check("syslog over TLS is attributed to the source named by the client certificate", received)
+    anonymous = ssl.create_default_context(cafile=f"{certs}/ca.pem")
+    refused = False
+    try:
+        with socket.create_connection(("127.0.0.1", tls_port)) as raw:
+            with anonymous.wrap_socket(raw, server_hostname="127.0.0.1") as conn:
+                conn.sendall(b"5 hello")
+                refused = conn.recv(10) == b""
+    except (ssl.SSLError, ConnectionResetError, BrokenPipeError):
+        refused = True
+    check("a TLS client without a certificate is refused", refused)
+
+    # The notification job runs every minute.
+    delivered = wait_for(lambda: sink.posts and sink.mails, timeout=150, step=1)
+    check("the webhook and the e-mail are delivered within two minutes", delivered, (len(sink.posts), len(sink.mails)))
+    if sink.posts:
+        headers, body = sink.posts[0]
+        signature = {k.lower(): v for k, v in headers.items()}.get("x-hygie-signature", "")
+        expected = "sha256=" + hmac.new(secret.group(1).encode(), body, hashlib.sha256).hexdigest() if secret else ""
+        check("the webhook body is signed with HMAC-SHA256", signature == expected, signature)
+        payload = json.loads(body)
+        check("the webhook lists the alert with its rule and author",
+              payload["alerts"][0]["rule_author"] == "Hygie project" and "HL7" in payload["alerts"][0]["rule"], payload)
+    if sink.mails:
+        import email
+        import email.header
+        mail = email.message_from_string(sink.mails[0])
+        subject = str(email.header.make_header(email.header.decode_header(mail["Subject"])))
+        text = mail.get_payload(decode=True).decode()
+        check("the e-mail names the alert", subject.startswith("[Hygie] HIGH") and "HL7" in text and mail["To"] == "soc@valbrune.example",
+              (subject, text[:300]))
+    server.stop()
+    sink.close()
+
+
 def scenario_two_nodes(env_base):
     """Two nodes on one PostgreSQL database, each receiving half of the stream: one alert per host, no duplicate."""
     work_a = tempfile.mkdtemp(prefix="hygie-e2e-det-node-a-")
@@ -338,6 +477,7 @@ def main():
     env = {"HYGIE_SECURITY_BCRYPT_COST": "4", "HYGIE_SECURITY_SECRET_KEY": "c2hhcmVkLWluc3RhbmNlLWtleS0zMi1ieXRlcy0hISE="}
     scenario_clean_and_crash(env)
     scenario_malformed_and_syslog(env)
+    scenario_notifications_and_tls(env)
     if PG_URL:
         scenario_two_nodes(env)
 

@@ -70,6 +70,7 @@ struct CreateAlerts: AsyncMigration {
             .field("alert_retention_days", .int64, .required)
             .field("webhook_url", .string)
             .field("webhook_secret", .string)
+            .field("email_recipients", .string)
             .field("notify_min_severity", .string, .required)
             .field("digest_sent_at", .int64)
             .field("updated_at", .int64, .required)

@@ -51,6 +51,11 @@ struct DetectionAPIController {
                 201, createSource),
             op(.delete, "/api/v1/sources/{id}", "Delete a log source", nil, "Empty", 204, deleteSource),
             op(.get, "/api/v1/events", "Search stored events", nil, "Object", 200, events),
+            op(.get, "/api/v1/detection/settings", "Retention and notification settings", nil, "Object", 200, settings),
+            op(
+                .put, "/api/v1/detection/settings",
+                "Change retention and notifications (new webhook secret shown once)",
+                "Object", "Object", 200, updateSettings),
         ]
     }
 
@@ -343,6 +348,40 @@ struct DetectionAPIController {
         ])
     }
 
+    // MARK: Settings
+
+    static func settingsJSON(_ settings: DetectionSettings) -> [String: Any] {
+        [
+            "event_retention_days": settings.eventRetentionDays, "alert_retention_days": settings.alertRetentionDays,
+            "webhook_url": settings.webhookURL ?? NSNull(), "email_recipients": settings.emailRecipients,
+            "notify_min_severity": settings.notifyMinimumSeverity.rawValue,
+        ]
+    }
+
+    func settings(_ request: Request, context: HygieRequestContext) async throws -> Response {
+        try Self.json(Self.settingsJSON(try await detection.settings(in: try core.scope(request, context))))
+    }
+
+    func updateSettings(_ request: Request, context: HygieRequestContext) async throws -> Response {
+        let scope = try core.scope(request, context)
+        let object = try await body(request)
+        var settings = try await detection.settings(in: scope)
+        if let days = object["event_retention_days"] as? Int { settings.eventRetentionDays = days }
+        if let days = object["alert_retention_days"] as? Int { settings.alertRetentionDays = days }
+        if object.keys.contains("webhook_url") { settings.webhookURL = object["webhook_url"] as? String }
+        if let recipients = object["email_recipients"] as? [String] { settings.emailRecipients = recipients }
+        if let text = object["notify_min_severity"] as? String {
+            guard let severity = Severity(rawValue: text) else {
+                throw ValidationError(field: "notify_min_severity", message: "unknown severity", key: "severity")
+            }
+            settings.notifyMinimumSeverity = severity
+        }
+        let secret = try await detection.updateSettings(settings, in: scope)
+        var json = Self.settingsJSON(try await detection.settings(in: scope))
+        json["webhook_secret"] = secret ?? NSNull()
+        return try Self.json(json)
+    }
+
     // MARK: Sources and events
 
     static func sourceJSON(_ source: LogSource) -> [String: Any] {
@@ -351,6 +390,7 @@ struct DetectionAPIController {
             "sender": source.sender ?? NSNull(), "token_prefix": source.tokenPrefix ?? NSNull(),
             "expected_interval_seconds": source.expectedIntervalSeconds ?? NSNull(),
             "last_seen_at": iso(source.lastSeenAt), "events_total": source.eventsTotal,
+            "events_per_minute": source.eventsPerMinute ?? NSNull(),
             "created_at": iso(source.createdAt),
         ]
     }

@@ -27,6 +27,7 @@ struct DetectionWebController {
         router.post("/rules/:id/exceptions", use: addException)
         router.get("/sources", use: sources)
         router.post("/sources", use: addSource)
+        router.post("/sources/settings", use: saveSettings)
         router.get("/events", use: events)
     }
 
@@ -298,7 +299,7 @@ struct DetectionWebController {
 
     func sourcesPage(
         _ request: Request, context: HygieRequestContext, token: String?, error: String?,
-        status: HTTPResponse.Status = .ok
+        status: HTTPResponse.Status = .ok, secret: String? = nil
     ) async throws -> Response {
         let signedIn = try await services.signedIn(context)
         let scope = try signedIn.requireScope(Self.readers)
@@ -309,11 +310,13 @@ struct DetectionWebController {
                     "name": source.name, "kind": source.kind.rawValue,
                     "sender": source.sender ?? source.tokenPrefix.map { "\($0)…" } ?? "",
                     "lastSeen": Self.date(source.lastSeenAt), "events": source.eventsTotal,
+                    "rate": source.eventsPerMinute.map { String(format: "%.0f/min", $0) } ?? "—",
                     "interval": source.expectedIntervalSeconds.map { "\($0 / 60) min" } ?? "—",
                     "silent": source.isSilent(at: now),
                 ]
             },
-            "token": token ?? false, "error": error ?? false,
+            "token": token ?? false, "error": error ?? false, "secret": secret ?? false,
+            "settings": try await settingsContent(scope, context),
             "canManage": scope.role == .admin || scope.role == .rssi,
         ]
         return page(
@@ -331,6 +334,40 @@ struct DetectionWebController {
                 sender: context.form["sender"], expectedIntervalSeconds: minutes.map { $0 * 60 }, in: scope)
             try await services.sourceDirectory?.reload()
             return try await sourcesPage(request, context: context, token: token, error: nil)
+        } redisplay: { error, status in
+            try await sourcesPage(request, context: context, token: nil, error: error, status: status)
+        }
+    }
+
+    func settingsContent(_ scope: TenantScope, _ context: HygieRequestContext) async throws -> [String: Any] {
+        let settings = try await detection.settings(in: scope)
+        return [
+            "events": settings.eventRetentionDays, "alerts": settings.alertRetentionDays,
+            "webhook": settings.webhookURL ?? "", "recipients": settings.emailRecipients.joined(separator: ", "),
+            "severities": Severity.allCases.map {
+                [
+                    "value": $0.rawValue, "label": t("severity.\($0.rawValue)", context),
+                    "selected": $0 == settings.notifyMinimumSeverity,
+                ]
+            },
+        ]
+    }
+
+    func saveSettings(_ request: Request, context: HygieRequestContext) async throws -> Response {
+        let signedIn = try await services.signedIn(context)
+        let scope = try signedIn.requireScope(Self.readers)
+        return try await services.submitForm(context) {
+            let form = context.form
+            let settings = DetectionSettings(
+                eventRetentionDays: Int(form["event_retention_days"] ?? "") ?? 0,
+                alertRetentionDays: Int(form["alert_retention_days"] ?? "") ?? 0, webhookURL: form["webhook_url"],
+                emailRecipients: (form["email_recipients"] ?? "").split(separator: ",").map {
+                    $0.trimmingCharacters(in: .whitespaces)
+                },
+                notifyMinimumSeverity: Severity(rawValue: form["notify_min_severity"] ?? "") ?? .high)
+            let secret = try await detection.updateSettings(settings, in: scope)
+            return try await sourcesPage(
+                request, context: context, token: nil, error: nil, secret: secret)
         } redisplay: { error, status in
             try await sourcesPage(request, context: context, token: nil, error: error, status: status)
         }
