@@ -87,7 +87,7 @@ def main():
     if args.postgres:
         env["HYGIE_DATABASE_URL"] = args.postgres
         cli(args.binary, work, env, "migrate")
-    cli(args.binary, work, env, "demo")
+    cli(args.binary, work, env, "demo", "--no-events")
     created = cli(args.binary, work, env, "sources", "add", "-e", FINESS, "--name", "bench-http")
     token = re.search(r"Ingest token \(shown once\): (\S+)", created.stdout).group(1)
     cli(args.binary, work, env, "sources", "add", "-e", FINESS, "--name", "bench-tcp", "--kind", "syslog", "--sender", "127.0.0.1")

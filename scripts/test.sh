@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every Hygie test: build, format lint, unit + integration on SQLite, the same suite on a private
 # PostgreSQL, end-to-end scenarios against the real binary on both engines, and the browser test.
-# Installs what it needs (Debian: postgresql, chromium, chromium-driver, zbar-tools, zlib1g-dev; PyPI: selenium in
+# Installs what it needs (Debian: postgresql, chromium, chromium-driver, zbar-tools, zlib1g-dev, openssl; PyPI: selenium in
 # .venv). The Sigma regression tests read ../shared/data/sigma.
 # Ends with "N passed, N failed" and exits non-zero on any failure.
 set -uo pipefail
@@ -28,6 +28,7 @@ command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 command -v zbarimg >/dev/null 2>&1 || missing+=(zbar-tools)
 ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || missing+=(postgresql)
 [ -f /usr/include/zlib.h ] || missing+=(zlib1g-dev)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 if [ ${#missing[@]} -gt 0 ]; then
     echo "installing ${missing[*]}"
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
@@ -98,6 +99,12 @@ e2e sqlite python3 Tests/e2e/e2e_foundation.py .build/debug/hygie
 log "End-to-end on PostgreSQL"
 psql "$pgurl" -qc "CREATE DATABASE hygie_e2e" >/dev/null
 e2e postgres python3 Tests/e2e/e2e_foundation.py .build/debug/hygie --postgres "${pgurl%/postgres}/hygie_e2e"
+
+log "End-to-end detection on SQLite (crash, malformed input, spool quota, notifications, TLS)"
+e2e detection-sqlite python3 Tests/e2e/e2e_detection.py .build/debug/hygie
+
+log "End-to-end detection on PostgreSQL (same, plus two nodes)"
+e2e detection-postgres python3 Tests/e2e/e2e_detection.py .build/debug/hygie --postgres "$pgurl"
 
 log "Browser (headless Chromium)"
 e2e browser .venv/bin/python Tests/e2e/browser_login.py .build/debug/hygie "$out/screenshots"

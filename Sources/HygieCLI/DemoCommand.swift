@@ -9,11 +9,14 @@ struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
         abstract:
-            "Seed a fictional hospital (Centre hospitalier de Valbrune) with departments and users of every role.",
+            "Seed a fictional hospital (Centre hospitalier de Valbrune): departments, users of every role, log sources and ten days of log events.",
         discussion:
             "Every demo account gets the same random password, printed once. Never use on a production instance.")
 
     @OptionGroup var common: CommonOptions
+
+    @Flag(help: "Do not put demo log events in the spool (sources, rules and settings are still created).")
+    var noEvents = false
 
     struct Person {
         let email: String
@@ -115,7 +118,7 @@ struct DemoCommand: AsyncParsableCommand {
 
             _ = try await boot.detection.syncBuiltInRules()
             let events = try await DemoDetection.seed(
-                scope: scope, detection: boot.detection,
+                scope: scope, detection: boot.detection, events: !noEvents,
                 spoolDirectory: boot.configuration.spoolDir
                     ?? (boot.configuration.dataDir as NSString).appendingPathComponent("spool"), now: Date())
             print(
@@ -129,9 +132,11 @@ struct DemoCommand: AsyncParsableCommand {
             }
             print("  rssi         rssi@tilleuls.example (Clinique des Tilleuls)")
             print("  coordinator  coordination@ars-valdelune.example (ARS)")
-            print(
-                "\(events) demo log events wait in this node's spool: `hygie serve` evaluates them at start (alerts, rules, sources, event search)."
-            )
+            if events > 0 {
+                print(
+                    "\(events) demo log events wait in this node's spool: `hygie serve` evaluates them at start (alerts, rules, sources, event search)."
+                )
+            }
         }
     }
 }

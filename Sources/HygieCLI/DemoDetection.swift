@@ -31,9 +31,9 @@ enum DemoDetection {
         """
 
     /// Returns how many events were put in the spool.
-    static func seed(scope: TenantScope, detection: DetectionService, spoolDirectory: String, now: Date) async throws
-        -> Int
-    {
+    static func seed(
+        scope: TenantScope, detection: DetectionService, events: Bool, spoolDirectory: String, now: Date
+    ) async throws -> Int {
         let (winlogbeat, _) = try await detection.createSource(
             name: "Winlogbeat — contrôleurs de domaine et serveurs", kind: .http, sender: nil,
             expectedIntervalSeconds: 1800, in: scope)
@@ -54,6 +54,7 @@ enum DemoDetection {
                 expiresAt: now.addingTimeInterval(90 * 86_400), in: scope)
         }
 
+        guard events else { return 0 }
         var generator = SystemRandomNumberGenerator()
         var json: [String] = []
         var syslog: [String] = []

@@ -118,7 +118,7 @@ def wait_for(predicate, timeout=120, step=0.25):
 
 def prepare(work, env, udp=None, tcp=None):
     """Demo establishment, an HTTP source and a syslog source; returns the ingest token."""
-    cli(work, "demo", env=env)
+    cli(work, "demo", "--no-events", env=env)
     created = cli(work, "sources", "add", "-e", FINESS, "--name", "winlogbeat", "--silent-after", "30", env=env)
     token = re.search(r"Ingest token \(shown once\): (\S+)", created.stdout)
     cli(work, "sources", "add", "-e", FINESS, "--name", "firewall", "--kind", "syslog", "--sender", "127.0.0.0/8", env=env)
