@@ -7,8 +7,15 @@ cd "$(dirname "$0")/../Fuzz"
 seconds=${1:-60}
 targets=${2:-"HygieFuzz SigmaFuzz"}
 # SwiftPM's --sanitize=fuzzer alone leaves the libraries without coverage counters; ask for them explicitly.
-swift build --sanitize=fuzzer --sanitize=address \
-    -Xswiftc -sanitize-coverage=edge,inline-8bit-counters,pc-table,trace-cmp 2>&1 | tail -1
+build_log=$(mktemp)
+if ! swift build --sanitize=fuzzer --sanitize=address \
+    -Xswiftc -sanitize-coverage=edge,inline-8bit-counters,pc-table,trace-cmp >"$build_log" 2>&1; then
+    grep -E "error|warning: |Killed|signal" "$build_log" | head -30
+    tail -5 "$build_log"
+    exit 1
+fi
+tail -1 "$build_log"
+rm -f "$build_log"
 status=0
 for target in $targets; do
     corpus=corpus

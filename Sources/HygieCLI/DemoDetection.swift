@@ -41,7 +41,7 @@ enum DemoDetection {
             name: "Pare-feu Fortinet", kind: .syslog, sender: "10.20.0.0/16", expectedIntervalSeconds: 3600, in: scope)
         // A source that stopped sending: the health check raises an alert for it.
         _ = try await detection.createSource(
-            name: "Serveurs Linux du laboratoire", kind: .syslog, sender: "10.30.0.0/16", expectedIntervalSeconds: 3600,
+            name: "Serveurs Linux du laboratoire", kind: .syslog, sender: "10.30.0.0/16", expectedIntervalSeconds: 600,
             in: scope)
         _ = try await detection.importRules(
             files: [(path: "demo.yml", text: ownRule)], shared: false, origin: "manual", enable: true, in: scope)
@@ -143,6 +143,19 @@ enum DemoDetection {
             logon(
                 now.addingTimeInterval(-3 * 3600), host: "SRV-DPI-02", user: "z-desactive-l.perrin", type: 10,
                 address: "10.20.5.31"))
+        // Yesterday afternoon one account read 620 images from the PACS share in eight minutes (exfiltration
+        // before encryption): each read is a low-level match, the correlation rule raises the alert.
+        let pacs = now.addingTimeInterval(-20 * 3600)
+        for n in 0..<620 {
+            json.append(
+                object([
+                    "Channel": "Security", "EventID": 5145, "Computer": "SRV-PACS-01",
+                    "TimeCreated": stamp(pacs.addingTimeInterval(Double(n) * 0.77)), "SubjectUserName": "svc-export",
+                    "SubjectDomainName": "VALBRUNE", "IpAddress": "10.20.7.45", "ShareName": "\\\\*\\PACS",
+                    "RelativeTargetName": "studies\\1.2.840.113619.2.55.\(n)\\IM\(n % 40).dcm",
+                    "AccessMask": "0x1",
+                ]))
+        }
 
         let spool = try Spool(directory: spoolDirectory, policy: .always)
         let received = now.milliseconds

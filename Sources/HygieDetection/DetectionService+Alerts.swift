@@ -91,8 +91,8 @@ extension DetectionService {
         ).all()
         return try rows.map { row in
             let matchedText = try row.decode(column: "matched", as: String.self)
-            let matched =
-                (try? JSONSerialization.jsonObject(with: Data(matchedText.utf8)) as? [String: String]) ?? [:]  // Written by JSONWriter.
+            // try?: written by JSONWriter, always an object of strings.
+            let matched = (try? JSONSerialization.jsonObject(with: Data(matchedText.utf8)) as? [String: String]) ?? [:]
             let event = AlertEvent(
                 eventID: try row.decode(column: "event_id", as: String.self),
                 receivedAt: Date(milliseconds: try row.decode(column: "matched_at", as: Int64.self)), matched: matched)

@@ -214,7 +214,8 @@ public struct DetectionService: Sendable {
             level: Severity(rawValue: try row.decode(column: "level", as: String.self)) ?? .medium,
             status: try row.decode(column: "status", as: String?.self),
             author: try row.decode(column: "author", as: String?.self),
-            tags: (try? JSONSerialization.jsonObject(with: Data(tags.utf8)) as? [String]) ?? [],  // Written by JSONWriter.
+            // try?: written by JSONWriter, always an array of strings.
+            tags: (try? JSONSerialization.jsonObject(with: Data(tags.utf8)) as? [String]) ?? [],
             description: try row.decode(column: "description", as: String?.self),
             kind: try row.decode(column: "kind", as: String.self),
             origin: try row.decode(column: "origin", as: String.self),

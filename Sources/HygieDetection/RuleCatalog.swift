@@ -97,8 +97,8 @@ struct RuleCatalog: Sendable {
         ).all()
         return try rows.map { row in
             let text = try row.decode(column: "fields", as: String.self)
-            let fields =
-                (try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: String]) ?? [:]  // Written by JSONWriter.
+            // try?: written by JSONWriter, always an object of strings.
+            let fields = (try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: String]) ?? [:]
             return StoredInput(
                 ruleID: try row.decode(column: "rule_id", as: String.self),
                 time: try row.decode(column: "time", as: Int64.self), fields: fields)

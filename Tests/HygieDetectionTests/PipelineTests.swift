@@ -114,6 +114,72 @@ import Testing
         }
     }
 
+    /// A correlation whose window spans two batches evaluated by two pipeline instances (a restart) fires once.
+    @Test(arguments: TestDatabase.enabled)
+    func correlationWindowsSpanBatchesAndRestarts(_ database: TestDatabase) async throws {
+        try await run(database) { services, detection, pipeline, spool in
+            let (_, scope) = try await services.makeEstablishment("CH A")
+            let (source, _) = try await detection.createSource(
+                name: "dc", kind: .http, sender: nil, expectedIntervalSeconds: nil, in: scope)
+            let rules = """
+                title: Failed logon
+                name: failed_logon
+                logsource: {product: windows, service: security}
+                detection: {selection: {EventID: 4625}, condition: selection}
+                level: low
+                ---
+                title: Password spraying from one address
+                id: 7e57c0de-0000-4000-8000-000000000001
+                correlation:
+                    type: value_count
+                    rules: [failed_logon]
+                    group-by: [IpAddress]
+                    timespan: 10m
+                    condition: {field: TargetUserName, gte: 5}
+                level: high
+                """
+            _ = try await detection.importRules(
+                files: [(path: "corr.yml", text: rules)], shared: false, origin: "test", enable: true, in: scope)
+            func failed(_ n: Int) -> SpoolRecord {
+                let json =
+                    #"{"Channel":"Security","EventID":4625,"Computer":"SRV-AD-01","IpAddress":"10.20.4.66","TargetUserName":"user\#(n)","TimeCreated":"2026-11-29T06:0\#(n):00Z"}"#
+                return SpoolRecord(
+                    format: .json, establishmentID: scope.establishmentID.uuid, sourceID: source.id,
+                    receivedAt: 1_764_397_200_000, data: Array(json.utf8))
+            }
+
+            try spool.append((0..<3).map(failed))
+            try await drainAndCorrelate(pipeline, spool)
+            let before = try await detection.alerts(in: scope).alerts.filter { $0.kind == "correlation" }
+            // A new pipeline (after a restart) sees the rest of the window.
+            var logger = Logger(label: "test")
+            logger.logLevel = .warning
+            let restarted = try DetectionPipeline(
+                spool: spool, database: services.database, configuration: DetectionConfiguration(),
+                clock: services.clock, metrics: DetectionMetrics(), logger: logger)
+            try spool.append((3..<7).map(failed))
+            try await drainAndCorrelate(restarted, spool)
+
+            #expect(before.isEmpty)
+            let fired = try await detection.alerts(in: scope).alerts.filter { $0.kind == "correlation" }
+            #expect(fired.count == 1)
+            #expect(fired.first?.ruleTitle == "Password spraying from one address")
+            #expect(fired.first?.count ?? 0 >= 5)
+        }
+    }
+
+    func drainAndCorrelate(_ pipeline: DetectionPipeline, _ spool: Spool) async throws {
+        var position = try await pipeline.writer.checkpoint(nodeID: spool.nodeID) ?? spool.startPosition
+        while true {
+            let read = try spool.read(from: position, maxRecords: 100)
+            if read.records.isEmpty { break }
+            let batch = DetectionPipeline.Pending(
+                result: try await pipeline.evaluate(read.records), next: read.next, records: read.records.count,
+                corrupt: read.corrupt)
+            position = try await pipeline.finish(batch)
+        }
+    }
+
     @Test(arguments: TestDatabase.enabled)
     func silentSourcesRaiseOneAlert(_ database: TestDatabase) async throws {
         try await run(database) { services, detection, _, _ in

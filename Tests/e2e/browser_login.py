@@ -11,6 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 
@@ -112,7 +113,16 @@ def main():
         request = urllib.request.Request(server.base + "/api/v1/ingest", method="POST",
                                          data="\n".join(json.dumps(e) for e in events).encode(),
                                          headers={"Authorization": f"Bearer {token}"})
-        check("events are accepted by the ingest API", urllib.request.urlopen(request, timeout=30).status == 202)
+        # A source added while the server runs is known to it within 5 s (the source directory reloads).
+        status = None
+        for _ in range(40):
+            try:
+                status = urllib.request.urlopen(request, timeout=30).status
+                break
+            except urllib.error.HTTPError as error:
+                status = error.code
+                time.sleep(0.25)
+        check("events are accepted by the ingest API", status == 202, status)
         deadline = time.time() + 30
         while time.time() < deadline:
             driver.get(server.base + "/alerts")

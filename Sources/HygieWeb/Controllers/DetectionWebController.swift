@@ -121,7 +121,9 @@ struct DetectionWebController {
         return Self.svg(
             Charts.stackedBars(
                 perDay.map { day in (String(Self.date(day.day).prefix(10).suffix(5)), day.counts) },
-                title: t("detection.chartPerDay", context)))
+                title: t("detection.chartPerDay", context),
+                legend: Dictionary(
+                    uniqueKeysWithValues: Severity.allCases.map { ($0, t("severity.\($0.rawValue)", context)) })))
     }
 
     func topRulesChart(_ request: Request, context: HygieRequestContext) async throws -> Response {
@@ -419,7 +421,7 @@ enum Charts {
     }
 
     /// Bars per day stacked by severity.
-    static func stackedBars(_ days: [(String, [Severity: Int])], title: String) -> String {
+    static func stackedBars(_ days: [(String, [Severity: Int])], title: String, legend: [Severity: String]) -> String {
         let width = 640.0
         let height = 180.0
         let maximum = max(1, days.map { $0.1.values.reduce(0, +) }.max() ?? 1)
@@ -444,7 +446,7 @@ enum Charts {
         var legendX = 0
         for severity in Severity.allCases {
             out +=
-                "<rect x=\"\(legendX)\" y=\"\(Int(height + 26))\" width=\"10\" height=\"10\" fill=\"\(colors[severity]!)\"/><text x=\"\(legendX + 14)\" y=\"\(Int(height + 35))\" font-size=\"11\">\(severity.rawValue)</text>"
+                "<rect x=\"\(legendX)\" y=\"\(Int(height + 26))\" width=\"10\" height=\"10\" fill=\"\(colors[severity]!)\"/><text x=\"\(legendX + 14)\" y=\"\(Int(height + 35))\" font-size=\"11\">\(escape(legend[severity] ?? severity.rawValue))</text>"
             legendX += 110
         }
         return out + "</svg>"
