@@ -23,24 +23,13 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "Tests", "e2e"))
-from hygie_client import Server, free_port  # noqa: E402
+from hygie_client import Server, free_port, metrics  # noqa: E402
 
 FINESS = "999000017"
 
 
 def cli(binary, work, env, *args):
     return subprocess.run([binary, *args, "--data-dir", work], capture_output=True, text=True, env=env, timeout=900)
-
-
-def metrics(base):
-    with urllib.request.urlopen(base + "/metrics", timeout=10) as response:
-        text = response.read().decode()
-    values = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            name, _, value = line.rpartition(" ")
-            values[name] = float(value)
-    return values
 
 
 def cpu_seconds(pid):

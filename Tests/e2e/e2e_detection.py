@@ -19,7 +19,7 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
-from hygie_client import Report, Server, free_port  # noqa: E402
+from hygie_client import Report, Server, free_port, metrics  # noqa: E402
 
 BINARY = sys.argv[1]
 PG_URL = sys.argv[sys.argv.index("--postgres") + 1] if "--postgres" in sys.argv else None
@@ -77,17 +77,6 @@ def cli(work, *args, env=None):
     return subprocess.run([BINARY, *args, "--data-dir", work], capture_output=True, text=True, env=e, timeout=300)
 
 
-def metrics(base):
-    with urllib.request.urlopen(base + "/metrics", timeout=10) as response:
-        text = response.read().decode()
-    values = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            name, _, value = line.rpartition(" ")
-            values[name] = float(value)
-    return values
-
-
 def alerts(work, env):
     result = cli(work, "alerts", "list", "-e", FINESS, "--json", "--limit", "500", env=env)
     return [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
@@ -116,7 +105,17 @@ def wait_for(predicate, timeout=120, step=0.25):
     return predicate()
 
 
-def prepare(work, env, udp=None, tcp=None):
+def setup(name, env_base):
+    """A data directory (and on PostgreSQL a fresh database) with the demo establishment and its sources."""
+    work = tempfile.mkdtemp(prefix=f"hygie-e2e-{name}-{ENGINE}-")
+    env = dict(env_base)
+    if PG_URL:
+        env["HYGIE_DATABASE_URL"] = fresh_database(name)
+        cli(work, "migrate", env=env)
+    return work, env, prepare(work, env)
+
+
+def prepare(work, env):
     """Demo establishment, an HTTP source and a syslog source; returns the ingest token."""
     cli(work, "demo", "--no-events", env=env)
     created = cli(work, "sources", "add", "-e", FINESS, "--name", "winlogbeat", "--silent-after", "30", env=env)
@@ -130,12 +129,7 @@ def scenario_clean_and_crash(env_base):
     bodies = batches(total, size)
 
     # 1. Clean run: every batch accepted, every event evaluated.
-    clean_dir = tempfile.mkdtemp(prefix=f"hygie-e2e-det-clean-{ENGINE}-")
-    env = dict(env_base)
-    if PG_URL:
-        env["HYGIE_DATABASE_URL"] = fresh_database("det_clean")
-        cli(clean_dir, "migrate", env=env)
-    token = prepare(clean_dir, env)
+    clean_dir, env, token = setup("det_clean", env_base)
     check("an HTTP source gets an ingest token once", token is not None and token.startswith("hyi_"))
     server = Server(BINARY, clean_dir, env=env).start()
     statuses = [post(server.base, token, body)[0] for body in bodies]
@@ -152,12 +146,7 @@ def scenario_clean_and_crash(env_base):
     server.stop()
 
     # 2. Crash run: kill -9 while batches stream in, restart, send what was not acknowledged.
-    crash_dir = tempfile.mkdtemp(prefix=f"hygie-e2e-det-crash-{ENGINE}-")
-    env = dict(env_base)
-    if PG_URL:
-        env["HYGIE_DATABASE_URL"] = fresh_database("det_crash")
-        cli(crash_dir, "migrate", env=env)
-    token = prepare(crash_dir, env)
+    crash_dir, env, token = setup("det_crash", env_base)
     server = Server(BINARY, crash_dir, env=env).start()
     acknowledged = []
     unacknowledged = []
@@ -218,12 +207,7 @@ def fresh_database(name):
 
 
 def scenario_malformed_and_syslog(env_base):
-    work = tempfile.mkdtemp(prefix=f"hygie-e2e-det-bad-{ENGINE}-")
-    env = dict(env_base)
-    if PG_URL:
-        env["HYGIE_DATABASE_URL"] = fresh_database("det_bad")
-        cli(work, "migrate", env=env)
-    token = prepare(work, env)
+    work, env, token = setup("det_bad", env_base)
     udp, tcp = free_port(), free_port()
     env.update({"HYGIE_SYSLOG_UDP": f"127.0.0.1:{udp}", "HYGIE_SYSLOG_TCP": f"127.0.0.1:{tcp}"})
     server = Server(BINARY, work, env=env).start()
@@ -379,12 +363,7 @@ def scenario_notifications_and_tls(env_base):
     import hashlib
     import hmac
     import ssl
-    work = tempfile.mkdtemp(prefix=f"hygie-e2e-det-notify-{ENGINE}-")
-    env = dict(env_base)
-    if PG_URL:
-        env["HYGIE_DATABASE_URL"] = fresh_database("det_notify")
-        cli(work, "migrate", env=env)
-    token = prepare(work, env)
+    work, env, token = setup("det_notify", env_base)
     sink = Sink()
     configured = cli(work, "detection-settings", "-e", FINESS, "--webhook-url", f"http://127.0.0.1:{sink.http.server_address[1]}/hook",
                      "--email", "soc@valbrune.example", "--notify-from", "high", env=env)

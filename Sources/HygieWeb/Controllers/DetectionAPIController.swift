@@ -74,13 +74,6 @@ struct DetectionAPIController {
 
     static func iso(_ date: Date?) -> Any { date.map { ISO8601DateFormatter().string(from: $0) } ?? NSNull() }
 
-    func id(_ context: HygieRequestContext, _ what: String) throws -> UUID {
-        guard let id = context.parameters.get("id").flatMap(UUID.init(uuidString:)) else {
-            throw HygieCoreError.notFound(what)
-        }
-        return id
-    }
-
     func body(_ request: Request, limit: Int? = nil) async throws -> [String: Any] {
         var request = request
         let buffer = try await request.collectBody(upTo: limit ?? services.settings.maxBodyBytes)
@@ -184,7 +177,7 @@ struct DetectionAPIController {
 
     func alert(_ request: Request, context: HygieRequestContext) async throws -> Response {
         let scope = try core.scope(request, context)
-        let alertID = try id(context, "alert")
+        let alertID = try context.idParameter("alert")
         var object = Self.alertJSON(try await detection.alert(alertID, in: scope))
         object["events"] = try await detection.alertEvents(alertID, in: scope).map { matched, stored -> [String: Any] in
             [
@@ -222,7 +215,7 @@ struct DetectionAPIController {
 
     func updateAlert(_ request: Request, context: HygieRequestContext) async throws -> Response {
         let scope = try core.scope(request, context)
-        let alertID = try id(context, "alert")
+        let alertID = try context.idParameter("alert")
         let (status, assignee, comment) = try Self.update(try await body(request))
         try await detection.updateAlerts([alertID], status: status, assignee: assignee, comment: comment, in: scope)
         return try Self.json(Self.alertJSON(try await detection.alert(alertID, in: scope)))
@@ -259,7 +252,7 @@ struct DetectionAPIController {
 
     func rule(_ request: Request, context: HygieRequestContext) async throws -> Response {
         let scope = try core.scope(request, context)
-        let ruleID = try id(context, "rule")
+        let ruleID = try context.idParameter("rule")
         var object = Self.ruleJSON(try await detection.rule(ruleID, in: scope))
         object["yaml"] = try await detection.rule(ruleID, in: scope).yaml
         object["exceptions"] = try await detection.exceptions(ruleID: ruleID, in: scope).map(Self.exceptionJSON)
@@ -302,13 +295,14 @@ struct DetectionAPIController {
     }
 
     func enable(_ request: Request, context: HygieRequestContext) async throws -> Response {
-        try await detection.setRuleEnabled(try id(context, "rule"), enabled: true, in: try core.scope(request, context))
+        try await detection.setRuleEnabled(
+            try context.idParameter("rule"), enabled: true, in: try core.scope(request, context))
         return Response(status: .noContent)
     }
 
     func disable(_ request: Request, context: HygieRequestContext) async throws -> Response {
         try await detection.setRuleEnabled(
-            try id(context, "rule"), enabled: false, in: try core.scope(request, context))
+            try context.idParameter("rule"), enabled: false, in: try core.scope(request, context))
         return Response(status: .noContent)
     }
 
@@ -323,13 +317,13 @@ struct DetectionAPIController {
             expires = date
         }
         let exception = try await detection.addException(
-            ruleID: try id(context, "rule"), detection: object["detection"] as? String ?? "",
+            ruleID: try context.idParameter("rule"), detection: object["detection"] as? String ?? "",
             reason: object["reason"] as? String ?? "", expiresAt: expires, in: scope)
         return try Self.json(Self.exceptionJSON(exception), status: .created)
     }
 
     func deleteException(_ request: Request, context: HygieRequestContext) async throws -> Response {
-        try await detection.deleteException(try id(context, "exception"), in: try core.scope(request, context))
+        try await detection.deleteException(try context.idParameter("exception"), in: try core.scope(request, context))
         return Response(status: .noContent)
     }
 
@@ -418,7 +412,7 @@ struct DetectionAPIController {
     }
 
     func deleteSource(_ request: Request, context: HygieRequestContext) async throws -> Response {
-        try await detection.deleteSource(try id(context, "source"), in: try core.scope(request, context))
+        try await detection.deleteSource(try context.idParameter("source"), in: try core.scope(request, context))
         try await services.sourceDirectory?.reload()
         return Response(status: .noContent)
     }

@@ -35,14 +35,7 @@ struct DetectionWebController {
         renderer.translations.string(key, context.locale)
     }
 
-    static func date(_ date: Date?) -> String {
-        guard let date else { return "—" }
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyy-MM-dd HH:mm:ss"
-        return formatter.string(from: date) + " UTC"
-    }
+    static func date(_ date: Date?) -> String { DisplayDate.format(date) }
 
     func page(
         _ template: String, _ title: String, active: String, content: [String: Any], signedIn: SignedIn,
@@ -149,9 +142,7 @@ struct DetectionWebController {
     func alert(_ request: Request, context: HygieRequestContext) async throws -> Response {
         let signedIn = try await services.signedIn(context)
         let scope = try signedIn.requireScope(Self.readers)
-        guard let id = context.parameters.get("id").flatMap(UUID.init(uuidString:)) else {
-            throw HygieCoreError.notFound("alert")
-        }
+        let id = try context.idParameter("alert")
         let alert = try await detection.alert(id, in: scope)
         let events = try await detection.alertEvents(id, in: scope)
         let members = try await services.identity.members(in: scope)
@@ -184,9 +175,7 @@ struct DetectionWebController {
     func updateAlert(_ request: Request, context: HygieRequestContext) async throws -> Response {
         let signedIn = try await services.signedIn(context)
         let scope = try signedIn.requireScope(Self.readers)
-        guard let id = context.parameters.get("id").flatMap(UUID.init(uuidString:)) else {
-            throw HygieCoreError.notFound("alert")
-        }
+        let id = try context.idParameter("alert")
         var assignee: User.ID??
         if let text = context.form["assignee"] {
             assignee = .some(UUID(uuidString: text).map { User.ID($0) })
@@ -250,9 +239,7 @@ struct DetectionWebController {
     func toggleRule(_ request: Request, context: HygieRequestContext) async throws -> Response {
         let signedIn = try await services.signedIn(context)
         let scope = try signedIn.requireScope(Self.readers)
-        guard let id = context.parameters.get("id").flatMap(UUID.init(uuidString:)) else {
-            throw HygieCoreError.notFound("rule")
-        }
+        let id = try context.idParameter("rule")
         try await detection.setRuleEnabled(id, enabled: context.form["enabled"] == "1", in: scope)
         return .redirect("/rules?flash=saved")
     }
@@ -260,9 +247,7 @@ struct DetectionWebController {
     func testRule(_ request: Request, context: HygieRequestContext) async throws -> Response {
         let signedIn = try await services.signedIn(context)
         let scope = try signedIn.requireScope(Self.readers)
-        guard let id = context.parameters.get("id").flatMap(UUID.init(uuidString:)) else {
-            throw HygieCoreError.notFound("rule")
-        }
+        let id = try context.idParameter("rule")
         let rule = try await detection.rule(id, in: scope)
         let days = Int(context.form["days"] ?? "") ?? 7
         let result = try await detection.testRule(yaml: rule.yaml, days: days, in: scope)
@@ -276,9 +261,7 @@ struct DetectionWebController {
     func addException(_ request: Request, context: HygieRequestContext) async throws -> Response {
         let signedIn = try await services.signedIn(context)
         let scope = try signedIn.requireScope(Self.readers)
-        guard let id = context.parameters.get("id").flatMap(UUID.init(uuidString:)) else {
-            throw HygieCoreError.notFound("rule")
-        }
+        let id = try context.idParameter("rule")
         var expires: Date?
         if let text = context.form["expires"], !text.isEmpty {
             expires = ISO8601DateFormatter().date(from: text + "T00:00:00Z")

@@ -132,6 +132,14 @@ extension Dictionary where Key == String, Value == String {
     subscript(field name: String) -> String { self[name] ?? "" }
 }
 
+extension HygieRequestContext {
+    /// The `:id` path parameter as a UUID; anything else is "not found" (as an unknown id would be).
+    func idParameter(_ what: String) throws -> UUID {
+        guard let id = parameters.get("id").flatMap(UUID.init(uuidString:)) else { throw HygieCoreError.notFound(what) }
+        return id
+    }
+}
+
 /// Dates shown in pages: ISO-like, UTC, minute precision.
 enum DisplayDate {
     static func format(_ date: Date?) -> String {
