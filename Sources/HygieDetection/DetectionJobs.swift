@@ -33,7 +33,7 @@ public struct RetentionJob: JobHandler {
     public init(service: DetectionService) { self.service = service }
 
     public func run(_ job: Job) async throws {
-        _ = try await service.applyRetention()
+        try await service.applyRetention()
         try await service.maintainPartitions()
     }
 }

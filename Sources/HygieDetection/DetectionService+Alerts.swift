@@ -304,38 +304,43 @@ extension DetectionService {
         return secret
     }
 
-    /// Deletes events and alerts older than each establishment's retention. Returns (events, alerts) deleted.
-    public func applyRetention() async throws -> (Int, Int) {
+    /// Deletes events and alerts older than each establishment's retention, in slices so that no transaction
+    /// holds the database for long (PostgreSQL also drops whole partitions, see ``maintainPartitions()``).
+    public func applyRetention() async throws {
         let now = clock.milliseconds
-        var settings: [UUID: DetectionSettings] = [:]
+        let dayMS: Int64 = 86_400_000
         for row in try await sql.raw("SELECT id FROM core_establishments").all() {
-            let id = try row.decode(column: "id", as: UUID.self)
-            settings[id] = try await storedSettings(establishment: id)
-        }
-        var events = 0
-        var alerts = 0
-        for (establishment, value) in settings {
-            let eventLimit = now - Int64(value.eventRetentionDays) * 86_400_000
-            let alertLimit = now - Int64(value.alertRetentionDays) * 86_400_000
-            events += try await sql.raw(
+            let establishment = try row.decode(column: "id", as: UUID.self)
+            let settings = try await storedSettings(establishment: establishment)
+            let eventLimit = now - Int64(settings.eventRetentionDays) * dayMS
+            let alertLimit = now - Int64(settings.alertRetentionDays) * dayMS
+            if database.dialect == .sqlite {
+                // SQLite: 20,000 rows at a time, each slice its own short transaction.
+                while try await !sql.raw(
+                    """
+                    DELETE FROM det_events WHERE rowid IN (SELECT rowid FROM det_events WHERE establishment_id = \
+                    \(bind: establishment) AND received_at < \(bind: eventLimit) LIMIT 20000) RETURNING 1 AS n
+                    """
+                ).all().isEmpty {}
+            } else {
+                try await sql.raw(
+                    """
+                    DELETE FROM det_events WHERE establishment_id = \(bind: establishment) \
+                    AND received_at < \(bind: eventLimit)
+                    """
+                ).run()
+            }
+            try await sql.raw(
                 """
-                DELETE FROM det_events WHERE establishment_id = \(bind: establishment) \
-                AND received_at < \(bind: eventLimit) RETURNING id
+                DELETE FROM det_alerts WHERE establishment_id = \(bind: establishment) AND last_seen < \(bind: alertLimit)
                 """
-            ).all().count
-            alerts += try await sql.raw(
-                """
-                DELETE FROM det_alerts WHERE establishment_id = \(bind: establishment) \
-                AND last_seen < \(bind: alertLimit) RETURNING id
-                """
-            ).all().count
+            ).run()
             try await sql.raw(
                 """
                 DELETE FROM det_correlation_inputs WHERE establishment_id = \(bind: establishment) \
-                AND time < \(bind: now - 7 * 86_400_000)
+                AND time < \(bind: now - 7 * dayMS)
                 """
             ).run()
         }
-        return (events, alerts)
     }
 }

@@ -87,6 +87,36 @@ import Testing
     }
 
     @Test(arguments: TestDatabase.enabled)
+    func retentionDeletesOldEventsAndKeepsAlerts(_ database: TestDatabase) async throws {
+        try await run(database) { services, detection, pipeline, spool in
+            let (_, scope) = try await services.makeEstablishment("CH A")
+            let (source, _) = try await detection.createSource(
+                name: "wlb", kind: .http, sender: nil, expectedIntervalSeconds: nil, in: scope)
+            _ = try await detection.updateSettings(
+                DetectionSettings(eventRetentionDays: 7, alertRetentionDays: 365), in: scope)
+            let old = services.clock.now().addingTimeInterval(-10 * 86_400).timeIntervalSince1970 * 1000
+            let recent = services.clock.now().timeIntervalSince1970 * 1000
+            try spool.append(
+                [Int64(old), Int64(recent)].map {
+                    SpoolRecord(
+                        format: .json, establishmentID: scope.establishmentID.uuid, sourceID: source.id, receivedAt: $0,
+                        data: Array(Self.hl7Shell.utf8))
+                })
+            try await drain(pipeline, spool)
+
+            try await detection.applyRetention()
+
+            let all = EventQuery(from: Date(timeIntervalSince1970: 0), to: Date(timeIntervalSince1970: 4e9))
+            #expect(try await detection.searchEvents(all, in: scope).count == 1)
+            #expect(try await detection.alerts(in: scope).alerts.count == 1)
+            await #expect(throws: ValidationError.self) {
+                try await detection.updateSettings(
+                    DetectionSettings(eventRetentionDays: 30, alertRetentionDays: 10), in: scope)
+            }
+        }
+    }
+
+    @Test(arguments: TestDatabase.enabled)
     func disabledRulesAndExceptionsSilenceMatches(_ database: TestDatabase) async throws {
         try await run(database) { services, detection, pipeline, spool in
             let (_, scope) = try await services.makeEstablishment("CH A")

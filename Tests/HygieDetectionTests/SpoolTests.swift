@@ -18,25 +18,29 @@ import Testing
     @Test func appendedRecordsAreReadBackAcrossSegmentsAndReopening() throws {
         let path = directory()
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let spool = try Spool(directory: path, segmentBytes: 256, policy: .always)
         let records = (0..<20).map { record("{\"n\":\($0)}") }
-        for chunk in stride(from: 0, to: 20, by: 5) { try spool.append(Array(records[chunk..<(chunk + 5)])) }
-
-        let read = try spool.read(from: spool.startPosition, maxRecords: 100)
+        // The first process's spool is closed (its lock released) before the second opens it.
+        let (read, nodeID) = try {
+            let spool = try Spool(directory: path, segmentBytes: 256, policy: .always)
+            for chunk in stride(from: 0, to: 20, by: 5) { try spool.append(Array(records[chunk..<(chunk + 5)])) }
+            return (try spool.read(from: spool.startPosition, maxRecords: 100), spool.nodeID)
+        }()
         let reopened = try Spool(directory: path, segmentBytes: 256)
         let again = try reopened.read(from: reopened.startPosition, maxRecords: 100)
 
         #expect(read.records == records)
         #expect(again.records == records)
-        #expect(reopened.nodeID == spool.nodeID)
+        #expect(reopened.nodeID == nodeID)
         #expect(read.next.segment > 1)
     }
 
     @Test func aTornTailIsCutAtStartUp() throws {
         let path = directory()
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let spool = try Spool(directory: path, policy: .never)
-        try spool.append([record("{\"a\":1}"), record("{\"a\":2}")])
+        try {
+            let spool = try Spool(directory: path, policy: .never)
+            try spool.append([record("{\"a\":1}"), record("{\"a\":2}")])
+        }()
         let segment = try #require(
             try FileManager.default.contentsOfDirectory(atPath: path).first { $0.hasSuffix(".seg") })
         // A crash in the middle of a write leaves half a record.
@@ -97,6 +101,15 @@ import Testing
 
         #expect(read.corrupt == 1)
         #expect(read.records.map { String(decoding: $0.data, as: UTF8.self) } == ["{\"second\":\"segment two\"}"])
+    }
+
+    @Test func oneProcessOrSpoolAtATime() throws {
+        let path = directory()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let first = try Spool(directory: path)
+
+        #expect(throws: SpoolError.self) { try Spool(directory: path) }
+        _ = first
     }
 
     @Test(arguments: ["always", "never", "interval", "interval:50"]) func syncPoliciesParse(_ text: String) {

@@ -136,6 +136,8 @@ public final class Spool: Sendable {
     public let recovered: Int
     private let state: Mutex<WriterState>
     private let syncLock = Mutex(())
+    /// Holds an exclusive `flock` on `<directory>/lock` for the life of the spool: one process per spool.
+    private let lockDescriptor: Int32
     /// Largest record accepted.
     public static let maxRecordBytes = 1 << 20
     static let headerBytes = 8
@@ -155,6 +157,14 @@ public final class Spool: Sendable {
         } catch {
             throw SpoolError.io("cannot create \(directory)")
         }
+        let lockPath = (directory as NSString).appendingPathComponent("lock")
+        let lock = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard lock >= 0 else { throw SpoolError.io("cannot open \(lockPath)") }
+        guard flock(lock, LOCK_EX | LOCK_NB) == 0 else {
+            close(lock)
+            throw SpoolError.io("\(directory) is in use by another Hygie process (stop it first)")
+        }
+        lockDescriptor = lock
         let nodeFile = (directory as NSString).appendingPathComponent("node-id")
         if let existing = try? String(contentsOfFile: nodeFile, encoding: .utf8).trimmingCharacters(
             in: .whitespacesAndNewlines), !existing.isEmpty
@@ -189,6 +199,8 @@ public final class Spool: Sendable {
                 file: SegmentFile(id: lastID, descriptor: descriptor), size: validEnd, usedBytes: used,
                 segments: segments))
     }
+
+    deinit { close(lockDescriptor) }
 
     static func path(_ directory: String, _ id: Int64) -> String {
         (directory as NSString).appendingPathComponent(String(format: "%020lld.seg", id))
