@@ -2,6 +2,7 @@ import FluentKit
 import Foundation
 import HygieStorage
 import SQLKit
+import Sigma
 
 /// What one spool batch produced, written in one transaction with the spool checkpoint.
 struct BatchResult: Sendable {
@@ -21,12 +22,7 @@ struct BatchResult: Sendable {
 
     struct MatchRow: Sendable {
         var establishmentID: UUID
-        var kind: String
-        var ruleID: String
-        var title: String
-        var author: String?
-        var severity: Severity
-        var techniques: [String]
+        var rule: AlertRule
         var host: String?
         var user: String?
         var address: String?
@@ -51,14 +47,27 @@ struct BatchResult: Sendable {
     var parseErrors = 0
 }
 
-/// A correlation that fired, as an alert row.
-struct CorrelationAlertRow: Sendable {
-    var establishmentID: UUID
-    var ruleID: String
+/// The rule behind an alert, as shown with it (DRL 1.1: its author travels with every match).
+struct AlertRule: Sendable {
+    var id: String
     var title: String
     var author: String?
     var severity: Severity
     var techniques: [String]
+
+    init(_ metadata: RuleMetadata) {
+        id = metadata.displayID
+        title = metadata.title
+        author = metadata.author
+        severity = Severity(metadata.level)
+        techniques = DetectionRule.techniques(metadata.tags)
+    }
+}
+
+/// A correlation that fired, as an alert row.
+struct CorrelationAlertRow: Sendable {
+    var establishmentID: UUID
+    var rule: AlertRule
     var host: String?
     var user: String?
     /// The group-by values as JSON (part of the deduplication key).
@@ -72,6 +81,13 @@ struct CorrelationAlertRow: Sendable {
 struct BatchWriter: Sendable {
     let database: DatabaseService
     let configuration: DetectionConfiguration
+
+    /// The start of every alert insert (rule matches, correlations, silent sources).
+    static let insertAlert = """
+        INSERT INTO det_alerts (id, establishment_id, dedup_key, kind, rule_id, rule_title, rule_author, severity, \
+        techniques, host, user_name, address, source_id, first_seen, last_seen, event_count, status, notified, \
+        created_at, updated_at) VALUES
+        """
 
     var greatest: String { database.dialect == .postgres ? "GREATEST" : "MAX" }
     var least: String { database.dialect == .postgres ? "LEAST" : "MIN" }
@@ -143,7 +159,7 @@ struct BatchWriter: Sendable {
         for match in matches {
             let entity = [match.host ?? "", match.user ?? ""].joined(separator: "|")
             let key =
-                "\(match.establishmentID.uuidString)|\(match.kind)|\(match.ruleID)|\(entity)|\(match.time / window)"
+                "\(match.establishmentID.uuidString)|rule|\(match.rule.id)|\(entity)|\(match.time / window)"
             groups[key, default: []].append(match)
         }
         // A fixed order avoids deadlocks between nodes upserting the same alerts; one statement per 200 alerts
@@ -157,10 +173,10 @@ struct BatchWriter: Sendable {
                 let first = group.rows[0]
                 return SQLGroupExpression(
                     [
-                        SQLBind(UUID()), SQLBind(first.establishmentID), SQLBind(group.dedupKey), SQLBind(first.kind),
-                        SQLBind(first.ruleID), SQLBind(first.title), SQLBind(first.author),
-                        SQLBind(first.severity.rawValue),
-                        SQLBind(first.techniques.joined(separator: ",")), SQLBind(first.host), SQLBind(first.user),
+                        SQLBind(UUID()), SQLBind(first.establishmentID), SQLBind(group.dedupKey), SQLRaw("'rule'"),
+                        SQLBind(first.rule.id), SQLBind(first.rule.title), SQLBind(first.rule.author),
+                        SQLBind(first.rule.severity.rawValue),
+                        SQLBind(first.rule.techniques.joined(separator: ",")), SQLBind(first.host), SQLBind(first.user),
                         SQLBind(first.address), SQLBind(first.sourceID), SQLBind(group.rows.map(\.time).min() ?? now),
                         SQLBind(group.rows.map(\.time).max() ?? now), SQLBind(Int64(group.rows.count)), SQLRaw("'new'"),
                         SQLBind(false), SQLBind(now), SQLBind(now),
@@ -168,9 +184,7 @@ struct BatchWriter: Sendable {
             }
             let returned = try await sql.raw(
                 """
-                INSERT INTO det_alerts (id, establishment_id, dedup_key, kind, rule_id, rule_title, rule_author, severity, \
-                techniques, host, user_name, address, source_id, first_seen, last_seen, event_count, status, notified, \
-                created_at, updated_at) VALUES \(SQLList(values)) \
+                \(unsafeRaw: Self.insertAlert) \(SQLList(values)) \
                 ON CONFLICT (establishment_id, dedup_key) DO UPDATE SET \
                 event_count = det_alerts.event_count + excluded.event_count, \
                 first_seen = \(unsafeRaw: least)(det_alerts.first_seen, excluded.first_seen), \
@@ -218,15 +232,13 @@ struct BatchWriter: Sendable {
         let window = Int64(max(configuration.dedupWindowSeconds, 1)) * 1000
         try await database.transaction { db in
             let sql = db as! any SQLDatabase  // Both drivers are SQL databases.
-            for alert in alerts.sorted(by: { ($0.ruleID, $0.group) < ($1.ruleID, $1.group) }) {
-                let dedupKey = "correlation|\(alert.ruleID)|\(alert.group)|\(alert.first / window)"
+            for alert in alerts.sorted(by: { ($0.rule.id, $0.group) < ($1.rule.id, $1.group) }) {
+                let dedupKey = "correlation|\(alert.rule.id)|\(alert.group)|\(alert.first / window)"
                 try await sql.raw(
                     """
-                    INSERT INTO det_alerts (id, establishment_id, dedup_key, kind, rule_id, rule_title, rule_author, \
-                    severity, techniques, host, user_name, address, source_id, first_seen, last_seen, event_count, \
-                    status, notified, created_at, updated_at) VALUES (\(bind: UUID()), \(bind: alert.establishmentID), \
-                    \(bind: dedupKey), 'correlation', \(bind: alert.ruleID), \(bind: alert.title), \(bind: alert.author), \
-                    \(bind: alert.severity.rawValue), \(bind: alert.techniques.joined(separator: ",")), \(bind: alert.host), \
+                    \(unsafeRaw: Self.insertAlert) (\(bind: UUID()), \(bind: alert.establishmentID), \
+                    \(bind: dedupKey), 'correlation', \(bind: alert.rule.id), \(bind: alert.rule.title), \(bind: alert.rule.author), \
+                    \(bind: alert.rule.severity.rawValue), \(bind: alert.rule.techniques.joined(separator: ",")), \(bind: alert.host), \
                     \(bind: alert.user), NULL, NULL, \(bind: alert.first), \(bind: alert.last), \(bind: alert.events), \
                     'new', \(bind: false), \(bind: now), \(bind: now)) \
                     ON CONFLICT (establishment_id, dedup_key) DO UPDATE SET \

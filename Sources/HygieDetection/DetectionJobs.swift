@@ -150,9 +150,7 @@ extension DetectionService {
                 let sql = db as! any SQLDatabase  // Both drivers are SQL databases.
                 try await sql.raw(
                     """
-                    INSERT INTO det_alerts (id, establishment_id, dedup_key, kind, rule_id, rule_title, rule_author, \
-                    severity, techniques, host, user_name, address, source_id, first_seen, last_seen, event_count, \
-                    status, notified, created_at, updated_at) VALUES (\(bind: UUID()), \
+                    \(unsafeRaw: BatchWriter.insertAlert) (\(bind: UUID()), \
                     \(bind: source.establishmentID.uuid), \(bind: "source-silent|\(source.id)|\(since)"), \
                     'source-health', 'hygie-source-silent', \(bind: "Log source silent: \(source.name)"), 'Hygie', 'high', \
                     '', NULL, NULL, \(bind: source.sender), \(bind: source.id), \(bind: since), \

@@ -203,10 +203,8 @@ public final class DetectionPipeline: Service, @unchecked Sendable {
                     }
                     result.matches.append(
                         .init(
-                            establishmentID: record.establishmentID, kind: "rule", ruleID: metadata.displayID,
-                            title: metadata.title, author: metadata.author,
-                            severity: Severity(metadata.level), techniques: DetectionRule.techniques(metadata.tags),
-                            host: row.host, user: row.user, address: row.address, sourceID: record.sourceID,
+                            establishmentID: record.establishmentID, rule: AlertRule(metadata), host: row.host,
+                            user: row.user, address: row.address, sourceID: record.sourceID,
                             eventID: eventID, time: time ?? record.receivedAt, receivedAt: record.receivedAt,
                             matched: JSONWriter.object(matched)))
                 }
@@ -247,15 +245,12 @@ public final class DetectionPipeline: Service, @unchecked Sendable {
             for hit in correlation.run() {
                 let compiled = ruleSet.correlations[hit.correlation]
                 guard compiled.reported else { continue }
-                let metadata = compiled.metadata
                 let group = hit.group.sorted(by: { $0.key < $1.key })
                 let user = DetectionProfile.userNames.lazy.compactMap { hit.group[$0] }.first
                 let host = ["Computer", "Hostname", "host", "ComputerName"].lazy.compactMap { hit.group[$0] }.first
                 alerts.append(
                     CorrelationAlertRow(
-                        establishmentID: establishment, ruleID: metadata.displayID, title: metadata.title,
-                        author: metadata.author, severity: Severity(metadata.level),
-                        techniques: DetectionRule.techniques(metadata.tags), host: host, user: user,
+                        establishmentID: establishment, rule: AlertRule(compiled.metadata), host: host, user: user,
                         group: JSONWriter.object(group.map { ($0.key, $0.value) }),
                         first: Int64(hit.first * 1000), last: Int64(hit.last * 1000), events: Int64(hit.events)))
             }
