@@ -195,19 +195,19 @@ public struct IngestService: Sendable {
         return records.count
     }
 
-    /// Appends syslog lines of one sender (already framed). Throws ``SpoolError/full(quotaBytes:)`` so the caller
-    /// can stop reading and retry.
-    func ingestSyslog(_ lines: [[UInt8]], entry: SourceDirectory.Entry, sender: String, transport: String)
-        throws(SpoolError)
-    {
+    /// Appends framed syslog messages with their source and sender. Throws ``SpoolError/full(quotaBytes:)`` so
+    /// the caller can stop reading and retry.
+    func ingestSyslog(
+        _ messages: [(entry: SourceDirectory.Entry, sender: String, message: [UInt8])], transport: String
+    ) throws(SpoolError) {
         let now = clock.milliseconds
         try spool.append(
-            lines.map {
+            messages.map {
                 SpoolRecord(
-                    format: .syslog, establishmentID: entry.establishmentID, sourceID: entry.sourceID, receivedAt: now,
-                    sender: sender, data: $0)
+                    format: .syslog, establishmentID: $0.entry.establishmentID, sourceID: $0.entry.sourceID,
+                    receivedAt: now, sender: $0.sender, data: $0.message)
             })
-        metrics.received(transport, lines.count)
+        metrics.received(transport, messages.count)
     }
 
     /// Inflates a gzip body with a size limit.

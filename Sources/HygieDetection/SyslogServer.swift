@@ -143,10 +143,12 @@ public final class SyslogServer: Service, Sendable {
     }
 }
 
-/// One datagram, one message (RFC 5426 section 3.1).
+/// One datagram, one message (RFC 5426 section 3.1). The datagrams of one read burst are appended together (one
+/// spool write, one `fsync` under the `always` policy) when the burst ends.
 final class UDPSyslogHandler: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
     let ingest: IngestService
+    var pending: [(entry: SourceDirectory.Entry, sender: String, message: [UInt8])] = []
 
     init(ingest: IngestService) { self.ingest = ingest }
 
@@ -164,10 +166,16 @@ final class UDPSyslogHandler: ChannelInboundHandler, @unchecked Sendable {
             ingest.metrics.rejected("udp", reason: "empty")
             return
         }
+        pending.append((entry, address ?? "", bytes))
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        defer { pending.removeAll(keepingCapacity: true) }
+        guard !pending.isEmpty else { return }
         do {
-            try ingest.ingestSyslog([bytes], entry: entry, sender: address ?? "", transport: "udp")
+            try ingest.ingestSyslog(pending, transport: "udp")
         } catch {
-            ingest.metrics.rejected("udp", reason: error.isFull ? "spool_full" : "spool_error")
+            ingest.metrics.rejected("udp", reason: error.isFull ? "spool_full" : "spool_error", pending.count)
         }
     }
 }
@@ -243,7 +251,7 @@ final class TCPSyslogHandler: ChannelInboundHandler, @unchecked Sendable {
         guard !closed else { return }
         if !pending.isEmpty, let entry {
             do {
-                try ingest.ingestSyslog(pending, entry: entry, sender: sender, transport: transport)
+                try ingest.ingestSyslog(pending.map { (entry, sender, $0) }, transport: transport)
                 pending.removeAll(keepingCapacity: true)
                 blocked = false
             } catch {
@@ -309,7 +317,7 @@ final class TCPSyslogHandler: ChannelInboundHandler, @unchecked Sendable {
         // What the peer sent before closing is still ours to keep.
         if !pending.isEmpty, let entry {
             do {
-                try ingest.ingestSyslog(pending, entry: entry, sender: sender, transport: transport)
+                try ingest.ingestSyslog(pending.map { (entry, sender, $0) }, transport: transport)
             } catch {
                 ingest.metrics.rejected(transport, reason: "spool_full", pending.count)
             }
