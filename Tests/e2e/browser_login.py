@@ -19,8 +19,8 @@ sys.path.insert(0, os.path.dirname(__file__))
 from hygie_client import Report, Server, totp  # noqa: E402
 from selenium import webdriver  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.common.exceptions import WebDriverException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.support import expected_conditions  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 BINARY, SHOTS = sys.argv[1], sys.argv[2]
@@ -39,8 +39,18 @@ def click_and_wait(driver, by, selector):
     """Clicks and waits until the browser has loaded the next page."""
     page = driver.find_element(By.TAG_NAME, "html")
     driver.find_element(by, selector).click()
-    WebDriverWait(driver, 15).until(expected_conditions.staleness_of(page))
+    WebDriverWait(driver, 15).until(lambda d: is_stale(page))
     WebDriverWait(driver, 15).until(lambda d: d.execute_script("return document.readyState") == "complete")
+
+
+def is_stale(element):
+    """True once the element left the document. Chromium sometimes answers a detached node with a generic
+    inspector error ("Node with given id does not belong to the document") instead of a stale-element error."""
+    try:
+        element.is_enabled()
+        return False
+    except WebDriverException:
+        return True
 
 
 def fill(driver, fields):
