@@ -158,7 +158,7 @@ enum DemoDetection {
         }
 
         let spool = try Spool(directory: spoolDirectory, policy: .always)
-        let received = now.milliseconds
+        let received = Int64(now.timeIntervalSince1970 * 1000)
         var records = json.map {
             SpoolRecord(
                 format: .json, establishmentID: scope.establishmentID.uuid, sourceID: winlogbeat.id,
@@ -180,8 +180,4 @@ enum DemoDetection {
         let data = (try? JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys])) ?? Data("{}".utf8)
         return String(decoding: data, as: UTF8.self)
     }
-}
-
-extension Date {
-    fileprivate var milliseconds: Int64 { Int64(timeIntervalSince1970 * 1000) }
 }

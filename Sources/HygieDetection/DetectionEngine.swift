@@ -12,7 +12,6 @@ final class DetectionProfile: @unchecked Sendable {
     let addressFields: [FieldID]
     /// Longest correlation timespan, in seconds (0 without correlations).
     let correlationSpan: Double
-    let diagnostics: [RuleDiagnostic]
 
     static let userNames = [
         "TargetUserName", "SubjectUserName", "User", "user.name", "UserName", "AccountName", "suser", "duser", "user",
@@ -32,7 +31,6 @@ final class DetectionProfile: @unchecked Sendable {
         matcher = Matcher(ruleSet: set)
         event = matcher.makeEvent()
         correlationSpan = set.correlations.map(\.correlation.timespan).max() ?? 0
-        self.diagnostics = set.diagnostics
     }
 
     func firstValue(_ fields: [FieldID]) -> String? {

@@ -46,17 +46,6 @@ public final class DetectionMetrics: Sendable {
         }
     }
 
-    /// Events acknowledged so far by transport.
-    public func receivedCount(_ transport: String) -> Int { state.withLock { $0.received[transport] ?? 0 } }
-
-    /// Events refused or lost so far, all reasons, for one transport.
-    public func rejectedCount(_ transport: String) -> Int {
-        state.withLock { $0.rejected.filter { $0.key.hasPrefix(transport + "|") }.values.reduce(0, +) }
-    }
-
-    /// Events evaluated so far.
-    public var processedCount: Int { state.withLock { $0.processed } }
-
     /// Prometheus exposition lines; `gauges` are read at scrape time (spool size, UDP kernel drops).
     public func render(gauges: [(name: String, help: String, value: Int)]) -> String {
         let snapshot = state.withLock { $0 }

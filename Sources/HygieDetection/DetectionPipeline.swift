@@ -140,12 +140,12 @@ public final class DetectionPipeline: Service, @unchecked Sendable {
         let (profile, signature, compiled) = engine.profile(for: sources)
         profiles[establishment] = profile
         signatures[establishment] = signature
-        if compiled, !profile.diagnostics.isEmpty {
+        if compiled, !profile.ruleSet.diagnostics.isEmpty {
             logger.warning(
                 "some enabled rules were refused",
                 metadata: [
-                    "count": "\(profile.diagnostics.count)",
-                    "first": "\(profile.diagnostics.first.map { "\($0.location.file): \($0.message)" } ?? "")",
+                    "count": "\(profile.ruleSet.diagnostics.count)",
+                    "first": "\(profile.ruleSet.diagnostics.first.map { "\($0.location.file): \($0.message)" } ?? "")",
                 ])
         }
         return profile

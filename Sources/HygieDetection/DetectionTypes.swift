@@ -4,13 +4,11 @@ public import HygieCore
 /// Errors of the detection module.
 public enum DetectionError: Error, Sendable, CustomStringConvertible {
     case invalidToken
-    case unknownSender(String)
     case badInput(String)
 
     public var description: String {
         switch self {
         case .invalidToken: "missing, unknown or revoked ingest token"
-        case .unknownSender(let sender): "no log source is configured for sender \(sender)"
         case .badInput(let message): message
         }
     }

@@ -228,11 +228,6 @@ public final class Spool: Sendable {
     /// Bytes on disk, for `/metrics` and the quota.
     public var usedBytes: Int { Int(state.withLock { $0.usedBytes }) }
 
-    /// Where the next record will be written (for a reader that starts from nothing).
-    public var endPosition: SpoolPosition {
-        state.withLock { SpoolPosition(segment: $0.file.id, offset: $0.size) }
-    }
-
     /// The oldest position still on disk.
     public var startPosition: SpoolPosition {
         state.withLock { SpoolPosition(segment: $0.segments.keys.min() ?? $0.file.id, offset: 0) }
