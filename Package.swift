@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "HygieJobs", targets: ["HygieJobs"]),
         .library(name: "HygieWeb", targets: ["HygieWeb"]),
         .library(name: "Sigma", targets: ["Sigma"]),
+        .library(name: "STIX", targets: ["STIX"]),
         .library(name: "HygieDetection", targets: ["HygieDetection"]),
         .library(name: "HygieMail", targets: ["HygieMail"]),
     ],
@@ -47,6 +48,10 @@ let package = Package(
             name: "Sigma",
             dependencies: ["CZlib", .product(name: "Yams", package: "Yams")],
             resources: [.copy("Resources")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "STIX",
             swiftSettings: swiftSettings
         ),
         .target(
@@ -181,6 +186,11 @@ let package = Package(
                 "HygieDetection", "HygieTestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "STIXTests",
+            dependencies: ["STIX"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
