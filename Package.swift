@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "STIX", targets: ["STIX"]),
         .library(name: "HygieDetection", targets: ["HygieDetection"]),
         .library(name: "HygieMail", targets: ["HygieMail"]),
+        .library(name: "HygieIntel", targets: ["HygieIntel"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -92,6 +93,8 @@ let package = Package(
             dependencies: [
                 "HygieCore",
                 "HygieDetection",
+                "HygieIntel",
+                "STIX",
                 "HygieStorage",
                 "HygieJobs",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -117,9 +120,28 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "HygieIntel",
+            dependencies: [
+                "HygieCore",
+                "HygieStorage",
+                "HygieJobs",
+                "STIX",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "FluentKit", package: "fluent-kit"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "HygieDetection",
             dependencies: [
                 "HygieMail",
+                "HygieIntel",
+                "STIX",
                 "HygieCore",
                 "HygieStorage",
                 "HygieJobs",
@@ -144,6 +166,8 @@ let package = Package(
             dependencies: [
                 "HygieCore",
                 "HygieMail",
+                "HygieIntel",
+                "STIX",
                 "HygieDetection",
                 "HygieStorage",
                 "HygieJobs",
@@ -165,6 +189,7 @@ let package = Package(
             dependencies: [
                 "HygieCore",
                 "HygieDetection",
+                "HygieIntel",
                 "HygieStorage",
                 "HygieJobs",
                 "HygieWeb",
@@ -191,6 +216,14 @@ let package = Package(
         .testTarget(
             name: "STIXTests",
             dependencies: ["STIX"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "HygieIntelTests",
+            dependencies: [
+                "HygieIntel", "HygieTestSupport", "STIX", "HygieStorage", "HygieCore",
+                .product(name: "SQLKit", package: "sql-kit"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -2,6 +2,7 @@ import FluentKit
 import Foundation
 import HygieCore
 import HygieDetection
+import HygieIntel
 import HygieJobs
 import HygieStorage
 import HygieWeb
@@ -14,7 +15,9 @@ struct Bootstrap {
     let database: DatabaseService
     let clock: any HygieClock = SystemClock()
 
-    static var migrations: [any Migration] { CoreMigrations.all + JobsMigrations.all + DetectionMigrations.all }
+    static var migrations: [any Migration] {
+        CoreMigrations.all + JobsMigrations.all + IntelMigrations.all + DetectionMigrations.all
+    }
 
     init(configuration: HygieConfiguration) throws {
         self.configuration = configuration
@@ -48,6 +51,9 @@ struct Bootstrap {
 
     var tenancy: TenancyService { TenancyService(database: database, audit: audit, clock: clock) }
     var jobs: JobQueue { JobQueue(database: database, clock: clock) }
+    var intel: IntelService {
+        IntelService(database: database, audit: audit, clock: clock, configuration: configuration.intel)
+    }
     var detection: DetectionService {
         DetectionService(database: database, audit: audit, clock: clock, configuration: configuration.detection)
     }

@@ -1,6 +1,7 @@
 import Configuration
 import Foundation
 import HygieDetection
+import HygieIntel
 import HygieMail
 import HygieStorage
 import HygieWeb
@@ -46,6 +47,8 @@ import Yams
 /// | hygie.smtp.username, hygie.smtp.password | HYGIE_SMTP_USERNAME, HYGIE_SMTP_PASSWORD (secret) | AUTH PLAIN/LOGIN | none |
 /// | hygie.smtp.from | HYGIE_SMTP_FROM | envelope and From address | hygie@<host> |
 /// | hygie.smtp.trustRoots | HYGIE_SMTP_TRUST_ROOTS | PEM CA file for an internal relay | system |
+/// | hygie.intel.maxContentLength | HYGIE_INTEL_MAX_CONTENT_LENGTH | int bytes 1024–1073741824 | 10485760 (largest TAXII envelope or bundle) |
+/// | hygie.intel.pageLimit | HYGIE_INTEL_PAGE_LIMIT | int 10–10000 | 1000 (largest TAXII page) |
 struct HygieConfiguration: Sendable {
     var host = "127.0.0.1"
     var port = 8080
@@ -78,6 +81,7 @@ struct HygieConfiguration: Sendable {
     var detection = DetectionConfiguration()
     var detectionEnabled = true
     var smtp: SMTPSettings?
+    var intel = IntelConfiguration()
 
     static let knownKeys: Set<String> = [
         "hygie.http.host", "hygie.http.port", "hygie.http.publicURL", "hygie.http.maxBodyBytes", "hygie.dataDir",
@@ -90,6 +94,7 @@ struct HygieConfiguration: Sendable {
         "hygie.syslog.tlsClientCA", "hygie.detection.dedupWindowSeconds", "hygie.detection.batchSize",
         "hygie.detection.storeEvents", "hygie.detection.enabled", "hygie.smtp.host", "hygie.smtp.port",
         "hygie.smtp.security", "hygie.smtp.username", "hygie.smtp.password", "hygie.smtp.from", "hygie.smtp.trustRoots",
+        "hygie.intel.maxContentLength", "hygie.intel.pageLimit",
     ]
     static let secretKeys: Set<String> = ["hygie.database.url", "hygie.security.secretKey", "hygie.smtp.password"]
 
@@ -241,6 +246,8 @@ struct HygieConfiguration: Sendable {
         int("hygie.detection.batchSize", 1...50_000, into: &config.detection.batchSize)
         bool("hygie.detection.storeEvents", into: &config.detection.storeEvents)
         bool("hygie.detection.enabled", into: &config.detectionEnabled)
+        int("hygie.intel.maxContentLength", 1024...(1 << 30), into: &config.intel.maxContentLength)
+        int("hygie.intel.pageLimit", 10...10_000, into: &config.intel.pageLimit)
         if let host = string("hygie.smtp.host"), !host.isEmpty {
             var port = 587
             int("hygie.smtp.port", 1...65535, into: &port)

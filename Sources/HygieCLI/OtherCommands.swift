@@ -121,3 +121,51 @@ struct VersionCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "version", abstract: "Print the version.")
     func run() { print("hygie \(Hygie.version)") }
 }
+
+struct EstablishmentsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "establishments", abstract: "List or add establishments (instance administration).",
+        subcommands: [List.self, Add.self], defaultSubcommand: List.self)
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Every establishment: id, FINESS, name.")
+        @OptionGroup var common: CommonOptions
+
+        func run() async throws {
+            let boot = try Bootstrap(configuration: try await common.load())
+            try await boot.withDatabase {
+                try await boot.prepareSchema()
+                for establishment in try await boot.tenancy.establishments(visibleTo: User.ID(), isInstanceAdmin: true)
+                {
+                    print(
+                        [
+                            establishment.id.uuidString.lowercased(), establishment.finess?.value ?? "-",
+                            establishment.name,
+                        ]
+                        .joined(separator: "\t"))
+                }
+            }
+        }
+    }
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Add an establishment; prints its id.")
+        @OptionGroup var common: CommonOptions
+        @Option(help: "Name.") var name: String
+        @Option(help: "FINESS number (9 digits).") var finess: String?
+        @Option(help: "Kind: \(EstablishmentKind.allCases.map(\.rawValue).joined(separator: ", ")).") var kind = "ch"
+        @Option(help: "GHT (group) id.") var group: String?
+        @Option(help: "Region id.") var region: String?
+
+        func run() async throws {
+            let boot = try Bootstrap(configuration: try await common.load())
+            try await boot.withDatabase {
+                try await boot.prepareSchema()
+                let created = try await boot.tenancy.createEstablishment(
+                    .init(name: name, finess: finess, kind: kind, groupID: group, regionID: region),
+                    by: .system("hygie establishments add", channel: "cli"))
+                print(created.id.uuidString.lowercased())
+            }
+        }
+    }
+}

@@ -101,7 +101,7 @@ struct ServeCommand: AsyncParsableCommand {
             settings: WebSettings(
                 publicURL: configuration.publicURL, maxBodyBytes: configuration.maxBodyBytes,
                 tlsEnabled: configuration.tlsCertificate != nil, maxIngestBytes: configuration.maxIngestBytes),
-            logger: logger, detection: detection, ingest: ingest, udpPorts: udpPorts)
+            logger: logger, detection: detection, ingest: ingest, udpPorts: udpPorts, intel: boot.intel)
         var background: [any Service] = [boot.database]
         background.append(
             JobScheduler(queue: boot.jobs, entries: Bootstrap.builtInSchedule, clock: boot.clock, logger: logger))

@@ -2,6 +2,7 @@ public import FluentKit
 import Foundation
 public import HygieCore
 import HygieDetection
+import HygieIntel
 public import HygieJobs
 public import HygieStorage
 import Logging
@@ -20,7 +21,9 @@ public enum TestDatabase: String, Sendable, CustomTestStringConvertible {
         ProcessInfo.processInfo.environment["HYGIE_TEST_POSTGRES_URL"] == nil ? [.sqlite] : [.sqlite, .postgres]
     }
 
-    public static var migrations: [any Migration] { CoreMigrations.all + JobsMigrations.all + DetectionMigrations.all }
+    public static var migrations: [any Migration] {
+        CoreMigrations.all + JobsMigrations.all + IntelMigrations.all + DetectionMigrations.all
+    }
 
     static let logger: Logger = {
         var logger = Logger(label: "hygie.test")

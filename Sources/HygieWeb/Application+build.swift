@@ -4,6 +4,7 @@ public import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS
 import HygieCore
+import HygieIntel
 import HygieJobs
 import HygieStorage
 public import Logging
@@ -20,7 +21,8 @@ public func buildRouter(services: HygieServices) throws -> Router<HygieRequestCo
     router.add(middleware: SessionMiddleware(identity: services.identity))
     router.add(
         middleware: FormCSRFMiddleware(
-            maxBodyBytes: services.settings.maxBodyBytes, maxIngestBytes: services.settings.maxIngestBytes))
+            maxBodyBytes: services.settings.maxBodyBytes, maxIngestBytes: services.settings.maxIngestBytes,
+            maxTAXIIBytes: services.intel.configuration.maxContentLength))
     try OperationsController(services: services).addRoutes(to: router)
     AuthWebController(services: services).addRoutes(to: router)
     EstablishmentWebController(services: services).addRoutes(to: router)
@@ -28,6 +30,7 @@ public func buildRouter(services: HygieServices) throws -> Router<HygieRequestCo
     CoreAPIController(services: services).addRoutes(to: router)
     DetectionAPIController(services: services).addRoutes(to: router)
     DetectionWebController(services: services).addRoutes(to: router)
+    TAXIIController(services: services).addRoutes(to: router)
     return router
 }
 

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 public import HygieCore
 public import HygieDetection
+public import HygieIntel
 public import HygieJobs
 public import HygieStorage
 public import Logging
@@ -22,6 +23,8 @@ public struct HygieServices: Sendable {
     public let logger: Logger
     /// Alerts, rules, sources and stored events.
     public let detection: DetectionService
+    /// Threat intelligence: collections, accounts, STIX objects, TAXII.
+    public let intel: IntelService
     /// Event ingestion; nil when this node does not receive events (tests, CLI).
     public let ingest: IngestService?
     public let sourceDirectory: SourceDirectory?
@@ -35,8 +38,9 @@ public struct HygieServices: Sendable {
         database: DatabaseService, identity: IdentityService, tenancy: TenancyService, audit: AuditTrail,
         jobs: JobQueue,
         clock: any HygieClock, settings: WebSettings, logger: Logger, detection: DetectionService? = nil,
-        ingest: IngestService? = nil, udpPorts: [Int] = []
+        ingest: IngestService? = nil, udpPorts: [Int] = [], intel: IntelService? = nil
     ) async throws {
+        self.intel = intel ?? IntelService(database: database, audit: audit, clock: clock)
         self.detection = detection ?? DetectionService(database: database, audit: audit, clock: clock)
         self.ingest = ingest
         self.sourceDirectory = ingest?.directory

@@ -276,6 +276,26 @@ public enum STIXBundle {
         public var bytes: ArraySlice<UInt8>
         /// The id the element claimed, even when it was refused (for status reports).
         public var claimedID: String?
+
+        /// An element built by a program (imports from other formats): validated like a received one.
+        public init(json: JSONValue) {
+            result = Result { () throws(STIXError) -> STIXObject in try STIXObject(json: json) }
+            bytes = ArraySlice(JSONWriter.bytes(json))
+            claimedID = json["id"]?.stringValue
+        }
+
+        /// An element that could not even be turned into STIX (a bad CSV row, an unsupported MISP attribute).
+        public init(failure message: String, claimedID: String? = nil) {
+            result = .failure(STIXError(message))
+            bytes = []
+            self.claimedID = claimedID
+        }
+
+        init(result: Result<STIXObject, STIXError>, bytes: ArraySlice<UInt8>, claimedID: String?) {
+            self.result = result
+            self.bytes = bytes
+            self.claimedID = claimedID
+        }
     }
 
     /// Parses `{"objects": [...]}` (TAXII envelope) or `{"type": "bundle", ...}`. A document that is not JSON,

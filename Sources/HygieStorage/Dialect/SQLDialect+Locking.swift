@@ -3,7 +3,7 @@ import SQLKit
 extension SQLDialectKind {
     /// Row lock for a read-then-write inside a transaction. PostgreSQL needs `FOR UPDATE`; SQLite runs one
     /// writer on one connection, so a transaction already excludes every other writer.
-    var forUpdate: String {
+    public var forUpdate: String {
         switch self {
         case .postgres: " FOR UPDATE"
         case .sqlite: ""

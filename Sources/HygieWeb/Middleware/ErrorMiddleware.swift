@@ -6,6 +6,7 @@ import HygieJobs
 import HygieStorage
 import Logging
 import NIOCore
+import STIX
 
 /// Maps every error to one status and body: JSON `{"error": {...}}` under `/api`, an HTML page elsewhere.
 /// SQL, paths and stack traces never reach the client.
@@ -21,7 +22,8 @@ struct ErrorMiddleware: RouterMiddleware {
         } catch let redirect as Redirect {
             return .redirect(redirect.location)
         } catch {
-            let (status, code, message, retryAfter) = Self.classify(error)
+            var (status, code, message, retryAfter) = Self.classify(error)
+            if let taxii = error as? TAXIIError { (status, code, message) = (taxii.status, "taxii", taxii.message) }
             if status.code >= 500 {
                 context.logger.error("request failed", metadata: ["error": "\(String(reflecting: error))"])
             } else if status == .unauthorized || status == .forbidden {
@@ -34,7 +36,16 @@ struct ErrorMiddleware: RouterMiddleware {
                 request.uri.path.hasPrefix("/api/") || request.uri.path.hasPrefix("/health")
                 || request.uri.path == "/metrics"
             var response: Response
-            if isAPI {
+            if request.uri.path.hasPrefix("/taxii2") {
+                // TAXII 2.1 §3.6.1: error message resource, in the TAXII media type.
+                let body: JSONValue = .object([
+                    .init("title", .string(status.reasonPhrase)), .init("description", .string(message)),
+                    .init("http_status", .string(String(status.code))),
+                    .init("external_details", .string("request \(context.requestID)")),
+                ])
+                response = TAXIIController.response(body, status: status)
+                if status == .unauthorized { response.headers[.wwwAuthenticate] = TAXIIController.realm }
+            } else if isAPI {
                 response = try JSONResponse.make(
                     ["error": ["code": code, "message": message, "request_id": context.requestID]], status: status)
             } else if status == .unauthorized {

@@ -16,6 +16,8 @@ struct FormCSRFMiddleware: RouterMiddleware {
     let maxBodyBytes: Int
     /// Event batches and rule packs may be larger than other bodies.
     let maxIngestBytes: Int
+    /// The TAXII API root's `max_content_length`.
+    let maxTAXIIBytes: Int
     static let preSessionCookie = "hygie_csrf"
     static let bulkPaths: Set<String> = ["/api/v1/ingest", "/api/v1/rules"]
 
@@ -23,14 +25,18 @@ struct FormCSRFMiddleware: RouterMiddleware {
         -> Response
     {
         var context = context
-        let limit = Self.bulkPaths.contains(request.uri.path) ? maxIngestBytes : maxBodyBytes
+        let isTAXII = request.uri.path.hasPrefix("/taxii2/")
+        let limit =
+            isTAXII ? maxTAXIIBytes : (Self.bulkPaths.contains(request.uri.path) ? maxIngestBytes : maxBodyBytes)
         context.maxUploadSize = limit
         if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
             throw HygieWebError.payloadTooLarge(limit: limit)
         }
         let isUnsafe = ![.get, .head, .options].contains(request.method)
         guard isUnsafe else { return try await next(request, context) }
-        if request.uri.path.hasPrefix("/api/") {
+        if request.uri.path.hasPrefix("/api/") || isTAXII {
+            // SECURITY: TAXII writes need Content-Type application/taxii+json, which a cross-site form cannot
+            // send without a CORS preflight (never answered), so cached Basic credentials cannot be abused.
             // SECURITY: the API authenticates only with bearer tokens, which a browser never sends by itself.
             return try await next(request, context)
         }

@@ -14,7 +14,8 @@ struct SessionMiddleware: RouterMiddleware {
     let identity: IdentityService
     static let cookieName = "hygie_session"
     // The ingest route authenticates its own tokens (bound to a log source, not to a user).
-    static let anonymousPaths = ["/static/", "/favicon.ico", "/health", "/metrics", "/api/v1/ingest"]
+    // TAXII authenticates its own machine accounts (HTTP Basic or Bearer).
+    static let anonymousPaths = ["/static/", "/favicon.ico", "/health", "/metrics", "/api/v1/ingest", "/taxii2"]
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response

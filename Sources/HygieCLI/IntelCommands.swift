@@ -1,0 +1,281 @@
+import ArgumentParser
+import Foundation
+import HygieCore
+import HygieIntel
+import HygieStorage
+import STIX
+
+/// `hygie intel …`: collections, TAXII accounts, sharing groups, grants, import and export.
+struct IntelCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "intel", abstract: "Threat intelligence: collections, TAXII accounts, sharing, import and export.",
+        subcommands: [
+            Collections.self, CreateCollection.self, Accounts.self, CreateAccount.self, Groups.self, CreateGroup.self,
+            Grant.self, Import.self, Export.self,
+        ])
+
+    static func tlp(_ text: String) throws -> TLP {
+        guard let level = TLP(name: text) else {
+            throw CLIError("unknown TLP '\(text)' (clear, green, amber, amber+strict, red)")
+        }
+        return level
+    }
+
+    static func uuid(_ text: String, _ what: String) throws -> UUID {
+        guard let id = UUID(uuidString: text) else { throw CLIError("not a \(what) id: \(text)") }
+        return id
+    }
+
+    /// Runs `body` with the database open and the establishment's scope.
+    static func run(
+        _ common: CommonOptions, _ target: EstablishmentOption,
+        _ body: (Bootstrap, TenantScope) async throws -> Void
+    ) async throws {
+        let boot = try Bootstrap(configuration: try await common.load())
+        try await boot.withDatabase {
+            try await boot.prepareSchema()
+            try await body(boot, try await target.scope(boot))
+        }
+    }
+
+    struct Collections: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Collections this establishment can use.")
+        @OptionGroup var common: CommonOptions
+        @OptionGroup var target: EstablishmentOption
+
+        func run() async throws {
+            try await IntelCommand.run(common, target) { boot, scope in
+                for access in try await boot.intel.collections(for: boot.intel.principal(for: scope)) {
+                    let collection = access.collection
+                    print(
+                        [
+                            collection.id.uuidString.lowercased(), collection.title, collection.defaultTLP.label,
+                            collection.distribution.rawValue, "\(collection.objectCount) objects",
+                            collection.establishmentID == scope.establishmentID ? "own" : "shared with us",
+                        ].joined(separator: "\t"))
+                }
+            }
+        }
+    }
+
+    struct CreateCollection: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "create-collection", abstract: "Create a TAXII collection.")
+        @OptionGroup var common: CommonOptions
+        @OptionGroup var target: EstablishmentOption
+        @Option(help: "Title.") var title: String
+        @Option(help: "Description.") var description: String?
+        @Option(help: "Short alias.") var alias: String?
+        @Option(help: "TLP assumed for objects without a marking.") var tlp = "amber"
+        @Option(help: "Who else may read it: establishment, ght, region, nation, group.") var distribution =
+            "establishment"
+        @Option(help: "Sharing group id (with --distribution group).") var group: String?
+        @Option(help: "Collection id to use (default: a new random id).") var id: String?
+
+        func run() async throws {
+            guard let distribution = Distribution(rawValue: distribution) else {
+                throw CLIError("distribution is establishment, ght, region, nation or group")
+            }
+            let level = try IntelCommand.tlp(tlp)
+            let groupID = try group.map { try IntelCommand.uuid($0, "sharing group") }
+            let collectionID = try id.map { try IntelCommand.uuid($0, "collection") } ?? UUID()
+            try await IntelCommand.run(common, target) { boot, scope in
+                let collection = try await boot.intel.createCollection(
+                    title: title, description: description, alias: alias, defaultTLP: level, distribution: distribution,
+                    sharingGroupID: groupID, id: collectionID, in: scope)
+                print(collection.id.uuidString.lowercased())
+            }
+        }
+    }
+
+    struct Accounts: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "TAXII accounts of partners and peers.")
+        @OptionGroup var common: CommonOptions
+        @OptionGroup var target: EstablishmentOption
+
+        func run() async throws {
+            try await IntelCommand.run(common, target) { boot, scope in
+                for account in try await boot.intel.accounts(in: scope) {
+                    print(
+                        [
+                            account.id.uuidString.lowercased(), account.username, account.organisation,
+                            account.maxTLP.label,
+                            account.disabled ? "disabled" : "active", "\(account.secretPrefix)…",
+                        ].joined(separator: "\t"))
+                }
+            }
+        }
+    }
+
+    struct CreateAccount: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "create-account", abstract: "Create a TAXII account; its secret is printed once.")
+        @OptionGroup var common: CommonOptions
+        @OptionGroup var target: EstablishmentOption
+        @Option(help: "User name for HTTP Basic.") var username: String
+        @Option(help: "Organisation behind the account.") var organisation: String
+        @Option(help: "Most restricted TLP it may receive: clear, green, amber, amber+strict.") var maxTLP = "amber"
+        @Flag(help: "Print only the secret (for scripts).") var quiet = false
+
+        func run() async throws {
+            let level = try IntelCommand.tlp(maxTLP)
+            try await IntelCommand.run(common, target) { boot, scope in
+                let (account, secret) = try await boot.intel.createAccount(
+                    username: username, organisation: organisation, maxTLP: level, in: scope)
+                if quiet {
+                    print(secret)
+                } else {
+                    print("Created TAXII account \(account.username) (\(account.id.uuidString.lowercased()))")
+                    print("Secret (shown once; HTTP Basic password or Bearer token): \(secret)")
+                }
+            }
+        }
+    }
+
+    struct Groups: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Sharing groups.")
+        @OptionGroup var common: CommonOptions
+        @OptionGroup var target: EstablishmentOption
+
+        func run() async throws {
+            try await IntelCommand.run(common, target) { boot, scope in
+                for group in try await boot.intel.sharingGroups(in: scope) {
+                    print(
+                        [
+                            group.id.uuidString.lowercased(), group.name,
+                            "\(group.memberEstablishments.count) establishments",
+                            "\(group.memberAccounts.count) accounts",
+                        ].joined(separator: "\t"))
+                }
+            }
+        }
+    }
+
+    struct CreateGroup: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "create-group", abstract: "Create a sharing group.")
+        @OptionGroup var common: CommonOptions
+        @OptionGroup var target: EstablishmentOption
+        @Option(help: "Name.") var name: String
+        @Option(help: "Description.") var description: String?
+        @Option(help: "Member establishment ids, comma-separated.") var establishments = ""
+        @Option(help: "Member TAXII account ids, comma-separated.") var accounts = ""
+
+        func run() async throws {
+            let members = try establishments.split(separator: ",").map {
+                Establishment.ID(try IntelCommand.uuid(String($0), "establishment"))
+            }
+            let accountIDs = try accounts.split(separator: ",").map { try IntelCommand.uuid(String($0), "account") }
+            try await IntelCommand.run(common, target) { boot, scope in
+                let group = try await boot.intel.createSharingGroup(
+                    name: name, description: description, establishments: members, accounts: accountIDs, in: scope)
+                print(group.id.uuidString.lowercased())
+            }
+        }
+    }
+
+    struct Grant: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Give an account or a sharing group read and/or write access to a collection.",
+            discussion:
+                "Without --read or --write the collection stays listed for the grantee but cannot be used; --revoke removes it."
+        )
+        @OptionGroup var common: CommonOptions
+        @OptionGroup var target: EstablishmentOption
+        @Option(help: "Collection id.") var collection: String
+        @Option(help: "Account id or username.") var account: String?
+        @Option(help: "Sharing group id.") var group: String?
+        @Flag(help: "May read.") var read = false
+        @Flag(help: "May write.") var write = false
+        @Flag(help: "Remove the grant altogether.") var revoke = false
+
+        func run() async throws {
+            let collectionID = try IntelCommand.uuid(collection, "collection")
+            let groupID = try group.map { try IntelCommand.uuid($0, "sharing group") }
+            try await IntelCommand.run(common, target) { boot, scope in
+                var accountID: UUID?
+                if let account {
+                    accountID = UUID(uuidString: account)
+                    if accountID == nil {
+                        accountID = try await boot.intel.accounts(in: scope).first { $0.username == account }?.id
+                    }
+                    guard accountID != nil else { throw CLIError("no account \(account) in this establishment") }
+                }
+                try await boot.intel.grant(
+                    collection: collectionID, account: accountID, group: groupID, canRead: read, canWrite: write,
+                    revoke: revoke,
+                    in: scope)
+                let rights = [read ? "read" : nil, write ? "write" : nil].compactMap { $0 }.joined(separator: "+")
+                print(revoke ? "Revoked" : "Granted \(rights.isEmpty ? "visibility only" : rights)")
+            }
+        }
+    }
+
+    struct Import: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Import a STIX 2.1 bundle, an indicator CSV or a MISP event JSON into a collection.")
+        @OptionGroup var common: CommonOptions
+        @OptionGroup var target: EstablishmentOption
+        @Option(help: "Collection id.") var collection: String
+        @Option(help: "stix, csv or misp (default: guessed from the content).") var format: String?
+        @Argument(help: "File (- for standard input).") var file: String
+
+        func run() async throws {
+            let collectionID = try IntelCommand.uuid(collection, "collection")
+            let data: Data
+            if file == "-" {
+                data = FileHandle.standardInput.readDataToEndOfFile()
+            } else {
+                guard let contents = FileManager.default.contents(atPath: file) else {
+                    throw CLIError("cannot read \(file)")
+                }
+                data = contents
+            }
+            let bytes = Array(data)
+            let kind: IntelService.ImportFormat
+            if let format {
+                guard let value = IntelService.ImportFormat(rawValue: format) else {
+                    throw CLIError("format is stix, csv or misp")
+                }
+                kind = value
+            } else {
+                kind = IntelService.ImportFormat.guess(bytes)
+            }
+            try await IntelCommand.run(common, target) { boot, scope in
+                let status = try await boot.intel.importContent(bytes, format: kind, into: collectionID, in: scope)
+                let stored = status.successes.filter { $0.message == nil }.count
+                print(
+                    "\(status.totalCount) object(s): \(stored) stored, \(status.successCount - stored) already present, \(status.failureCount) refused"
+                )
+                for failure in status.failures.prefix(20) {
+                    print("  refused \(failure.id.isEmpty ? "(no id)" : failure.id): \(failure.message ?? "")")
+                }
+                if status.failureCount > 0 && status.successCount == 0 { throw ExitCode(1) }
+            }
+        }
+    }
+
+    struct Export: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write a collection as a STIX 2.1 bundle (objects up to --max-tlp; TLP:RED never leaves).")
+        @OptionGroup var common: CommonOptions
+        @OptionGroup var target: EstablishmentOption
+        @Option(help: "Collection id.") var collection: String
+        @Option(help: "Most restricted TLP to include: clear, green, amber, amber+strict.") var maxTLP = "amber"
+        @Option(name: .shortAndLong, help: "Output file (default: standard output).") var output: String?
+
+        func run() async throws {
+            let collectionID = try IntelCommand.uuid(collection, "collection")
+            let level = try IntelCommand.tlp(maxTLP)
+            try await IntelCommand.run(common, target) { boot, scope in
+                let bytes = try await boot.intel.exportBundle(collection: collectionID, maxTLP: level, in: scope)
+                if let output {
+                    try Data(bytes).write(to: URL(fileURLWithPath: output))
+                } else {
+                    FileHandle.standardOutput.write(Data(bytes))
+                    print()
+                }
+            }
+        }
+    }
+}
