@@ -208,7 +208,7 @@ let package = Package(
         .testTarget(
             name: "HygieDetectionTests",
             dependencies: [
-                "HygieDetection", "HygieTestSupport",
+                "HygieDetection", "HygieTestSupport", "HygieIntel", "STIX",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

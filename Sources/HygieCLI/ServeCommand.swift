@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import HygieCore
 import HygieDetection
+import HygieIntel
 import HygieJobs
 import HygieStorage
 import HygieWeb
@@ -73,10 +74,13 @@ struct ServeCommand: AsyncParsableCommand {
             ingest = IngestService(spool: spool, directory: directory, metrics: metrics, clock: boot.clock)
             receivers.append(directory)
             if configuration.detectionEnabled {
+                // Shared indicators are looked for in every event; the feed keeps them current on this node.
+                let indicators = IndicatorFeed(database: boot.database, clock: boot.clock, logger: logger)
+                receivers.append(indicators)
                 receivers.append(
                     try DetectionPipeline(
                         spool: spool, database: boot.database, configuration: configuration.detection,
-                        clock: boot.clock, metrics: metrics, logger: logger))
+                        clock: boot.clock, metrics: metrics, logger: logger, indicators: indicators))
             }
             for (transport, address) in [
                 (SyslogSettings.Transport.udp, configuration.syslogUDP), (.tcp, configuration.syslogTCP),

@@ -1,5 +1,6 @@
 import FluentKit
 import Foundation
+import HygieIntel
 import HygieStorage
 import SQLKit
 import Sigma
@@ -21,6 +22,8 @@ struct BatchResult: Sendable {
     }
 
     struct MatchRow: Sendable {
+        /// `rule` (a Sigma rule matched) or `ioc` (a shared indicator matched).
+        var kind: String = "rule"
         var establishmentID: UUID
         var rule: AlertRule
         var host: String?
@@ -44,6 +47,8 @@ struct BatchResult: Sendable {
     var matches: [MatchRow] = []
     var correlationInputs: [CorrelationRow] = []
     var sources: [UUID: (count: Int64, last: Int64)] = [:]
+    /// Indicator hits, counted as sightings in the same transaction.
+    var sightings: [SightingHit] = []
     var parseErrors = 0
 }
 
@@ -54,6 +59,14 @@ struct AlertRule: Sendable {
     var author: String?
     var severity: Severity
     var techniques: [String]
+
+    init(id: String, title: String, author: String?, severity: Severity, techniques: [String] = []) {
+        self.id = id
+        self.title = title
+        self.author = author
+        self.severity = severity
+        self.techniques = techniques
+    }
 
     init(_ metadata: RuleMetadata) {
         id = metadata.displayID
@@ -99,6 +112,7 @@ struct BatchWriter: Sendable {
             let sql = db as! any SQLDatabase  // Both drivers are SQL databases.
             if configuration.storeEvents { try await insertEvents(result.events, on: sql) }
             let alerts = try await upsertAlerts(result.matches, now: now, on: sql)
+            try await IntelService.recordSightings(result.sightings, dialect: database.dialect, on: sql)
             if !result.correlationInputs.isEmpty {
                 for chunk in result.correlationInputs.chunked(200) {
                     try await sql.raw(
@@ -159,7 +173,7 @@ struct BatchWriter: Sendable {
         for match in matches {
             let entity = [match.host ?? "", match.user ?? ""].joined(separator: "|")
             let key =
-                "\(match.establishmentID.uuidString)|rule|\(match.rule.id)|\(entity)|\(match.time / window)"
+                "\(match.establishmentID.uuidString)|\(match.kind)|\(match.rule.id)|\(entity)|\(match.time / window)"
             groups[key, default: []].append(match)
         }
         // A fixed order avoids deadlocks between nodes upserting the same alerts; one statement per 200 alerts
@@ -173,7 +187,7 @@ struct BatchWriter: Sendable {
                 let first = group.rows[0]
                 return SQLGroupExpression(
                     [
-                        SQLBind(UUID()), SQLBind(first.establishmentID), SQLBind(group.dedupKey), SQLRaw("'rule'"),
+                        SQLBind(UUID()), SQLBind(first.establishmentID), SQLBind(group.dedupKey), SQLBind(first.kind),
                         SQLBind(first.rule.id), SQLBind(first.rule.title), SQLBind(first.rule.author),
                         SQLBind(first.rule.severity.rawValue),
                         SQLBind(first.rule.techniques.joined(separator: ",")), SQLBind(first.host), SQLBind(first.user),

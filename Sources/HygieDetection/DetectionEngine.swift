@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import HygieIntel
 import Sigma
 
 /// The rules of one establishment compiled for evaluation, with the reusable matcher and event buffer of the
@@ -12,6 +13,8 @@ final class DetectionProfile: @unchecked Sendable {
     let addressFields: [FieldID]
     /// Longest correlation timespan, in seconds (0 without correlations).
     let correlationSpan: Double
+    /// Log fields looked up among shared indicators, with the kind of value they hold.
+    let iocFields: [(id: FieldID, name: String, kind: IOCFieldKind)]
 
     static let userNames = [
         "TargetUserName", "SubjectUserName", "User", "user.name", "UserName", "AccountName", "suser", "duser", "user",
@@ -19,14 +22,37 @@ final class DetectionProfile: @unchecked Sendable {
     static let addressNames = [
         "IpAddress", "SourceIp", "SourceAddress", "ClientAddress", "src", "source.ip", "client.ip", "DestinationIp",
     ]
+    /// Field names (Sysmon, Windows, ECS, CEF, web and mail logs) whose values are compared with indicators.
+    static let iocNames: [(String, IOCFieldKind)] =
+        [
+            "DestinationIp", "SourceIp", "IpAddress", "src", "dst", "src_ip", "dst_ip", "dest_ip", "source.ip",
+            "destination.ip", "client.ip", "server.ip", "DestinationAddress", "SourceAddress", "ClientAddress",
+            "RemoteAddress", "c-ip",
+        ].map { ($0, .ip) }
+        + [
+            "QueryName", "DestinationHostname", "dns.question.name", "destination.domain", "url.domain", "dhost",
+            "query",
+            "server.domain",
+        ].map { ($0, .domain) }
+        + ["url", "url.full", "url.original", "request", "TargetUrl", "RequestUrl", "uri", "c-uri"].map { ($0, .url) }
+        + [
+            "Hashes", "Hash", "hash.md5", "hash.sha1", "hash.sha256", "file.hash.md5", "file.hash.sha1",
+            "file.hash.sha256",
+            "process.hash.sha256", "md5", "sha1", "sha256", "FileHash",
+        ].map { ($0, .hash) }
+        + [
+            "sender", "from", "recipient", "to", "email.from.address", "email.to.address", "email.sender.address",
+            "SenderAddress", "RecipientAddress",
+        ].map { ($0, .email) }
 
     init(rules: [SigmaRule], diagnostics: [RuleDiagnostic], mapping: LogsourceMapping) {
         var options = RuleSetOptions()
-        options.extraFields = Self.userNames + Self.addressNames
+        options.extraFields = Self.userNames + Self.addressNames + Self.iocNames.map(\.0)
         let set = RuleSet(rules: rules, diagnostics: diagnostics, mapping: mapping, options: options)
         // Entity fields are registered with the set, so events have room for them.
         userFields = Self.userNames.compactMap { set.registry.id(of: $0) }
         addressFields = Self.addressNames.compactMap { set.registry.id(of: $0) }
+        iocFields = Self.iocNames.compactMap { name, kind in set.registry.id(of: name).map { ($0, name, kind) } }
         ruleSet = set
         matcher = Matcher(ruleSet: set)
         event = matcher.makeEvent()

@@ -1,8 +1,10 @@
 import Foundation
 public import HygieCore
+public import HygieIntel
 public import HygieStorage
 public import Logging
 import SQLKit
+import STIX
 public import ServiceLifecycle
 import Sigma
 
@@ -18,6 +20,8 @@ public final class DetectionPipeline: Service, @unchecked Sendable {
     let logger: Logger
     let metrics: DetectionMetrics
     let configuration: DetectionConfiguration
+    /// Shared indicators to look for in every event (nil: no IOC matching on this node).
+    let indicators: IndicatorFeed?
     /// Establishment → profile, rebuilt when the rule revision changes (or every minute, for expiring exceptions).
     private var profiles: [UUID: DetectionProfile] = [:]
     private var signatures: [UUID: String] = [:]
@@ -27,8 +31,9 @@ public final class DetectionPipeline: Service, @unchecked Sendable {
 
     public init(
         spool: Spool, database: DatabaseService, configuration: DetectionConfiguration, clock: any HygieClock,
-        metrics: DetectionMetrics, logger: Logger
+        metrics: DetectionMetrics, logger: Logger, indicators: IndicatorFeed? = nil
     ) throws {
+        self.indicators = indicators
         self.spool = spool
         self.writer = BatchWriter(database: database, configuration: configuration)
         self.catalog = RuleCatalog(database: database, clock: clock)
@@ -157,6 +162,8 @@ public final class DetectionPipeline: Service, @unchecked Sendable {
         var result = BatchResult()
         result.events.reserveCapacity(records.count)
         let year = DateParts.fromEpoch(clock.now().timeIntervalSince1970).year
+        let snapshot = indicators?.current
+        let now = clock.milliseconds
         for record in records {
             let profile = try await profile(record.establishmentID)
             let ruleSet = profile.ruleSet
@@ -194,6 +201,11 @@ public final class DetectionPipeline: Service, @unchecked Sendable {
             row.address = profile.firstValue(profile.addressFields)
             if record.format == .syslog { row.fields = JSONWriter.object(event.recordedFields) }
             result.events.append(row)
+            if let snapshot, !snapshot.isEmpty {
+                matchIndicators(
+                    snapshot, profile: profile, record: record, row: row, eventID: eventID, time: time, now: now,
+                    into: &result)
+            }
             profile.matcher.forEachMatch(event) { index in
                 let rule = ruleSet.rules[index]
                 let metadata = rule.metadata
@@ -218,6 +230,60 @@ public final class DetectionPipeline: Service, @unchecked Sendable {
             }
         }
         return result
+    }
+
+    /// Looks up the event's addresses, domains, URLs, hashes and e-mail addresses among the indicators its
+    /// establishment may see; each indicator hit is an alert (kind `ioc`) and a sighting.
+    func matchIndicators(
+        _ snapshot: IndicatorSnapshot, profile: DetectionProfile, record: SpoolRecord, row: BatchResult.EventRow,
+        eventID: String, time: Int64?, now: Int64, into result: inout BatchResult
+    ) {
+        let event = profile.event
+        var hits: [(entry: IndicatorEntry, field: String, value: String)] = []
+        func look(_ kind: IOCFieldKind, _ value: String, _ field: String) {
+            for entry in snapshot.match(kind, value, establishment: record.establishmentID, now: now)
+            where !hits.contains(where: {
+                $0.entry.stixID == entry.stixID && $0.entry.collectionID == entry.collectionID
+            }) {
+                hits.append((entry, field, value))
+            }
+        }
+        for (id, name, kind) in profile.iocFields {
+            guard let value = event.string(id), !value.isEmpty else { continue }
+            switch kind {
+            case .hash where value.contains("="):
+                // Sysmon: `SHA1=…,MD5=…,SHA256=…,IMPHASH=…`
+                for part in value.split(separator: ",") {
+                    if let equals = part.firstIndex(of: "=") {
+                        look(.hash, String(part[part.index(after: equals)...]), name)
+                    }
+                }
+            case .url:
+                look(.url, value, name)
+                if let host = URLComponents(string: value)?.host { look(.domain, host, name) }
+            default:
+                look(kind, value, name)
+            }
+        }
+        for (entry, field, value) in hits {
+            let severity: Severity = (entry.confidence ?? 100) < 50 ? .medium : .high
+            result.matches.append(
+                .init(
+                    kind: "ioc", establishmentID: record.establishmentID,
+                    rule: AlertRule(
+                        id: "ioc:\(entry.stixID)", title: "IOC: \(entry.name)", author: entry.tlp.label,
+                        severity: severity),
+                    host: row.host, user: row.user, address: row.address, sourceID: record.sourceID, eventID: eventID,
+                    time: time ?? record.receivedAt, receivedAt: record.receivedAt,
+                    matched: JSONWriter.object([
+                        (field, value), ("indicator", entry.stixID), ("ioc", entry.ioc), ("tlp", entry.tlp.label),
+                    ])))
+            result.sightings.append(
+                SightingHit(
+                    establishmentID: record.establishmentID, collectionID: entry.collectionID,
+                    indicatorID: entry.stixID,
+                    time: time ?? record.receivedAt))
+        }
     }
 
     // MARK: Correlations

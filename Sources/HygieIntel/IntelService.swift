@@ -252,6 +252,7 @@ public struct IntelService: Sendable {
                 \(bind: distribution == .group ? sharingGroupID : nil), \(bind: Int64(0)), \(bind: now))
                 """
             ).run()
+            try await ObjectStore.bumpRevision(sql)
         }
         return try await ownCollection(id, in: scope)
     }
@@ -280,6 +281,7 @@ public struct IntelService: Sendable {
             try await sql.raw("DELETE FROM intel_status WHERE collection_id = \(bind: id)").run()
             try await sql.raw("DELETE FROM intel_grants WHERE collection_id = \(bind: id)").run()
             try await sql.raw("DELETE FROM intel_collections WHERE id = \(bind: id)").run()
+            try await ObjectStore.bumpRevision(sql)
         }
     }
 

@@ -200,7 +200,13 @@ struct ObjectStore: Sendable {
         try await sql.raw(
             "UPDATE intel_collections SET added_clock = \(bind: addedClock) WHERE id = \(bind: collection.id)"
         ).run()
+        if newRows.contains(where: { $0.candidate.object.type == "indicator" }) { try await Self.bumpRevision(sql) }
         return details
+    }
+
+    /// Tells every node's ``IndicatorFeed`` that the indicators may have changed.
+    static func bumpRevision(_ sql: any SQLDatabase) async throws {
+        try await sql.raw("UPDATE intel_state SET revision = revision + 1 WHERE id = 1").run()
     }
 
     /// `modified` (or `created`) exactly as the object wrote it.
@@ -340,6 +346,7 @@ struct ObjectStore: Sendable {
                 .decode(column: "n", as: Int.self) ?? 0
             guard count > 0 else { return 0 }
             try await sql.raw("DELETE FROM intel_objects WHERE \(condition)").run()
+            try await Self.bumpRevision(sql)
             let scope: SQLQueryString = """
                 establishment_id = \(bind: collection.establishmentID.uuid) AND collection_id = \(bind: collection.id) \
                 AND stix_id = \(bind: stixID)

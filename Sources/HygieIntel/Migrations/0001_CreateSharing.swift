@@ -1,4 +1,5 @@
 import FluentKit
+import SQLKit
 
 /// Collections (TAXII), the machine accounts of partners and peers, sharing groups and who may read or write
 /// which collection.
@@ -48,6 +49,17 @@ struct CreateSharing: AsyncMigration {
             .field("created_at", .int64, .required)
             .unique(on: "establishment_id", "title")
             .create()
+        try await database.schema("intel_settings")
+            .field("establishment_id", .uuid, .identifier(auto: false), .references("core_establishments", "id"))
+            .field("own_domains", .string, .required)
+            .field("anonymise_upward", .bool, .required)
+            .create()
+        // One row: bumped by every change that can alter the indicators detection matches.
+        try await database.schema("intel_state")
+            .field("id", .int64, .identifier(auto: false))
+            .field("revision", .int64, .required)
+            .create()
+        try await (database as! any SQLDatabase).raw("INSERT INTO intel_state (id, revision) VALUES (1, 0)").run()  // SQL drivers only
         try await database.schema("intel_grants")
             .field("establishment_id", .uuid, .required, .references("core_establishments", "id"))
             .field("collection_id", .uuid, .required, .references("intel_collections", "id", onDelete: .cascade))

@@ -32,6 +32,20 @@ struct CreateObjects: AsyncMigration {
         try await sql.raw(
             "CREATE INDEX intel_objects_type ON intel_objects (establishment_id, type, is_latest)"
         ).run()
+        try await sql.raw(
+            """
+            CREATE TABLE intel_sightings (establishment_id UUID NOT NULL, collection_id UUID NOT NULL \
+            REFERENCES intel_collections (id) ON DELETE CASCADE, indicator_id VARCHAR(300) NOT NULL, \
+            first_seen BIGINT NOT NULL, last_seen BIGINT NOT NULL, count BIGINT NOT NULL, \
+            PRIMARY KEY (establishment_id, collection_id, indicator_id))
+            """
+        ).run()
+        try await sql.raw(
+            """
+            CREATE TABLE intel_sighting_days (establishment_id UUID NOT NULL, day BIGINT NOT NULL, count BIGINT NOT NULL, \
+            PRIMARY KEY (establishment_id, day))
+            """
+        ).run()
         try await database.schema("intel_status")
             .id()
             .field("establishment_id", .uuid, .required, .references("core_establishments", "id"))
@@ -50,6 +64,8 @@ struct CreateObjects: AsyncMigration {
     func revert(on database: any Database) async throws {
         try await database.schema("intel_status").delete()
         let sql = database as! any SQLDatabase  // Both drivers are SQL databases.
+        try await sql.raw("DROP TABLE intel_sighting_days").run()
+        try await sql.raw("DROP TABLE intel_sightings").run()
         try await sql.raw("DROP TABLE intel_objects").run()
     }
 }
