@@ -28,13 +28,16 @@ struct Bootstrap {
 
     var audit: AuditTrail { AuditTrail(dialect: database.dialect, clock: clock) }
 
-    func identity() throws -> IdentityService {
-        let secrets: SecretBox
+    /// The instance key that seals secrets Hygie must read back (TOTP seeds, feed credentials).
+    func secretBox() throws -> SecretBox {
         if let key = configuration.secretKey, let data = Data(base64Encoded: key) {
-            secrets = try SecretBox(keyData: data)
-        } else {
-            secrets = try SecretBox.loadOrCreateKeyFile(in: configuration.dataDir)
+            return try SecretBox(keyData: data)
         }
+        return try SecretBox.loadOrCreateKeyFile(in: configuration.dataDir)
+    }
+
+    func identity() throws -> IdentityService {
+        let secrets = try secretBox()
         var denylist: [String] = []
         if let file = configuration.passwordDenylistFile {
             denylist = try String(contentsOfFile: file, encoding: .utf8).split(whereSeparator: \.isNewline).map(
@@ -52,7 +55,10 @@ struct Bootstrap {
     var tenancy: TenancyService { TenancyService(database: database, audit: audit, clock: clock) }
     var jobs: JobQueue { JobQueue(database: database, clock: clock) }
     var intel: IntelService {
-        IntelService(database: database, audit: audit, clock: clock, configuration: configuration.intel)
+        // try?: without a readable instance key, feeds simply cannot store secrets (creating one says so).
+        IntelService(
+            database: database, audit: audit, clock: clock, configuration: configuration.intel,
+            secrets: try? secretBox())
     }
     var detection: DetectionService {
         DetectionService(database: database, audit: audit, clock: clock, configuration: configuration.detection)
@@ -92,7 +98,7 @@ struct Bootstrap {
             SourceHealthJob(service: detection), RetentionJob(service: detection),
             AlertNotificationJob(service: detection, queue: jobs, digest: false, mail: configuration.smtp != nil),
             AlertNotificationJob(service: detection, queue: jobs, digest: true, mail: configuration.smtp != nil),
-            WebhookDeliveryJob(service: detection),
+            WebhookDeliveryJob(service: detection), IntelFeedsJob(service: intel), IntelMaintenanceJob(service: intel),
         ] + (configuration.smtp.map { [EmailDeliveryJob(service: detection, smtp: $0)] } ?? [])
     }
 
@@ -105,6 +111,9 @@ struct Bootstrap {
         ScheduledJob(name: "alert-notify", schedule: try! CronSchedule("* * * * *"), kind: AlertNotificationJob.kind),
         ScheduledJob(
             name: "alert-digest", schedule: try! CronSchedule("5 * * * *"), kind: AlertNotificationJob.digestKind),
+        ScheduledJob(name: "intel-feeds", schedule: try! CronSchedule("* * * * *"), kind: IntelFeedsJob.kind),
+        ScheduledJob(
+            name: "intel-maintenance", schedule: try! CronSchedule("40 3 * * *"), kind: IntelMaintenanceJob.kind),
     ]
 }
 

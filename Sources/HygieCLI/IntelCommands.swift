@@ -11,7 +11,8 @@ struct IntelCommand: AsyncParsableCommand {
         commandName: "intel", abstract: "Threat intelligence: collections, TAXII accounts, sharing, import and export.",
         subcommands: [
             Collections.self, CreateCollection.self, Accounts.self, CreateAccount.self, Groups.self, CreateGroup.self,
-            Grant.self, Import.self, Export.self,
+            Grant.self, Import.self, Export.self, Feeds.self, CreateFeed.self, Sync.self, Sightings.self,
+            PublishSightings.self, Settings.self,
         ])
 
     static func tlp(_ text: String) throws -> TLP {
@@ -275,6 +276,153 @@ struct IntelCommand: AsyncParsableCommand {
                     FileHandle.standardOutput.write(Data(bytes))
                     print()
                 }
+            }
+        }
+    }
+
+    struct Feeds: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "TAXII feeds with their health.")
+        @OptionGroup var common: CommonOptions
+        @OptionGroup var target: EstablishmentOption
+
+        func run() async throws {
+            try await IntelCommand.run(common, target) { boot, scope in
+                let now = Date()
+                for feed in try await boot.intel.feeds(in: scope) {
+                    print(
+                        [
+                            feed.id.uuidString.lowercased(), feed.name, feed.direction.rawValue, feed.health(at: now),
+                            "\(feed.objectsTotal) objects",
+                            feed.lastSuccessAt.map { ISO8601DateFormatter().string(from: $0) } ?? "never",
+                            feed.lastError ?? "",
+                        ].joined(separator: "\t"))
+                }
+            }
+        }
+    }
+
+    struct CreateFeed: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "create-feed",
+            abstract: "Subscribe to a remote TAXII collection (pull) or send a local collection to one (push).",
+            discussion:
+                "With --secret-stdin the password or bearer token is read from standard input and kept encrypted.")
+        @OptionGroup var common: CommonOptions
+        @OptionGroup var target: EstablishmentOption
+        @Option(help: "Name.") var name: String
+        @Option(help: "pull or push.") var direction = "pull"
+        @Option(help: "Remote collection URL (https://hub/taxii2/ROOT/collections/ID/).") var url: String
+        @Option(help: "HTTP Basic user name (none: the secret is a Bearer token).") var username: String?
+        @Flag(help: "Read the secret from standard input.") var secretStdin = false
+        @Option(help: "Local collection id (filled by a pull, read by a push).") var collection: String
+        @Option(help: "Minutes between runs (5 to 10080).") var interval = 60
+        @Option(help: "Push: most restricted TLP sent (clear, green, amber, amber+strict).") var maxTLP = "amber"
+
+        func run() async throws {
+            guard let kind = IntelFeed.Direction(rawValue: direction) else {
+                throw CLIError("direction is pull or push")
+            }
+            let collectionID = try IntelCommand.uuid(collection, "collection")
+            let level = try IntelCommand.tlp(maxTLP)
+            var secret: String?
+            if secretStdin {
+                guard let line = readLine(strippingNewline: true), !line.isEmpty else {
+                    throw CLIError("no secret on standard input")
+                }
+                secret = line
+            }
+            try await IntelCommand.run(common, target) { boot, scope in
+                let feed = try await boot.intel.createFeed(
+                    name: name, direction: kind, url: url, username: username, secret: secret,
+                    collectionID: collectionID,
+                    intervalMinutes: interval, maxTLP: level, in: scope)
+                print(feed.id.uuidString.lowercased())
+            }
+        }
+    }
+
+    struct Sync: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Run a feed now; exits 1 if it fails.")
+        @OptionGroup var common: CommonOptions
+        @OptionGroup var target: EstablishmentOption
+        @Argument(help: "Feed id or name.") var feed: String
+
+        func run() async throws {
+            try await IntelCommand.run(common, target) { boot, scope in
+                guard
+                    let id = try await boot.intel.feeds(in: scope).first(where: {
+                        $0.id.uuidString.lowercased() == feed.lowercased() || $0.name == feed
+                    })?.id
+                else { throw CLIError("no feed \(feed)") }
+                let result = try await boot.intel.runFeed(id, in: scope)
+                print(
+                    "\(result.name): \(result.lastObjects) object(s), \(result.lastError.map { "error: \($0)" } ?? "ok")"
+                )
+                if result.lastError != nil { throw ExitCode(1) }
+            }
+        }
+    }
+
+    struct Sightings: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Indicators seen in this establishment's logs.")
+        @OptionGroup var common: CommonOptions
+        @OptionGroup var target: EstablishmentOption
+
+        func run() async throws {
+            try await IntelCommand.run(common, target) { boot, scope in
+                let format = ISO8601DateFormatter()
+                for sighting in try await boot.intel.sightings(in: scope) {
+                    print(
+                        [
+                            sighting.indicatorID, sighting.name ?? "", sighting.tlp.label, String(sighting.count),
+                            format.string(from: sighting.firstSeen), format.string(from: sighting.lastSeen),
+                        ].joined(separator: "\t"))
+                }
+            }
+        }
+    }
+
+    struct PublishSightings: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "publish-sightings",
+            abstract: "Add this establishment's sightings (STIX, no internal detail) to one of its collections.")
+        @OptionGroup var common: CommonOptions
+        @OptionGroup var target: EstablishmentOption
+        @Option(help: "Collection id.") var collection: String
+
+        func run() async throws {
+            let collectionID = try IntelCommand.uuid(collection, "collection")
+            try await IntelCommand.run(common, target) { boot, scope in
+                let status = try await boot.intel.publishSightings(to: collectionID, in: scope)
+                print(
+                    "\(status.successes.filter { $0.message == nil }.count) new sighting version(s), \(status.failureCount) refused"
+                )
+            }
+        }
+    }
+
+    struct Settings: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "settings", abstract: "Show or change own domains (never alerted on) and upward anonymisation."
+        )
+        @OptionGroup var common: CommonOptions
+        @OptionGroup var target: EstablishmentOption
+        @Option(help: "Comma-separated own domains (empty string clears them).") var ownDomains: String?
+        @Option(help: "Anonymise what is shared upward: true or false.") var anonymiseUpward: Bool?
+
+        func run() async throws {
+            try await IntelCommand.run(common, target) { boot, scope in
+                var settings = try await boot.intel.settings(in: scope)
+                if ownDomains != nil || anonymiseUpward != nil {
+                    if let ownDomains { settings.ownDomains = ownDomains.split(separator: ",").map(String.init) }
+                    if let anonymiseUpward { settings.anonymiseUpward = anonymiseUpward }
+                    try await boot.intel.updateSettings(settings, in: scope)
+                    settings = try await boot.intel.settings(in: scope)
+                }
+                print(
+                    "own domains: \(settings.ownDomains.isEmpty ? "none" : settings.ownDomains.joined(separator: ", "))"
+                )
+                print("anonymise upward: \(settings.anonymiseUpward)")
             }
         }
     }

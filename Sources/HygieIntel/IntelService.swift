@@ -26,6 +26,8 @@ public struct IntelService: Sendable {
     let clock: any HygieClock
     public let configuration: IntelConfiguration
     let store: ObjectStore
+    /// Protects the secrets of remote feeds (nil: feeds cannot hold secrets).
+    let secrets: SecretBox?
 
     static let readers: Set<Role> = [.admin, .rssi, .analyst, .auditor]
     static let writers: Set<Role> = [.admin, .rssi, .analyst]
@@ -33,8 +35,9 @@ public struct IntelService: Sendable {
 
     public init(
         database: DatabaseService, audit: AuditTrail, clock: any HygieClock,
-        configuration: IntelConfiguration = IntelConfiguration()
+        configuration: IntelConfiguration = IntelConfiguration(), secrets: SecretBox? = nil
     ) {
+        self.secrets = secrets
         self.database = database
         self.audit = audit
         self.clock = clock

@@ -52,6 +52,12 @@ public struct CollectionAccess: Sendable, Hashable {
     public var collection: IntelCollection
     public var canRead: Bool
     public var canWrite: Bool
+
+    public init(collection: IntelCollection, canRead: Bool, canWrite: Bool) {
+        self.collection = collection
+        self.canRead = canRead
+        self.canWrite = canWrite
+    }
 }
 
 /// A machine account for a partner, a peer instance, a hub or a tool: HTTP Basic (`username` + secret) or

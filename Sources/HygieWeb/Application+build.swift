@@ -30,6 +30,8 @@ public func buildRouter(services: HygieServices) throws -> Router<HygieRequestCo
     CoreAPIController(services: services).addRoutes(to: router)
     DetectionAPIController(services: services).addRoutes(to: router)
     DetectionWebController(services: services).addRoutes(to: router)
+    IntelAPIController(services: services).addRoutes(to: router)
+    IntelWebController(services: services).addRoutes(to: router)
     TAXIIController(services: services).addRoutes(to: router)
     return router
 }
@@ -37,7 +39,8 @@ public func buildRouter(services: HygieServices) throws -> Router<HygieRequestCo
 /// The OpenAPI document, for tests that compare it with ``buildRouter(services:)``'s routes.
 public func openAPIDocument(services: HygieServices) -> [String: Any] {
     OpenAPIDocument.make(
-        CoreAPIController(services: services).operations + DetectionAPIController(services: services).operations)
+        CoreAPIController(services: services).operations + DetectionAPIController(services: services).operations
+            + IntelAPIController(services: services).operations)
 }
 
 /// Where and how the HTTP server listens.

@@ -123,7 +123,8 @@ func signIn(_ client: any TestClientProtocol, email: String) async throws -> (co
                 for path in [
                     "/users", "/departments", "/audit", "/tokens", "/admin/jobs", "/admin/establishments", "/alerts",
                     "/rules",
-                    "/sources", "/events", "/alerts/per-day.svg",
+                    "/sources", "/events", "/alerts/per-day.svg", "/intel", "/sharing", "/intel/sightings.svg",
+                    "/intel/objects/indicator--11111111-1111-4111-8111-111111111111",
                 ] {
                     let response = try await client.execute(uri: path, method: .get, headers: [.cookie: cookie])
                     #expect([.forbidden, .notFound].contains(response.status), "\(path) gave \(response.status)")

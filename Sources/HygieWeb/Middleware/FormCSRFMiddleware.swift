@@ -19,7 +19,7 @@ struct FormCSRFMiddleware: RouterMiddleware {
     /// The TAXII API root's `max_content_length`.
     let maxTAXIIBytes: Int
     static let preSessionCookie = "hygie_csrf"
-    static let bulkPaths: Set<String> = ["/api/v1/ingest", "/api/v1/rules"]
+    static let bulkPaths: Set<String> = ["/api/v1/ingest", "/api/v1/rules", "/api/v1/intel/import"]
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
