@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every Hygie test: build, format lint, unit + integration on SQLite, the same suite on a private
 # PostgreSQL, end-to-end scenarios against the real binary on both engines, and the browser test.
-# Installs what it needs (Debian: postgresql, chromium, chromium-driver, zbar-tools, zlib1g-dev, openssl; PyPI: selenium in
-# .venv). The Sigma regression tests read ../shared/data/sigma.
+# Installs what it needs (Debian: postgresql, chromium, chromium-driver, zbar-tools, zlib1g-dev, openssl, curl; PyPI:
+# selenium in .venv, the conformance clients in .venv-conformance). The Sigma regression tests read ../shared/data/sigma.
 # Ends with "N passed, N failed" and exits non-zero on any failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -29,6 +29,7 @@ command -v zbarimg >/dev/null 2>&1 || missing+=(zbar-tools)
 ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || missing+=(postgresql)
 [ -f /usr/include/zlib.h ] || missing+=(zlib1g-dev)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+command -v curl >/dev/null 2>&1 || missing+=(curl)
 if [ ${#missing[@]} -gt 0 ]; then
     echo "installing ${missing[*]}"
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
@@ -105,6 +106,15 @@ e2e detection-sqlite python3 Tests/e2e/e2e_detection.py .build/debug/hygie
 
 log "End-to-end detection on PostgreSQL (same, plus two nodes)"
 e2e detection-postgres python3 Tests/e2e/e2e_detection.py .build/debug/hygie --postgres "$pgurl"
+
+log "TAXII 2.1 conformance (OASIS taxii2-client, stix2, stix2-validator) against a fresh Hygie over HTTPS"
+e2e taxii-conformance scripts/conformance.sh taxii .build/debug/hygie
+
+log "End-to-end threat intelligence on SQLite (hub and hospital, feeds, IOC alerts, sightings, stix2-validator)"
+e2e intel-sqlite python3 Tests/e2e/e2e_intel.py .build/debug/hygie --python .venv-conformance/bin/python
+
+log "End-to-end threat intelligence on PostgreSQL"
+e2e intel-postgres python3 Tests/e2e/e2e_intel.py .build/debug/hygie --python .venv-conformance/bin/python --postgres "$pgurl"
 
 log "Browser (headless Chromium)"
 e2e browser .venv/bin/python Tests/e2e/browser_login.py .build/debug/hygie "$out/screenshots"
