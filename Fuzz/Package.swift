@@ -17,5 +17,9 @@ let package = Package(
             name: "SigmaFuzz",
             dependencies: [.product(name: "Sigma", package: "hygie")]
         ),
+        .executableTarget(
+            name: "STIXFuzz",
+            dependencies: [.product(name: "STIX", package: "hygie")]
+        ),
     ]
 )

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (Fuzz/) with address sanitizer and runs each for SECONDS (default 60) on its seed
-# corpus: HygieFuzz (HygieCore parsers) and SigmaFuzz (rules, conditions, events). A crash leaves its input in
+# corpus: HygieFuzz (HygieCore parsers), SigmaFuzz (rules, conditions, events) and STIXFuzz (bundles, patterns,
+# addresses, timestamps). A crash leaves its input in
 # Fuzz/crash-* and exits non-zero. `scripts/fuzz.sh 600 SigmaFuzz` runs one target.
 set -euo pipefail
 cd "$(dirname "$0")/../Fuzz"
 seconds=${1:-60}
-targets=${2:-"HygieFuzz SigmaFuzz"}
+targets=${2:-"HygieFuzz SigmaFuzz STIXFuzz"}
 # SwiftPM's --sanitize=fuzzer alone leaves the libraries without coverage counters; ask for them explicitly.
 build_log=$(mktemp)
 if ! swift build --sanitize=fuzzer --sanitize=address \
@@ -21,6 +22,7 @@ for target in $targets; do
     corpus=corpus
     maxlen=512
     if [ "$target" = SigmaFuzz ]; then corpus=corpus-sigma; maxlen=2048; fi
+    if [ "$target" = STIXFuzz ]; then corpus=corpus-stix; maxlen=4096; fi
     work=$(mktemp -d)
     cp "$corpus"/* "$work/"
     echo "$target:"
