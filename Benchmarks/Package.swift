@@ -18,6 +18,8 @@ let package = Package(
                 .product(name: "HygieCore", package: "hygie"),
                 .product(name: "HygieStorage", package: "hygie"),
                 .product(name: "Sigma", package: "hygie"),
+                .product(name: "STIX", package: "hygie"),
+                .product(name: "HygieIntel", package: "hygie"),
             ],
             path: "Benchmarks/HygieBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]

@@ -115,9 +115,11 @@ public final class IndicatorSnapshot: Sendable {
         switch kind {
         case .ip: refs = index.lookup(ip: value)
         case .domain:
-            let domain = IOC.normalizedDomain(value)
-            if let own = ownDomains[establishment], WarningList.isOwn(domain, own) { return [] }
-            refs = index.lookup(domain: domain)
+            refs = index.lookup(domain: value)
+            // Own domains are rare hits: checked only when an indicator names the value.
+            if !refs.isEmpty, let own = ownDomains[establishment], WarningList.isOwn(IOC.normalizedDomain(value), own) {
+                return []
+            }
         case .url: refs = index.lookup(url: value)
         case .hash: refs = index.lookup(hash: value)
         case .email: refs = index.lookup(email: value)
@@ -154,6 +156,7 @@ public final class IndicatorSnapshot: Sendable {
                 index.insert(ioc, ref: ref)
             }
         }
+        index.finish()
         return IndicatorSnapshot(
             index: index, entries: entries, visible: [establishment: [0]], ownDomains: [establishment: ownDomains],
             revision: 0, warningListed: warned, notIndexable: 0)
@@ -351,6 +354,7 @@ public final class IndicatorFeed: Service, Sendable {
                         ioc: iocs.map(\.description).joined(separator: " OR "), collectionIndex: collectionRef))
             }
         }
+        index.finish()
         return IndicatorSnapshot(
             index: index, entries: entries, visible: visible, ownDomains: ownDomains, revision: revision,
             warningListed: warned, notIndexable: notIndexable)

@@ -49,19 +49,14 @@ public enum IOC: Sendable, Hashable, CustomStringConvertible {
         return "="
     }
 
+    /// Lowercase (ASCII), without trailing dots. Lookups normalise log values the same way, byte by byte.
     public static func normalizedDomain(_ text: String) -> String {
-        var lower = text.lowercased()
-        while lower.hasSuffix(".") { lower.removeLast() }
-        return lower
+        String(decoding: Normalization.bytes(text, .domain), as: UTF8.self)
     }
 
-    /// Scheme and host are case-insensitive; the rest of a URL is kept as is.
+    /// Scheme and host are case-insensitive (ASCII); the rest of a URL is kept as is.
     public static func normalizedURL(_ text: String) -> String {
-        guard let schemeEnd = text.range(of: "://") else { return text }
-        let afterScheme = text[schemeEnd.upperBound...]
-        let hostEnd = afterScheme.firstIndex { $0 == "/" || $0 == "?" || $0 == "#" } ?? afterScheme.endIndex
-        return text[..<schemeEnd.upperBound].lowercased() + afterScheme[..<hostEnd].lowercased()
-            + afterScheme[hostEnd...]
+        String(decoding: Normalization.bytes(text, .url), as: UTF8.self)
     }
 
     static let hashAlgorithms: [String: String] = [
@@ -88,12 +83,13 @@ public enum IOC: Sendable, Hashable, CustomStringConvertible {
             self = .url(Self.normalizedURL(literal))
         case ("email-addr", 1, "value"):
             guard op == .equal else { return nil }
-            self = .email(literal.lowercased())
+            self = .email(String(decoding: Normalization.bytes(literal, .lower), as: UTF8.self))
         case ("file", 2, "hashes"):
             guard op == .equal, case .property(let name) = path.steps[1],
                 let algorithm = Self.hashAlgorithms[name.lowercased()]
             else { return nil }
-            self = .hash(algorithm: algorithm, value: literal.lowercased())
+            self = .hash(
+                algorithm: algorithm, value: String(decoding: Normalization.bytes(literal, .lower), as: UTF8.self))
         default:
             return nil
         }
@@ -143,14 +139,104 @@ public enum IOC: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
-/// Looks up log values among many single-comparison indicators in constant time per value
-/// (hash tables; one table per prefix length in use for CIDR ranges).
+/// How a kind of value is normalised before it is compared: the same rules for indicators (when indexed) and for
+/// log values (when looked up), applied byte by byte so that a lookup allocates nothing.
+enum Normalization {
+    case domain  // ASCII lowercase, trailing dots dropped
+    case url  // scheme and host in ASCII lowercase
+    case lower  // ASCII lowercase (hashes, e-mail addresses)
+
+    @inline(__always)
+    static func lower(_ byte: UInt8) -> UInt8 { byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte }
+
+    /// Calls `body` with each normalised byte.
+    @inline(__always)
+    static func forEach(_ bytes: UnsafeBufferPointer<UInt8>, _ mode: Normalization, _ body: (UInt8) -> Void) {
+        var end = bytes.count
+        if mode == .domain { while end > 0, bytes[end - 1] == UInt8(ascii: ".") { end -= 1 } }
+        if mode == .url {
+            // Lowercase up to the end of the host: the first '/', '?' or '#' after "://". Without a scheme, as is.
+            var hasScheme = false
+            var scan = 0
+            while scan + 2 < min(end, 24) {
+                if bytes[scan] == UInt8(ascii: ":"), bytes[scan + 1] == UInt8(ascii: "/"),
+                    bytes[scan + 2] == UInt8(ascii: "/")
+                {
+                    hasScheme = true
+                    break
+                }
+                scan += 1
+            }
+            if !hasScheme {
+                for index in 0..<end { body(bytes[index]) }
+                return
+            }
+            var index = 0
+            var slashes = 0
+            var inHost = false
+            var lowering = true
+            while index < end {
+                let byte = bytes[index]
+                if lowering {
+                    if inHost, byte == UInt8(ascii: "/") || byte == UInt8(ascii: "?") || byte == UInt8(ascii: "#") {
+                        lowering = false
+                        body(byte)
+                    } else {
+                        body(lower(byte))
+                        if !inHost {
+                            if byte == UInt8(ascii: "/") { slashes += 1 } else if slashes > 0 { slashes = 0 }
+                            if slashes == 2 { inHost = true }
+                        }
+                    }
+                } else {
+                    body(byte)
+                }
+                index += 1
+            }
+            return
+        }
+        for index in 0..<end { body(lower(bytes[index])) }
+    }
+
+    static func bytes(_ text: String, _ mode: Normalization) -> [UInt8] {
+        var text = text
+        return text.withUTF8 { buffer in
+            var out: [UInt8] = []
+            out.reserveCapacity(buffer.count)
+            forEach(buffer, mode) { out.append($0) }
+            return out
+        }
+    }
+
+    /// FNV-1a over the normalised bytes, seeded by kind. Candidates are confirmed by full comparison, so a
+    /// collision can cost a lookup but never produce a false match.
+    static func key(_ text: String, _ mode: Normalization, kind: UInt8) -> UInt64 {
+        var text = text
+        return text.withUTF8 { buffer in
+            var hash: UInt64 = 0xcbf2_9ce4_8422_2325 ^ UInt64(kind)
+            forEach(buffer, mode) { byte in
+                hash ^= UInt64(byte)
+                hash &*= 0x0000_0100_0000_01b3
+            }
+            return hash
+        }
+    }
+}
+
+/// Looks up log values among many single-comparison indicators in constant time per value: 64-bit keys of the
+/// normalised value for names, URLs, hashes and e-mail addresses (confirmed by comparing the values on a hit),
+/// integer keys for addresses, one table per prefix length in use for CIDR ranges.
 ///
 /// Each IOC maps to the `Int32` references of the indicators that carry it.
 public struct IOCIndex: Sendable {
-    var strings: [String: Ref] = [:]  // "d:" domain, "u:" url, "h:" hash, "e:" e-mail
+    /// Built by ``finish()``: most log values match nothing, and the filter says so from one cache line instead
+    /// of a probe into a table of a million entries.
+    var filter: BlockedBloomFilter?
+    var keys: [UInt64: Ref] = [:]
+    /// The normalised value behind each key, to confirm a hit.
+    var values: [UInt64: [UInt8]] = [:]
     var ipv4: [UInt32: Ref] = [:]
-    var ipv4Ranges: [Int: [UInt32: Ref]] = [:]
+    var ipv4Ranges: [(prefix: Int, mask: UInt32, table: [UInt32: Ref])] = []
     var ipv6: [IPv6Key: Ref] = [:]
     var ipv6Ranges: [Int: [IPv6Key: Ref]] = [:]
     var overflow: [[Int32]] = []
@@ -165,6 +251,11 @@ public struct IOCIndex: Sendable {
     struct Ref: Sendable {
         var raw: Int32
     }
+
+    static let domainKind: UInt8 = 1
+    static let urlKind: UInt8 = 2
+    static let hashKind: UInt8 = 3
+    static let emailKind: UInt8 = 4
 
     public init() {}
 
@@ -183,6 +274,7 @@ public struct IOCIndex: Sendable {
         }
     }
 
+    @inline(__always)
     func refs(_ slot: Ref?) -> [Int32] {
         guard let slot else { return [] }
         return slot.raw >= 0 ? [slot.raw] : overflow[Int(-slot.raw) - 1]
@@ -191,6 +283,7 @@ public struct IOCIndex: Sendable {
     public mutating func insert(_ ioc: IOC, ref: Int32) {
         precondition(ref >= 0, "indicator references are non-negative")
         count += 1
+        filter = nil
         switch ioc {
         case .ip(let network):
             if network.isIPv6 {
@@ -205,39 +298,145 @@ public struct IOCIndex: Sendable {
                 if network.prefixLength == 32 {
                     Self.add(ref, to: &ipv4[key], overflow: &overflow)
                 } else {
-                    Self.add(ref, to: &ipv4Ranges[network.prefixLength, default: [:]][key], overflow: &overflow)
+                    var position = ipv4Ranges.firstIndex { $0.prefix == network.prefixLength }
+                    if position == nil {
+                        ipv4Ranges.append(
+                            (
+                                network.prefixLength,
+                                UInt32(truncatingIfNeeded: IPNetwork.mask32(network.prefixLength)), [:]
+                            ))
+                        position = ipv4Ranges.count - 1
+                    }
+                    Self.add(ref, to: &ipv4Ranges[position!].table[key], overflow: &overflow)
                 }
             }
-        case .domain(let text): Self.add(ref, to: &strings["d:" + text], overflow: &overflow)
-        case .url(let text): Self.add(ref, to: &strings["u:" + text], overflow: &overflow)
-        case .hash(_, let text): Self.add(ref, to: &strings["h:" + text], overflow: &overflow)
-        case .email(let text): Self.add(ref, to: &strings["e:" + text], overflow: &overflow)
+        case .domain(let text): insert(text, .domain, kind: Self.domainKind, ref: ref)
+        case .url(let text): insert(text, .url, kind: Self.urlKind, ref: ref)
+        case .hash(_, let text): insert(text, .lower, kind: Self.hashKind, ref: ref)
+        case .email(let text): insert(text, .lower, kind: Self.emailKind, ref: ref)
         }
+    }
+
+    /// Builds the filter that lets most lookups stop early; call once every indicator is inserted (inserting
+    /// afterwards drops the filter).
+    public mutating func finish() {
+        var filter = BlockedBloomFilter(expected: count)
+        for key in keys.keys { filter.insert(Self.mix(key)) }
+        for key in ipv4.keys { filter.insert(Self.mix(UInt64(key) | 32 << 32)) }
+        for range in ipv4Ranges {
+            for key in range.table.keys { filter.insert(Self.mix(UInt64(key) | UInt64(range.prefix) << 32)) }
+        }
+        for key in ipv6.keys { filter.insert(Self.mix(key.high ^ key.low.rotated)) }
+        for table in ipv6Ranges.values {
+            for key in table.keys { filter.insert(Self.mix(key.high ^ key.low.rotated)) }
+        }
+        self.filter = filter
+    }
+
+    /// splitmix64's finaliser: spreads any 64-bit key over the filter's bits.
+    @inline(__always)
+    static func mix(_ value: UInt64) -> UInt64 {
+        var z = value &+ 0x9E37_79B9_7F4A_7C15
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    mutating func insert(_ text: String, _ mode: Normalization, kind: UInt8, ref: Int32) {
+        var key = Normalization.key(text, mode, kind: kind)
+        let normalized = Normalization.bytes(text, mode)
+        // Two different values with the same 64-bit key: probe the next key (never seen in practice).
+        while let existing = values[key], existing != normalized { key &+= 0x9E37_79B9_7F4A_7C15 }
+        values[key] = normalized
+        Self.add(ref, to: &keys[key], overflow: &overflow)
+    }
+
+    func lookup(_ text: String, _ mode: Normalization, kind: UInt8) -> [Int32] {
+        var key = Normalization.key(text, mode, kind: kind)
+        if let filter, !filter.mayContain(Self.mix(key)) { return [] }
+        guard keys[key] != nil else { return [] }
+        let normalized = Normalization.bytes(text, mode)
+        while let stored = values[key] {
+            if stored == normalized { return refs(keys[key]) }
+            key &+= 0x9E37_79B9_7F4A_7C15
+        }
+        return []
     }
 
     /// Indicators whose address or range contains `address` (text form; anything else finds nothing).
     public func lookup(ip address: String) -> [Int32] {
         if let v4 = IPNetwork.parseIPv4(Substring(address)) { return lookup(ipv4: v4) }
         guard address.contains(":"), let (high, low) = IPNetwork.parseIPv6(Substring(address)) else { return [] }
-        var found = refs(ipv6[IPv6Key(high: high, low: low)])
+        var found: [Int32] = []
+        if filter?.mayContain(Self.mix(high ^ low.rotated)) ?? true {
+            found = refs(ipv6[IPv6Key(high: high, low: low)])
+        }
         for (prefix, table) in ipv6Ranges {
             let (mh, ml) = IPNetwork.mask128(prefix)
-            found += refs(table[IPv6Key(high: high & mh, low: low & ml)])
+            let key = IPv6Key(high: high & mh, low: low & ml)
+            if filter?.mayContain(Self.mix(key.high ^ key.low.rotated)) ?? true { found += refs(table[key]) }
         }
         return found
     }
 
     public func lookup(ipv4 address: UInt32) -> [Int32] {
-        var found = refs(ipv4[address])
-        for (prefix, table) in ipv4Ranges {
-            found += refs(table[address & UInt32(truncatingIfNeeded: IPNetwork.mask32(prefix))])
+        var found: [Int32] = []
+        if filter?.mayContain(Self.mix(UInt64(address) | 32 << 32)) ?? true { found = refs(ipv4[address]) }
+        for range in ipv4Ranges {
+            let masked = address & range.mask
+            if let filter, !filter.mayContain(Self.mix(UInt64(masked) | UInt64(range.prefix) << 32)) { continue }
+            if let slot = range.table[masked] { found += refs(slot) }
         }
         return found
     }
 
     /// Exact lookups, as a STIX `=` comparison means (a domain indicator does not match its subdomains).
-    public func lookup(domain: String) -> [Int32] { refs(strings["d:" + IOC.normalizedDomain(domain)]) }
-    public func lookup(url: String) -> [Int32] { refs(strings["u:" + IOC.normalizedURL(url)]) }
-    public func lookup(hash: String) -> [Int32] { refs(strings["h:" + hash.lowercased()]) }
-    public func lookup(email: String) -> [Int32] { refs(strings["e:" + email.lowercased()]) }
+    public func lookup(domain: String) -> [Int32] { lookup(domain, .domain, kind: Self.domainKind) }
+    public func lookup(url: String) -> [Int32] { lookup(url, .url, kind: Self.urlKind) }
+    public func lookup(hash: String) -> [Int32] { lookup(hash, .lower, kind: Self.hashKind) }
+    public func lookup(email: String) -> [Int32] { lookup(email, .lower, kind: Self.emailKind) }
+}
+
+extension UInt64 {
+    /// Rotated so that an IPv6 network and its host part do not cancel out when combined.
+    var rotated: UInt64 { (self << 29) | (self >> 35) }
+}
+
+/// A blocked Bloom filter (Putze, Sanders, Singler 2007): each key sets 8 bits inside one 512-bit block, so a test
+/// reads one cache line. About 16 bits per key: under 1 % false positives.
+struct BlockedBloomFilter: Sendable {
+    var words: [UInt64]
+    let blockMask: Int
+
+    init(expected: Int) {
+        var blocks = 1
+        while blocks * 512 < max(expected, 1) * 16 { blocks <<= 1 }
+        words = Array(repeating: 0, count: blocks * 8)
+        blockMask = blocks - 1
+    }
+
+    @inline(__always)
+    mutating func insert(_ hash: UInt64) {
+        let base = (Int(truncatingIfNeeded: hash >> 40) & blockMask) &* 8
+        var bits = hash
+        for _ in 0..<8 {
+            let bit = Int(bits & 511)
+            words[base + (bit >> 6)] |= 1 << UInt64(bit & 63)
+            bits = (bits >> 9) | (bits << 55)
+        }
+    }
+
+    @inline(__always)
+    func mayContain(_ hash: UInt64) -> Bool {
+        let base = (Int(truncatingIfNeeded: hash >> 40) & blockMask) &* 8
+        var bits = hash
+        return words.withUnsafeBufferPointer { buffer in
+            for _ in 0..<8 {
+                let bit = Int(bits & 511)
+                if buffer[base + (bit >> 6)] & (1 << UInt64(bit & 63)) == 0 { return false }
+                bits = (bits >> 9) | (bits << 55)
+            }
+            return true
+        }
+    }
 }

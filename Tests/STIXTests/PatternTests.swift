@@ -214,4 +214,29 @@ import Testing
         #expect(index.lookup(email: "Phish@Bad.Example") == [8])
         #expect(index.count == 8)
     }
+
+    @Test func theFilterKeepsEveryHitAndDropsMostMisses() throws {
+        var index = IOCIndex()
+        for n in 0..<20_000 {
+            index.insert(.domain("host-\(n).bad.example"), ref: Int32(n))
+            index.insert(.ip(IPNetwork(ipv4: UInt32(0x2D00_0000 + n * 7))), ref: Int32(n))
+            index.insert(.hash(algorithm: "MD5", value: String(format: "%032x", n)), ref: Int32(n))
+        }
+        index.insert(.ip(try #require(IPNetwork("91.0.0.0/16"))), ref: 99_999)
+        index.insert(.ip(try #require(IPNetwork("2001:db8:9::/48"))), ref: 99_998)
+        index.finish()
+        let filter = try #require(index.filter)
+        for n in stride(from: 0, to: 20_000, by: 97) {
+            #expect(index.lookup(domain: "HOST-\(n).bad.example.") == [Int32(n)])
+            #expect(index.lookup(ipv4: UInt32(0x2D00_0000 + n * 7)) == [Int32(n)])
+            #expect(index.lookup(hash: String(format: "%032X", n)) == [Int32(n)])
+        }
+        #expect(index.lookup(ip: "91.0.200.1") == [99_999])
+        #expect(index.lookup(ip: "2001:db8:9:1::5") == [99_998])
+        var falsePositives = 0
+        for n in 0..<100_000 where filter.mayContain(IOCIndex.mix(UInt64(n) &* 0x1234_5678_9ABC)) {
+            falsePositives += 1
+        }
+        #expect(falsePositives < 1_000, "\(falsePositives) false positives in 100,000")
+    }
 }

@@ -8,6 +8,7 @@ let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = .init(
         metrics: [.wallClock, .mallocCountTotal, .instructions, .throughput], maxDuration: .seconds(3))
     sigmaBenchmarks()
+    stixBenchmarks()
 
     let totp = TOTP(secret: Data("12345678901234567890".utf8))
     let now = Date(timeIntervalSince1970: 1_790_000_015)

@@ -11,8 +11,12 @@ let observation: [Observation] = {
     var map: [String: JSONValue] = [:]
     for member in objects.members ?? [] { map[member.key] = member.value }
     return [
-        Observation(firstObserved: STIXTimestamp(microseconds: 0), lastObserved: STIXTimestamp(microseconds: 1_000_000), objects: map),
-        Observation(firstObserved: STIXTimestamp(microseconds: 5_000_000), lastObserved: STIXTimestamp(microseconds: 6_000_000), numberObserved: 3, objects: map),
+        Observation(
+            firstObserved: STIXTimestamp(microseconds: 0), lastObserved: STIXTimestamp(microseconds: 1_000_000),
+            objects: map),
+        Observation(
+            firstObserved: STIXTimestamp(microseconds: 5_000_000), lastObserved: STIXTimestamp(microseconds: 6_000_000),
+            numberObserved: 3, objects: map),
     ]
 }()
 
@@ -43,7 +47,8 @@ public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
                 // Every extracted value finds its own indicator again.
                 let found: [Int32]
                 switch ioc {
-                case .ip(let network): found = index.lookup(ip: network.description.split(separator: "/")[0].description)
+                case .ip(let network):
+                    found = index.lookup(ip: network.description.split(separator: "/")[0].description)
                 case .domain(let text): found = index.lookup(domain: text)
                 case .url(let text): found = index.lookup(url: text)
                 case .hash(_, let text): found = index.lookup(hash: text)
@@ -62,7 +67,8 @@ public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
     default:
         let text = String(decoding: bytes, as: UTF8.self)
         if let stamp = STIXTimestamp(text) {
-            precondition(STIXTimestamp(stamp.taxiiString)?.microseconds == stamp.microseconds, "\(text) does not read back")
+            precondition(
+                STIXTimestamp(stamp.taxiiString)?.microseconds == stamp.microseconds, "\(text) does not read back")
         }
     }
     return 0
