@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import HygieCore
 import HygieDetection
+import HygieIntel
 import HygieStorage
 
 /// Seeds a fictional hospital so that a newcomer can sign in and look around. Later modules add their own data.
@@ -116,6 +117,8 @@ struct DemoCommand: AsyncParsableCommand {
                     email: "rssi@valbrune.example", displayName: "Claire Morel", password: password, role: "auditor"),
                 in: clinicScope)
 
+            let partnerSecret = try await DemoIntel.seed(
+                intel: boot.intel, agency: agencyScope, hospital: scope, clinic: clinic.id, now: Date())
             _ = try await boot.detection.syncBuiltInRules()
             let events = try await DemoDetection.seed(
                 scope: scope, detection: boot.detection, events: !noEvents,
@@ -132,6 +135,11 @@ struct DemoCommand: AsyncParsableCommand {
             }
             print("  rssi         rssi@tilleuls.example (Clinique des Tilleuls)")
             print("  coordinator  coordination@ars-valdelune.example (ARS)")
+            print(
+                """
+                Threat intelligence: the agency shares "CERT Santé — indicateurs régionaux" with the region; the hospital
+                shares with its GHT. TAXII account soc-partenaire-valbrune, secret (shown once): \(partnerSecret)
+                """)
             if events > 0 {
                 print(
                     "\(events) demo log events wait in this node's spool: `hygie serve` evaluates them at start (alerts, rules, sources, event search)."

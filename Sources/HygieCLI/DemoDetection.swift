@@ -157,6 +157,9 @@ enum DemoDetection {
                 ]))
         }
 
+        // Traffic to the regional agency's shared indicators (IOC alerts and sightings).
+        json += DemoIntel.events(now: now, stamp: stamp, object: object)
+
         let spool = try Spool(directory: spoolDirectory, policy: .always)
         let received = Int64(now.timeIntervalSince1970 * 1000)
         var records = json.map {

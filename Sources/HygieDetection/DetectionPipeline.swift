@@ -53,6 +53,12 @@ public final class DetectionPipeline: Service, @unchecked Sendable {
     }
 
     public func run() async throws {
+        // Events waiting in the spool are matched against the shared indicators too: load them first.
+        do {
+            try await indicators?.refresh()
+        } catch {
+            logger.error("indicators could not be loaded; retrying in the background", metadata: ["error": "\(error)"])
+        }
         var committed = try await writer.checkpoint(nodeID: spool.nodeID) ?? spool.startPosition
         var readPosition = committed
         var pending: Pending?

@@ -194,12 +194,9 @@ public struct IntelService: Sendable {
 
     func loadCollections(ids: [UUID]) async throws -> [IntelCollection] {
         guard !ids.isEmpty else { return [] }
+        // The object count is a column kept by the store: TAXII reads this on every request.
         let rows = try await sql.raw(
-            """
-            SELECT c.*, (SELECT COUNT(*) FROM intel_objects o WHERE o.establishment_id = c.establishment_id \
-            AND o.collection_id = c.id AND o.is_latest = \(bind: true)) AS object_count FROM intel_collections c \
-            WHERE c.id IN (\(binds: ids)) ORDER BY c.establishment_id, c.title
-            """
+            "SELECT * FROM intel_collections WHERE id IN (\(binds: ids)) ORDER BY establishment_id, title"
         ).all()
         return try rows.map(Self.collection)
     }
@@ -215,7 +212,7 @@ public struct IntelService: Sendable {
             distribution: Distribution(rawValue: try row.decode(column: "distribution", as: String.self))
                 ?? .establishment,
             sharingGroupID: try row.decode(column: "sharing_group_id", as: UUID?.self),
-            objectCount: (try? row.decode(column: "object_count", as: Int.self)) ?? 0,  // absent when not selected
+            objectCount: Int(try row.decode(column: "object_count", as: Int64.self)),
             createdAt: Date(milliseconds: try row.decode(column: "created_at", as: Int64.self)))
     }
 
@@ -250,9 +247,10 @@ public struct IntelService: Sendable {
             try await sql.raw(
                 """
                 INSERT INTO intel_collections (id, establishment_id, title, description, alias, default_tlp, distribution, \
-                sharing_group_id, added_clock, created_at) VALUES (\(bind: id), \(bind: establishment), \(bind: title), \
-                \(bind: description), \(bind: alias), \(bind: defaultTLP.rawValue), \(bind: distribution.rawValue), \
-                \(bind: distribution == .group ? sharingGroupID : nil), \(bind: Int64(0)), \(bind: now))
+                sharing_group_id, added_clock, object_count, created_at) VALUES (\(bind: id), \(bind: establishment), \
+                \(bind: title), \(bind: description), \(bind: alias), \(bind: defaultTLP.rawValue), \
+                \(bind: distribution.rawValue), \(bind: distribution == .group ? sharingGroupID : nil), \(bind: Int64(0)), \
+                \(bind: Int64(0)), \(bind: now))
                 """
             ).run()
             try await ObjectStore.bumpRevision(sql)

@@ -112,6 +112,7 @@ struct ObjectStore: Sendable {
             }
         }
 
+        let storedIDs = Set(existing.keys)
         struct NewRow {
             var candidate: Candidate
             var dateAdded: Int64
@@ -197,8 +198,12 @@ struct ObjectStore: Sendable {
                 """
             ).run()
         }
+        let newIDs = Set(newRows.map(\.candidate.object.id)).subtracting(storedIDs).count
         try await sql.raw(
-            "UPDATE intel_collections SET added_clock = \(bind: addedClock) WHERE id = \(bind: collection.id)"
+            """
+            UPDATE intel_collections SET added_clock = \(bind: addedClock), object_count = object_count + \(bind: Int64(newIDs)) \
+            WHERE id = \(bind: collection.id)
+            """
         ).run()
         if newRows.contains(where: { $0.candidate.object.type == "indicator" }) { try await Self.bumpRevision(sql) }
         return details
@@ -351,12 +356,19 @@ struct ObjectStore: Sendable {
                 establishment_id = \(bind: collection.establishmentID.uuid) AND collection_id = \(bind: collection.id) \
                 AND stix_id = \(bind: stixID)
                 """
+            let remaining =
+                try await sql.raw("SELECT COUNT(*) AS n FROM intel_objects WHERE \(scope)").first()?
+                .decode(column: "n", as: Int.self) ?? 0
             let hasLatest =
                 try await sql.raw(
                     "SELECT COUNT(*) AS n FROM intel_objects WHERE \(scope) AND is_latest = \(bind: true)"
                 )
                 .first()?.decode(column: "n", as: Int.self) ?? 0
-            if hasLatest == 0 {
+            if remaining == 0 {
+                try await sql.raw(
+                    "UPDATE intel_collections SET object_count = object_count - 1 WHERE id = \(bind: collection.id)"
+                ).run()
+            } else if hasLatest == 0 {
                 try await sql.raw(
                     """
                     UPDATE intel_objects SET is_latest = \(bind: true) WHERE \(scope) AND version = \

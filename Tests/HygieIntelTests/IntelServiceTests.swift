@@ -111,6 +111,7 @@ struct IntelWorld {
             let after = try await world.list()
             #expect(after.objects.map(\.dateAdded) == before.objects.map(\.dateAdded))
             #expect(after.objects.count == 3)
+            #expect(try await world.intel.ownCollection(world.collection.id, in: world.scope).objectCount == 3)
             // Stored byte for byte.
             #expect(
                 after.objects.first { $0.stixID == "indicator--\(Fixtures.a)" }?.body == Fixtures.indicator(Fixtures.a))
@@ -157,6 +158,8 @@ struct IntelWorld {
             #expect(
                 try await world.list(["match[id]": "indicator--\(Fixtures.a)", "match[version]": "all"]).objects.isEmpty
             )
+            // The collection's object count follows: the malware and the observable remain.
+            #expect(try await world.intel.ownCollection(world.collection.id, in: world.scope).objectCount == 2)
         }
     }
 

@@ -46,6 +46,7 @@ struct CreateSharing: AsyncMigration {
             .field("distribution", .string, .required)
             .field("sharing_group_id", .uuid, .references("intel_sharing_groups", "id"))
             .field("added_clock", .int64, .required)
+            .field("object_count", .int64, .required)
             .field("created_at", .int64, .required)
             .unique(on: "establishment_id", "title")
             .create()
