@@ -34,7 +34,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     echo "installing ${missing[*]}"
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
-if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import selenium' 2>/dev/null; then
+if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import selenium, stix2matcher' 2>/dev/null; then
     python3 -m venv .venv && .venv/bin/pip install -q -r Tests/e2e/requirements.txt
 fi
 
@@ -106,6 +106,9 @@ e2e detection-sqlite python3 Tests/e2e/e2e_detection.py .build/debug/hygie
 
 log "End-to-end detection on PostgreSQL (same, plus two nodes)"
 e2e detection-postgres python3 Tests/e2e/e2e_detection.py .build/debug/hygie --postgres "$pgurl"
+
+log "STIX patterns: Hygie's evaluator against the OASIS stix2-matcher"
+e2e patterns .venv/bin/python Tests/e2e/e2e_patterns.py .build/debug/hygie
 
 log "TAXII 2.1 conformance (OASIS taxii2-client, stix2, stix2-validator) against a fresh Hygie over HTTPS"
 e2e taxii-conformance scripts/conformance.sh taxii .build/debug/hygie

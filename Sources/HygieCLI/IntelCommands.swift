@@ -12,7 +12,7 @@ struct IntelCommand: AsyncParsableCommand {
         subcommands: [
             Collections.self, CreateCollection.self, Accounts.self, CreateAccount.self, Groups.self, CreateGroup.self,
             Grant.self, Import.self, Export.self, Feeds.self, CreateFeed.self, Sync.self, Sightings.self,
-            PublishSightings.self, Settings.self,
+            PublishSightings.self, Settings.self, MatchPattern.self,
         ])
 
     static func tlp(_ text: String) throws -> TLP {
@@ -424,6 +424,45 @@ struct IntelCommand: AsyncParsableCommand {
                 )
                 print("anonymise upward: \(settings.anonymiseUpward)")
             }
+        }
+    }
+
+    struct MatchPattern: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "match-pattern",
+            abstract: "Evaluate a STIX pattern over observed data (a bundle or list of observed-data and observables).",
+            discussion:
+                "Prints the matching observations. Exit status: 0 match, 1 no match, 2 error (like grep). No database.")
+        @Argument(help: "STIX 2.1 pattern.") var pattern: String
+        @Option(help: "JSON file: a bundle, or a list of observed-data objects and the observables they refer to.")
+        var observed: String
+
+        func run() async throws {
+            let parsed: STIXPattern
+            do {
+                parsed = try PatternParser.parse(pattern)
+            } catch {
+                FileHandle.standardError.write(Data("invalid pattern: \(error)\n".utf8))
+                throw ExitCode(2)
+            }
+            guard let data = FileManager.default.contents(atPath: observed) else {
+                FileHandle.standardError.write(Data("cannot read \(observed)\n".utf8))
+                throw ExitCode(2)
+            }
+            let observations: [Observation]
+            do {
+                let document = try JSONParser.parse(Array(data))
+                let objects = document["objects"]?.arrayValue ?? document.arrayValue ?? []
+                observations = try Observation.from(bundle: objects)
+            } catch {
+                FileHandle.standardError.write(Data("invalid observed data: \(error)\n".utf8))
+                throw ExitCode(2)
+            }
+            guard let matched = PatternMatcher(parsed).firstMatch(observations) else {
+                print("no match")
+                throw ExitCode(1)
+            }
+            print("match: observations \(matched.map(String.init).joined(separator: ", "))")
         }
     }
 }

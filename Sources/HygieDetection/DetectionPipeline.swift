@@ -53,11 +53,13 @@ public final class DetectionPipeline: Service, @unchecked Sendable {
     }
 
     public func run() async throws {
-        // Events waiting in the spool are matched against the shared indicators too: load them first.
-        do {
-            try await indicators?.refresh()
-        } catch {
-            logger.error("indicators could not be loaded; retrying in the background", metadata: ["error": "\(error)"])
+        // Events waiting in the spool are matched against the shared indicators too: wait (up to a minute) for the
+        // feed's first snapshot. The feed service builds it; building it here as well would double the work.
+        if let indicators {
+            let deadline = Date().addingTimeInterval(60)
+            while indicators.current.revision < 0, Date() < deadline, !Task.isShuttingDownGracefully {
+                try await Task.sleep(for: .milliseconds(100))
+            }
         }
         var committed = try await writer.checkpoint(nodeID: spool.nodeID) ?? spool.startPosition
         var readPosition = committed

@@ -202,6 +202,7 @@ public final class IndicatorFeed: Service, Sendable {
 
     public var current: IndicatorSnapshot { snapshot.withLock { $0 } }
 
+    /// Builds the first snapshot at once, then checks every two seconds.
     public func run() async throws {
         while !Task.isShuttingDownGracefully {
             do {

@@ -129,7 +129,17 @@ extension IntelService {
     public func addObjects(
         _ bytes: [UInt8], to collectionID: UUID, root: Establishment.ID, for principal: IntelPrincipal
     ) async throws -> AddStatus {
+        try await addObjects(to: collectionID, root: root, for: principal) { bytes }
+    }
+
+    /// Add Objects, checking the principal's rights before `body` reads the request: a refused writer learns
+    /// nothing from an error about its content.
+    public func addObjects(
+        to collectionID: UUID, root: Establishment.ID, for principal: IntelPrincipal,
+        body: () async throws -> [UInt8]
+    ) async throws -> AddStatus {
         let collection = try await access(collectionID, root: root, for: principal, write: true)
+        let bytes = try await body()
         guard bytes.count <= configuration.maxContentLength else {
             throw IntelError.tooLarge(limit: configuration.maxContentLength)
         }

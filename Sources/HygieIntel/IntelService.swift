@@ -136,21 +136,25 @@ public struct IntelService: Sendable {
         var rights: [UUID: (read: Bool, write: Bool)] = [:]
         switch principal.kind {
         case .account(let accountID):
+            // One query: TAXII asks this on every request.
             let rows = try await sql.raw(
                 """
-                SELECT collection_id, can_read, can_write FROM intel_grants WHERE account_id = \(bind: accountID) \
-                OR group_id IN (SELECT group_id FROM intel_sharing_group_members WHERE member_account_id = \(bind: accountID))
+                SELECT c.*, g.can_read AS grant_read, g.can_write AS grant_write FROM intel_grants g \
+                JOIN intel_collections c ON c.id = g.collection_id WHERE g.account_id = \(bind: accountID) \
+                OR g.group_id IN (SELECT group_id FROM intel_sharing_group_members WHERE member_account_id = \(bind: accountID)) \
+                ORDER BY c.establishment_id, c.title
                 """
             ).all()
+            var collections: [IntelCollection] = []
             for row in rows {
-                let id = try row.decode(column: "collection_id", as: UUID.self)
-                let current = rights[id] ?? (false, false)
-                let read = try row.decode(column: "can_read", as: Bool.self)
-                let write = try row.decode(column: "can_write", as: Bool.self)
-                rights[id] = (current.read || read, current.write || write)
+                let collection = try Self.collection(row)
+                let current = rights[collection.id]
+                let read = try row.decode(column: "grant_read", as: Bool.self)
+                let write = try row.decode(column: "grant_write", as: Bool.self)
+                if current == nil { collections.append(collection) }
+                rights[collection.id] = ((current?.read ?? false) || read, (current?.write ?? false) || write)
             }
-            guard !rights.isEmpty else { return [] }
-            return try await loadCollections(ids: Array(rights.keys)).map {
+            return collections.map {
                 CollectionAccess(
                     collection: $0, canRead: rights[$0.id]?.read ?? false, canWrite: rights[$0.id]?.write ?? false)
             }

@@ -7,14 +7,20 @@ public struct Observation: Sendable {
     public var lastObserved: STIXTimestamp
     public var numberObserved: Int
     public var objects: [String: JSONValue]
+    /// The keys of the objects a comparison starts from (`object_refs`); the others are only reached through
+    /// references. All objects when nil (the legacy `objects` container).
+    public var roots: Set<String>?
 
     public init(
-        firstObserved: STIXTimestamp, lastObserved: STIXTimestamp, numberObserved: Int = 1, objects: [String: JSONValue]
+        firstObserved: STIXTimestamp, lastObserved: STIXTimestamp, numberObserved: Int = 1,
+        objects: [String: JSONValue],
+        roots: Set<String>? = nil
     ) {
         self.firstObserved = firstObserved
         self.lastObserved = lastObserved
         self.numberObserved = numberObserved
         self.objects = objects
+        self.roots = roots
     }
 
     /// Builds observations from the `observed-data` objects of a bundle, resolving `object_refs` against
@@ -31,17 +37,26 @@ public struct Observation: Sendable {
                 let last = object["last_observed"]?.stringValue.flatMap(STIXTimestamp.init)
             else { throw STIXError("\(id): first_observed and last_observed are required") }
             var scos: [String: JSONValue] = [:]
+            var roots: Set<String>?
             if let refs = object["object_refs"]?.arrayValue {
-                for ref in refs.compactMap(\.stringValue) {
+                let named = Set(refs.compactMap(\.stringValue))
+                roots = named
+                // The referenced objects, and what they reference in turn (a file's parent directory), for paths.
+                var pending = Array(named)
+                while let ref = pending.popLast() {
+                    guard scos[ref] == nil else { continue }
                     guard let target = byID[ref] else {
-                        throw STIXError("\(id): object_refs names \(ref), which is not in the bundle")
+                        if named.contains(ref) {
+                            throw STIXError("\(id): object_refs names \(ref), which is not in the bundle")
+                        }
+                        continue
                     }
                     scos[ref] = target
-                }
-                // Objects referenced from the SCOs (e.g. a file's parent directory) are reachable too.
-                for (key, value) in byID
-                where scos[key] == nil && STIXObject.category(of: value["type"]?.stringValue ?? "") == .observable {
-                    scos[key] = value
+                    for member in target.members ?? []
+                    where member.key.hasSuffix("_ref") || member.key.hasSuffix("_refs") {
+                        if let next = member.value.stringValue { pending.append(next) }
+                        pending += (member.value.arrayValue ?? []).compactMap(\.stringValue)
+                    }
                 }
             } else if let legacy = object["objects"]?.members {
                 for member in legacy { scos[member.key] = member.value }
@@ -49,13 +64,11 @@ public struct Observation: Sendable {
             result.append(
                 Observation(
                     firstObserved: first, lastObserved: last, numberObserved: object["number_observed"]?.intValue ?? 1,
-                    objects: scos))
+                    objects: scos, roots: roots))
         }
         return result
     }
 
-    /// The objects a pattern may start from (the SCOs named by `object_refs`, not the ones only reached by reference).
-    var roots: [(key: String, value: JSONValue)] { objects.sorted { $0.key < $1.key }.map { ($0.key, $0.value) } }
 }
 
 /// Evaluates a parsed pattern over observations, as the STIX 2.1 specification describes (and as the OASIS
@@ -150,7 +163,8 @@ public struct PatternMatcher {
         switch expression {
         case .test(let test):
             var keys = Set<String>()
-            for (key, object) in observation.objects where object["type"]?.stringValue == test.path.objectType {
+            for (key, object) in observation.objects
+            where object["type"]?.stringValue == test.path.objectType && (observation.roots?.contains(key) ?? true) {
                 if Self.holds(test, on: object, observation) { keys.insert(key) }
             }
             return keys.isEmpty ? nil : [test.path.objectType: keys]

@@ -53,9 +53,9 @@ def is_stale(element):
         return True
 
 
-def fill(driver, fields):
+def fill(driver, fields, by=By.NAME):
     for name, value in fields.items():
-        element = driver.find_element(By.NAME, name)
+        element = driver.find_element(by, name)
         element.clear()
         element.send_keys(value)
 
@@ -150,11 +150,63 @@ def main():
             driver.get(server.base + path)
             shot(driver, name)
             check(f"{path} opens and shows its data", text in driver.page_source)
+        # Threat intelligence: a collection filled from the CLI, an event that hits a shared indicator, the pages.
+        env = dict(os.environ, HYGIE_SECURITY_BCRYPT_COST="4")
+
+        def hygie(*args):
+            return subprocess.run([BINARY, *args, "--data-dir", work], capture_output=True, text=True, env=env).stdout.strip()
+        collection = hygie("intel", "create-collection", "-e", "999000017", "--title", "CERT Santé", "--tlp", "amber")
+        stamp = "2026-11-01T00:00:00.000Z"
+        base = {"spec_version": "2.1", "created": stamp, "modified": stamp,
+                "object_marking_refs": ["marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"]}
+        bundle = {"type": "bundle", "id": "bundle--1f2e3d4c-5b6a-4798-8a7b-6c5d4e3f2a1b", "objects": [
+            dict(base, type="malware", id="malware--0c7e3b1a-5d2f-4e6a-8b9c-1d2e3f4a5b6c", name="LockBit 3.0", is_family=True),
+            dict(base, type="indicator", id="indicator--1a2b3c4d-0001-4a5b-8c6d-7e8f9a0b1c2d", name="Serveur de commande LockBit",
+                 pattern="[ipv4-addr:value = '185.220.101.45']", pattern_type="stix", valid_from=stamp),
+            dict(base, type="relationship", id="relationship--1a2b3c4d-0001-4a5b-8c6d-7e8f9a0b1c2d", relationship_type="indicates",
+                 source_ref="indicator--1a2b3c4d-0001-4a5b-8c6d-7e8f9a0b1c2d", target_ref="malware--0c7e3b1a-5d2f-4e6a-8b9c-1d2e3f4a5b6c")]}
+        bundle_path = os.path.join(work, "bundle.json")
+        with open(bundle_path, "w") as f:
+            json.dump(bundle, f)
+        check("a STIX bundle is imported from the CLI", "3 stored" in hygie("intel", "import", "-e", "999000017", "--collection",
+                                                                               collection, bundle_path))
+        time.sleep(2.5)  # the indicator snapshot refreshes every two seconds
+        hit = {"Channel": "Microsoft-Windows-Sysmon/Operational", "EventID": 3, "Computer": "PC-URG-07",
+               "UtcTime": time.strftime("%Y-%m-%d %H:%M:%S.000", time.gmtime()), "DestinationIp": "185.220.101.45"}
+        urllib.request.urlopen(urllib.request.Request(server.base + "/api/v1/ingest", method="POST", data=json.dumps(hit).encode(),
+                                                      headers={"Authorization": f"Bearer {token}"}), timeout=30)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            driver.get(server.base + "/intel")
+            if "Serveur de commande LockBit" in driver.page_source and "× 1" in driver.page_source:
+                break
+            time.sleep(0.5)
+        shot(driver, "14-intel")
+        check("the intel page lists the indicator and its sighting", "× 1" in driver.page_source, driver.page_source[-300:])
+        check("the sightings chart is drawn", driver.execute_script("return document.querySelector('img.chart').naturalWidth") > 0)
+        click_and_wait(driver, By.PARTIAL_LINK_TEXT, "Serveur de commande LockBit")
+        shot(driver, "15-intel-object")
+        check("the object page shows TLP, the relationship and the STIX JSON",
+              "TLP:GREEN" in driver.page_source and "LockBit 3.0" in driver.page_source and "[ipv4-addr:value" in driver.page_source)
+        driver.get(server.base + "/alerts")
+        check("the indicator hit is an alert", "IOC: Serveur de commande LockBit" in driver.page_source)
+        driver.get(server.base + "/sharing")
+        fill(driver, {"a-username": "cert-sante", "a-organisation": "CERT Santé"}, by=By.ID)
+        click_and_wait(driver, By.CSS_SELECTOR, "form[action='/sharing/accounts'] button")
+        check("a TAXII account is created and its secret shown once", "hyx_" in driver.page_source)
+        fill(driver, {"c-title": "Partage GHT"}, by=By.ID)
+        click_and_wait(driver, By.CSS_SELECTOR, "form[action='/sharing/collections'] button")
+        check("a collection is created from the form", "Partage GHT" in driver.page_source)
+        shot(driver, "16-sharing")
         driver.set_window_size(390, 844)
         driver.get(server.base + "/alerts")
         shot(driver, "13-alerts-phone")
         width = driver.execute_script("return document.documentElement.scrollWidth")
         check("the alert queue fits a phone screen", width <= 400, width)
+        driver.get(server.base + "/intel")
+        shot(driver, "17-intel-phone")
+        width = driver.execute_script("return document.documentElement.scrollWidth")
+        check("the intel page fits a phone screen", width <= 400, width)
         driver.get(server.base + "/users")
         shot(driver, "07-users-phone")
         width = driver.execute_script("return document.documentElement.scrollWidth")

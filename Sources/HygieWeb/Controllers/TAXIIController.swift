@@ -315,18 +315,15 @@ struct TAXIIController {
         }
         let collectionID = try Self.uuidParameter("collection", context, what: "collection")
         let root = try Self.rootID(context)
-        // Permissions first: a refused writer learns nothing from a body error.
-        _ = try await intel.collection(collectionID, for: principal)
         var request = request
         let limit = intel.configuration.maxContentLength
-        let buffer: ByteBuffer
-        do {
-            buffer = try await request.collectBody(upTo: limit)
-        } catch {
-            throw IntelError.tooLarge(limit: limit)
+        let status = try await intel.addObjects(to: collectionID, root: root, for: principal) {
+            do {
+                return Array(try await request.collectBody(upTo: limit).readableBytesView)
+            } catch {
+                throw IntelError.tooLarge(limit: limit)
+            }
         }
-        let status = try await intel.addObjects(
-            Array(buffer.readableBytesView), to: collectionID, root: root, for: principal)
         return Self.response(Self.statusJSON(status), status: .accepted)
     }
 
