@@ -138,6 +138,29 @@ extension IntelService {
             else { continue }
             related.append(FoundObject(object: found, collection: owner))
         }
+        // The other end of each relationship or sighting naming this object (indicator → indicates → malware).
+        var ends = Set<String>()
+        for item in related where ["relationship", "sighting"].contains(item.object.type) {
+            guard let json = try? JSONParser.parse(item.object.body) else { continue }  // stored objects are valid JSON
+            for key in ["source_ref", "target_ref", "sighting_of_ref"] {
+                if let ref = json[key]?.stringValue, ref != stixID, !seen.contains(ref) { ends.insert(ref) }
+            }
+        }
+        if !ends.isEmpty {
+            let rows = try await sql.raw(
+                """
+                SELECT * FROM intel_objects WHERE collection_id IN (\(binds: ids)) AND is_latest = \(bind: true) \
+                AND stix_id IN (\(binds: Array(ends).prefix(200).map { $0 })) LIMIT 200
+                """
+            ).all()
+            for row in rows {
+                let found = try ObjectStore.stored(row, includeBody: true)
+                guard seen.insert(found.stixID).inserted,
+                    let owner = byID[try row.decode(column: "collection_id", as: UUID.self)]
+                else { continue }
+                related.append(FoundObject(object: found, collection: owner))
+            }
+        }
         let sighting = try await sightings(in: scope, limit: 100_000).first { $0.indicatorID == stixID }
         return ObjectDetail(
             object: object, collection: collection, versions: versions, related: related, sightings: sighting)

@@ -74,7 +74,8 @@ struct CreateSharing: AsyncMigration {
 
     func revert(on database: any Database) async throws {
         for table in [
-            "intel_grants", "intel_collections", "intel_sharing_group_members", "intel_accounts",
+            "intel_state", "intel_settings", "intel_grants", "intel_collections", "intel_sharing_group_members",
+            "intel_accounts",
             "intel_sharing_groups",
         ] {
             try await database.schema(table).delete()

@@ -174,7 +174,21 @@ struct IntelWebController {
         pretty += "}"
         let content: [String: Any] = [
             "object": Self.objectRow(FoundObject(object: detail.object, collection: detail.collection)),
-            "properties": properties, "versions": detail.versions, "related": detail.related.map(Self.objectRow),
+            "properties": properties, "versions": detail.versions,
+            "related": detail.related.map { found -> [String: Any] in
+                var row = Self.objectRow(found)
+                // Relationships read as sentences with names rather than identifiers.
+                if let summary = row["summary"] as? String {
+                    var named = summary
+                    for other in detail.related + [FoundObject(object: detail.object, collection: detail.collection)] {
+                        if let name = other.object.name {
+                            named = named.replacingOccurrences(of: other.object.stixID, with: name)
+                        }
+                    }
+                    row["summary"] = named
+                }
+                return row
+            },
             "json": pretty,
             "sighting": detail.sightings.map {
                 ["count": $0.count, "first": Self.date($0.firstSeen), "last": Self.date($0.lastSeen)] as [String: Any]
