@@ -57,7 +57,8 @@ class Target:
     def __init__(self, args):
         self.args = args
         self.port = free_port()
-        self.work = tempfile.mkdtemp(prefix=f"bench-taxii-{args.target}-")
+        self.work = args.keep or tempfile.mkdtemp(prefix=f"bench-taxii-{args.target}-")
+        os.makedirs(self.work, exist_ok=True)
         self.proc = None
 
     def stop(self):
@@ -67,7 +68,8 @@ class Target:
                 self.proc.wait(30)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
-        shutil.rmtree(self.work, ignore_errors=True)
+        if not self.args.keep:
+            shutil.rmtree(self.work, ignore_errors=True)
 
 
 class Hygie(Target):
@@ -171,6 +173,7 @@ def main():
     parser.add_argument("--binary", default=".build/release/hygie")
     parser.add_argument("--postgres")
     parser.add_argument("--medallion", default="medallion")
+    parser.add_argument("--keep", help="data directory to use and keep (Hygie), e.g. to measure the indicator snapshot")
     args = parser.parse_args()
     checkpoints = sorted({int(x) for x in args.checkpoints.split(",") if x}) or \
         [c for c in (100, 500, 10_000, 100_000, 1_000_000) if c <= args.objects]

@@ -202,17 +202,21 @@ public final class IndicatorFeed: Service, Sendable {
 
     public var current: IndicatorSnapshot { snapshot.withLock { $0 } }
 
-    /// Builds the first snapshot at once, then checks every two seconds.
+    /// Builds the first snapshot at once, then checks every two seconds. After a rebuild it waits at least four
+    /// times as long as the rebuild took (a million indicators take tens of seconds), so rebuilding never uses
+    /// more than a fifth of a core however often feeds change the indicators.
     public func run() async throws {
         while !Task.isShuttingDownGracefully {
+            var pause = 2.0
             do {
-                try await refresh()
+                let started = Date()
+                if try await refresh() { pause = max(pause, min(4 * Date().timeIntervalSince(started), 300)) }
             } catch is CancellationError {
                 break
             } catch {
                 logger.error("indicator snapshot refresh failed", metadata: ["error": "\(error)"])
             }
-            try? await Task.sleep(for: .seconds(2))  // cancelled on shutdown: the loop condition ends it
+            try? await Task.sleep(for: .seconds(pause))  // cancelled on shutdown: the loop condition ends it
         }
     }
 
