@@ -375,25 +375,8 @@ enum JSONWriter {
         return bytes.first == UInt8(ascii: "{") && bytes.last == UInt8(ascii: "}")
     }
 
-    static let hex: [UInt8] = Array("0123456789abcdef".utf8)
-
+    /// A JSON string literal (the STIX library's escaping: the same rules everywhere Hygie writes JSON).
     static func append(_ text: String, to out: inout [UInt8]) {
-        out.append(UInt8(ascii: "\""))
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""), UInt8(ascii: "\\"):
-                out.append(UInt8(ascii: "\\"))
-                out.append(byte)
-            case 0x0A: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
-            case 0x0D: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
-            case 0x09: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
-            case 0..<0x20:
-                out.append(contentsOf: Array("\\u00".utf8))
-                out.append(hex[Int(byte >> 4)])
-                out.append(hex[Int(byte & 0xF)])
-            default: out.append(byte)
-            }
-        }
-        out.append(UInt8(ascii: "\""))
+        STIX.JSONWriter.writeString(text, to: &out)
     }
 }
