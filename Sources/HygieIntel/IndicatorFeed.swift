@@ -328,7 +328,8 @@ public final class IndicatorFeed: Service, Sendable {
                 let collection = try row.decode(column: "collection_id", as: UUID.self)
                 after = (owner, collection, try row.decode(column: "date_added", as: Int64.self))
                 guard let collectionRef = collectionIndex[collection],
-                    let json = try? JSONParser.parse(try row.decode(column: "body", as: String.self)),  // validated on the way in
+                    // try?: stored objects were validated on the way in.
+                    let json = try? JSONParser.parse(try row.decode(column: "body", as: String.self)),
                     json["pattern_type"]?.stringValue == "stix", let text = json["pattern"]?.stringValue,
                     let pattern = try? PatternParser.parse(text), let iocs = IOC.extract(from: pattern)
                 else {

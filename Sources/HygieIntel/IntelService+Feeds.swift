@@ -302,7 +302,8 @@ extension IntelService {
 
     /// The object without the establishment's identity (`created_by_ref`, `where_sighted_refs`).
     static func anonymised(_ body: String, identity: String) -> String {
-        guard var json = try? JSONParser.parse(body) else { return body }  // stored objects were validated on the way in
+        // try?: stored objects were validated on the way in.
+        guard var json = try? JSONParser.parse(body) else { return body }
         if json["created_by_ref"]?.stringValue == identity { json = json.removing("created_by_ref") }
         if let refs = json["where_sighted_refs"]?.arrayValue {
             let kept = refs.filter { $0.stringValue != identity }

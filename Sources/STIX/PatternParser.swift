@@ -4,7 +4,8 @@ import Foundation
 enum PatternToken: Equatable {
     case leftBracket, rightBracket, leftParen, rightParen, comma, colon, dot, asterisk
     case compare(PropertyTest.Operator)  // = != < <= > >=
-    case keyword(String)  // AND OR NOT FOLLOWEDBY LIKE MATCHES ISSUBSET ISSUPERSET EXISTS IN START STOP WITHIN SECONDS REPEATS TIMES
+    /// AND OR NOT FOLLOWEDBY LIKE MATCHES ISSUBSET ISSUPERSET EXISTS IN START STOP WITHIN SECONDS REPEATS TIMES
+    case keyword(String)
     case identifier(String)
     case string(String)
     case integer(Int)

@@ -33,7 +33,8 @@ import Testing
                 Self.indicator("11111111-1111-4111-8111-111111111111", "[ipv4-addr:value = '45.155.205.233']"),
                 Self.indicator(
                     "22222222-2222-4222-8222-222222222222", "[domain-name:value = 'c2.evil.example']", tlp: .amber),
-                Self.indicator("33333333-3333-4333-8333-333333333333", "[ipv4-addr:value = '10.0.0.5']"),  // warning list
+                // A private address: on the warning list.
+                Self.indicator("33333333-3333-4333-8333-333333333333", "[ipv4-addr:value = '10.0.0.5']"),
                 Self.indicator(
                     "44444444-4444-4444-8444-444444444444", "[ipv4-addr:value = '198.51.200.9']", revoked: true),
                 Self.indicator(

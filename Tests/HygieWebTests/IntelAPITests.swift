@@ -131,6 +131,10 @@ import Testing
                     "{\"objects\":[\(Self.indicator(4, tlp: .clear))]}",
                     headers: [.accept: Self.taxii, .contentType: Self.taxii])
                 #expect(own.0 == .accepted && own.1["success_count"] as? Int == 1)
+                // The establishment's own token reads over TAXII too, but never TLP:RED.
+                let ownRead = try await call(bearer, .get, "\(root)collections/\(collection)/objects/", headers: accept)
+                let ownNames = (ownRead.1["objects"] as? [[String: Any]])?.compactMap { $0["name"] as? String } ?? []
+                #expect(ownNames.contains("IOC 2") && !ownNames.contains("IOC 3"), "\(ownNames)")
                 let wrong = "Basic " + Data("cert-ouest:hyx_wrong".utf8).base64EncodedString()
                 let refused = try await call(wrong, .get, "/taxii2/", headers: accept)
                 #expect(refused.0 == .unauthorized && refused.2[.wwwAuthenticate]?.contains("Basic") == true)

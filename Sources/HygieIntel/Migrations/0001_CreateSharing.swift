@@ -60,7 +60,8 @@ struct CreateSharing: AsyncMigration {
             .field("id", .int64, .identifier(auto: false))
             .field("revision", .int64, .required)
             .create()
-        try await (database as! any SQLDatabase).raw("INSERT INTO intel_state (id, revision) VALUES (1, 0)").run()  // SQL drivers only
+        let sql = database as! any SQLDatabase  // Both drivers are SQL databases.
+        try await sql.raw("INSERT INTO intel_state (id, revision) VALUES (1, 0)").run()
         try await database.schema("intel_grants")
             .field("establishment_id", .uuid, .required, .references("core_establishments", "id"))
             .field("collection_id", .uuid, .required, .references("intel_collections", "id", onDelete: .cascade))

@@ -124,7 +124,8 @@ struct IntelAPIController {
             "date_added": STIXTimestamp(microseconds: object.dateAdded).taxiiString,
             "collection_id": found.collection.id.uuidString.lowercased(),
             // The object itself, exactly as stored.
-            "stix": (try? JSONSerialization.jsonObject(with: Data(object.body.utf8))) ?? NSNull(),  // stored objects are JSON
+            // try?: stored objects are valid JSON (validated on the way in).
+            "stix": (try? JSONSerialization.jsonObject(with: Data(object.body.utf8))) ?? NSNull(),
         ]
     }
 

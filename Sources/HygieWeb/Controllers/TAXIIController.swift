@@ -53,9 +53,12 @@ struct TAXIIController {
             principal = try await intel.authenticate(
                 bearer: secret, requestID: context.requestID, sourceAddress: context.remoteAddress)
             if principal == nil, let token = try await services.identity.resolveToken(secret) {
-                principal = intel.principal(
+                var member = intel.principal(
                     for: services.identity.scope(
                         for: token, requestID: context.requestID, sourceAddress: context.remoteAddress))
+                // TAXII is a way out: TLP:RED stays on the pages and the REST API, even for the establishment's own tools.
+                member.maxTLP = min(member.maxTLP, .amberStrict)
+                principal = member
             }
         }
         guard let principal else { throw TAXIIError(.unauthorized, "authentication required") }
