@@ -93,12 +93,15 @@ struct Bootstrap {
 
     /// The jobs every instance runs.
     func builtInHandlers(identity: IdentityService) -> [any JobHandler] {
-        [
+        // One intel service (one read of the instance key) for both intel jobs.
+        let intelService = intel
+        return [
             SessionCleanupJob(identity: identity), AuditVerifyJob(audit: audit, database: database),
             SourceHealthJob(service: detection), RetentionJob(service: detection),
             AlertNotificationJob(service: detection, queue: jobs, digest: false, mail: configuration.smtp != nil),
             AlertNotificationJob(service: detection, queue: jobs, digest: true, mail: configuration.smtp != nil),
-            WebhookDeliveryJob(service: detection), IntelFeedsJob(service: intel), IntelMaintenanceJob(service: intel),
+            WebhookDeliveryJob(service: detection), IntelFeedsJob(service: intelService),
+            IntelMaintenanceJob(service: intelService),
         ] + (configuration.smtp.map { [EmailDeliveryJob(service: detection, smtp: $0)] } ?? [])
     }
 

@@ -60,7 +60,7 @@ enum DemoIntel {
     ]
 
     static func stamp(_ date: Date) -> String {
-        STIXTimestamp(microseconds: Int64(date.timeIntervalSince1970 * 1000) * 1000).stixString
+        STIXTimestamp(date).stixString
     }
 
     static func bundle(now: Date) -> [UInt8] {

@@ -28,6 +28,17 @@ public final class ManualClock: HygieClock {
     }
 }
 
+extension HygieClock {
+    /// Milliseconds since 1970 (how Hygie stores instants in `BIGINT` columns).
+    public var milliseconds: Int64 { now().milliseconds }
+}
+
+extension Date {
+    public init(milliseconds: Int64) { self.init(timeIntervalSince1970: Double(milliseconds) / 1000) }
+    /// Milliseconds since 1970.
+    public var milliseconds: Int64 { Int64(timeIntervalSince1970 * 1000) }
+}
+
 /// Creates identifiers; injected for deterministic tests.
 public protocol IDGenerator: Sendable {
     func make() -> UUID

@@ -345,10 +345,6 @@ extension Severity {
     }
 }
 
-extension HygieClock {
-    var milliseconds: Int64 { Int64(now().timeIntervalSince1970 * 1000) }
-}
-
 /// Writes flat JSON objects of strings without Foundation's encoder (hot path): bytes in, bytes out.
 enum JSONWriter {
     static func object(_ pairs: [(String, String)]) -> String {

@@ -86,7 +86,7 @@ public struct DetectionService: Sendable {
     }
 
     static func hashToken(_ token: String) -> String {
-        SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
+        token.sha256Hex
     }
 
     public func sources(in scope: TenantScope) async throws -> [LogSource] {

@@ -234,8 +234,3 @@ extension JSONWriter {
         return String(decoding: out, as: UTF8.self)
     }
 }
-
-extension Date {
-    init(milliseconds: Int64) { self.init(timeIntervalSince1970: Double(milliseconds) / 1000) }
-    var milliseconds: Int64 { Int64(timeIntervalSince1970 * 1000) }
-}

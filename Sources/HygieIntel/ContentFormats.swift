@@ -71,7 +71,7 @@ enum IndicatorBuilder {
         ioc: IOC, id: String, name: String?, description: String?, tlp: TLP?, createdBy: String?, created: Date,
         validFrom: Date?, validUntil: Date?, confidence: Int?, labels: [String]
     ) -> JSONValue {
-        let stamp = STIXTimestamp(microseconds: Int64(created.timeIntervalSince1970 * 1000) * 1000).stixString
+        let stamp = STIXTimestamp(created).stixString
         var members: [JSONValue.Member] = [
             .init("type", .string("indicator")), .init("spec_version", .string("2.1")), .init("id", .string(id)),
             .init("created", .string(stamp)), .init("modified", .string(stamp)),
@@ -92,7 +92,7 @@ enum IndicatorBuilder {
     }
 
     static func timestamp(_ date: Date) -> String {
-        STIXTimestamp(microseconds: Int64(date.timeIntervalSince1970 * 1000) * 1000).stixString
+        STIXTimestamp(date).stixString
     }
 
     /// Dates in CSV and MISP: RFC 3339, a bare date, or seconds since 1970.

@@ -49,12 +49,12 @@ public enum WarningList {
             if network.prefixLength < (network.isIPv6 ? 32 : 8) { return "range too wide" }
             return nil
         case .domain(let domain):
-            return isCommon(domain) ? "very common domain" : nil
+            return contains(domain, orParentIn: commonDomains) ? "very common domain" : nil
         case .url(let url):
             guard let host = URLComponents(string: url)?.host else { return nil }
             // A URL on a common site can be precise (a path); only the bare site is refused.
             let path = URLComponents(string: url)?.path ?? ""
-            return isCommon(host) && (path.isEmpty || path == "/") ? "very common site" : nil
+            return contains(host, orParentIn: commonDomains) && (path.isEmpty || path == "/") ? "very common site" : nil
         case .hash(_, let value):
             // Hashes of empty input are everywhere.
             let empty: Set<String> = [
@@ -67,10 +67,11 @@ public enum WarningList {
         }
     }
 
-    static func isCommon(_ domain: String) -> Bool {
+    /// Whether `domain` or one of its parent domains is in `names`.
+    static func contains(_ domain: String, orParentIn names: Set<String>) -> Bool {
         var name = Substring(domain)
         while true {
-            if commonDomains.contains(String(name)) { return true }
+            if names.contains(String(name)) { return true }
             guard let dot = name.firstIndex(of: ".") else { return false }
             name = name[name.index(after: dot)...]
         }
@@ -117,7 +118,9 @@ public final class IndicatorSnapshot: Sendable {
         case .domain:
             refs = index.lookup(domain: value)
             // Own domains are rare hits: checked only when an indicator names the value.
-            if !refs.isEmpty, let own = ownDomains[establishment], WarningList.isOwn(IOC.normalizedDomain(value), own) {
+            if !refs.isEmpty, let own = ownDomains[establishment],
+                WarningList.contains(IOC.normalizedDomain(value), orParentIn: own)
+            {
                 return []
             }
         case .url: refs = index.lookup(url: value)
@@ -140,38 +143,44 @@ public final class IndicatorSnapshot: Sendable {
     public static func build(
         indicators: [(entry: IndicatorEntry, iocs: [IOC])], establishment: UUID, ownDomains: Set<String> = []
     ) -> IndicatorSnapshot {
-        var index = IOCIndex()
-        var entries: [IndicatorEntry] = []
-        var warned = 0
+        var builder = SnapshotBuilder()
         for (entry, iocs) in indicators {
             var entry = entry
             entry.collectionIndex = 0
-            let ref = Int32(entries.count)
-            entries.append(entry)
-            for ioc in iocs {
-                if WarningList.reason(ioc) != nil {
-                    warned += 1
-                    continue
-                }
-                index.insert(ioc, ref: ref)
-            }
+            builder.add(entry, iocs: iocs)
         }
-        index.finish()
-        return IndicatorSnapshot(
-            index: index, entries: entries, visible: [establishment: [0]], ownDomains: [establishment: ownDomains],
-            revision: 0, warningListed: warned, notIndexable: 0)
+        return builder.snapshot(
+            visible: [establishment: [0]], ownDomains: [establishment: ownDomains], revision: 0, notIndexable: 0)
     }
 }
 
-extension WarningList {
-    /// The establishment's own domains (and their subdomains) never raise an alert.
-    static func isOwn(_ domain: String, _ own: Set<String>) -> Bool {
-        var name = Substring(domain)
-        while true {
-            if own.contains(String(name)) { return true }
-            guard let dot = name.firstIndex(of: ".") else { return false }
-            name = name[name.index(after: dot)...]
+/// Collects indicators into an index, leaving out the values on a warning list (and the indicators left with
+/// none); the one way snapshots are built, from the database or for benchmarks.
+struct SnapshotBuilder {
+    var index = IOCIndex()
+    var entries: [IndicatorEntry] = []
+    var warningListed = 0
+
+    mutating func add(_ entry: IndicatorEntry, iocs: [IOC]) {
+        let kept = iocs.filter { WarningList.reason($0) == nil }
+        guard !kept.isEmpty else {
+            warningListed += 1
+            return
         }
+        let ref = Int32(entries.count)
+        for ioc in kept { index.insert(ioc, ref: ref) }
+        entries.append(entry)
+    }
+
+    consuming func snapshot(
+        visible: [UUID: Set<Int32>], ownDomains: [UUID: Set<String>], revision: Int64, notIndexable: Int
+    )
+        -> IndicatorSnapshot
+    {
+        index.finish()
+        return IndicatorSnapshot(
+            index: index, entries: entries, visible: visible, ownDomains: ownDomains, revision: revision,
+            warningListed: warningListed, notIndexable: notIndexable)
     }
 }
 
@@ -302,9 +311,7 @@ public final class IndicatorFeed: Service, Sendable {
                 })
         }
 
-        var index = IOCIndex()
-        var entries: [IndicatorEntry] = []
-        var warned = 0
+        var builder = SnapshotBuilder()
         var notIndexable = 0
         // Keyset pages over the primary key: memory stays bounded whatever the number of indicators.
         var after: (UUID, UUID, Int64)?
@@ -338,18 +345,7 @@ public final class IndicatorFeed: Service, Sendable {
                 }
                 let validFrom = json["valid_from"]?.stringValue.flatMap(STIXTimestamp.init)?.microseconds ?? 0
                 let validUntil = json["valid_until"]?.stringValue.flatMap(STIXTimestamp.init)?.microseconds
-                let ref = Int32(entries.count)
-                var indexed = 0
-                for ioc in iocs {
-                    if WarningList.reason(ioc) != nil { continue }
-                    index.insert(ioc, ref: ref)
-                    indexed += 1
-                }
-                if indexed == 0 {
-                    warned += 1
-                    continue
-                }
-                entries.append(
+                builder.add(
                     IndicatorEntry(
                         stixID: try row.decode(column: "stix_id", as: String.self), collectionID: collection,
                         ownerID: owner,
@@ -357,12 +353,11 @@ public final class IndicatorFeed: Service, Sendable {
                         tlp: TLP(storedRank: try row.decode(column: "tlp_rank", as: Int.self)),
                         confidence: json["confidence"]?.intValue, validFrom: validFrom / 1000,
                         validUntil: validUntil.map { $0 / 1000 },
-                        ioc: iocs.map(\.description).joined(separator: " OR "), collectionIndex: collectionRef))
+                        ioc: iocs.map(\.description).joined(separator: " OR "), collectionIndex: collectionRef),
+                    iocs: iocs)
             }
         }
-        index.finish()
-        return IndicatorSnapshot(
-            index: index, entries: entries, visible: visible, ownDomains: ownDomains, revision: revision,
-            warningListed: warned, notIndexable: notIndexable)
+        return builder.snapshot(
+            visible: visible, ownDomains: ownDomains, revision: revision, notIndexable: notIndexable)
     }
 }

@@ -66,7 +66,7 @@ extension IntelService {
             sealed = try secrets.seal(Data(secret.utf8))
         }
         let id = UUID()
-        let now = nowMillis
+        let now = clock.milliseconds
         let establishment = scope.establishmentID.uuid
         let user = username?.isEmpty == true ? nil : username
         let sealedSecret = sealed
@@ -152,7 +152,7 @@ extension IntelService {
     /// next run forward in one statement). Returns how many ran.
     @discardableResult
     public func runDueFeeds() async throws -> Int {
-        let now = nowMillis
+        let now = clock.milliseconds
         let due = try await sql.raw(
             "SELECT id FROM intel_feeds WHERE enabled = \(bind: true) AND next_run_at <= \(bind: now) ORDER BY next_run_at LIMIT 20"
         ).all().map { try $0.decode(column: "id", as: UUID.self) }
@@ -190,7 +190,7 @@ extension IntelService {
             secret = String(decoding: try secrets.open(sealed), as: UTF8.self)
         }
         let client = TAXIIClient(collectionURL: feed.url, username: feed.username, secret: secret)
-        let started = nowMillis
+        let started = clock.milliseconds
         var count: Int64 = 0
         var cursor = feed.cursor
         var failure: String?

@@ -53,7 +53,7 @@ extension IntelService {
         var query: SQLQueryString = """
             SELECT date_added, stix_id, type, spec_version, version, version_text, tlp_rank, revoked, is_latest, name, body, \
             collection_id FROM intel_objects WHERE collection_id IN (\(binds: chosen.map(\.id))) AND is_latest = \(bind: true) \
-            AND tlp_rank <= \(bind: search.maxTLP.storedRank)
+            AND tlp_rank <= \(bind: search.maxTLP.rank)
             """
         if !search.types.isEmpty { query = query + " AND type IN (\(binds: search.types))" }
         if !search.includeRevoked { query = query + " AND revoked = \(bind: false)" }
@@ -161,7 +161,7 @@ extension IntelService {
                 related.append(FoundObject(object: found, collection: owner))
             }
         }
-        let sighting = try await sightings(in: scope, limit: 100_000).first { $0.indicatorID == stixID }
+        let sighting = try await sightings(in: scope, indicatorID: stixID, limit: 1).first
         return ObjectDetail(
             object: object, collection: collection, versions: versions, related: related, sightings: sighting)
     }

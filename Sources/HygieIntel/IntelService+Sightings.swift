@@ -93,16 +93,20 @@ extension IntelService {
         }
     }
 
-    /// The indicators seen in the establishment's logs, most recent first.
-    public func sightings(in scope: TenantScope, limit: Int = 200) async throws -> [SightingSummary] {
+    /// The indicators seen in the establishment's logs (or the one named `indicatorID`), most recent first.
+    public func sightings(in scope: TenantScope, indicatorID: String? = nil, limit: Int = 200) async throws
+        -> [SightingSummary]
+    {
         try scope.require(Self.readers)
+        let only: SQLQueryString = indicatorID.map { " AND s.indicator_id = \(bind: $0)" } ?? ""
         let rows = try await sql.raw(
             """
             SELECT s.indicator_id, s.collection_id, s.first_seen, s.last_seen, s.count, o.name, o.tlp_rank \
             FROM intel_sightings s LEFT JOIN intel_objects o ON o.establishment_id = (SELECT c.establishment_id FROM \
             intel_collections c WHERE c.id = s.collection_id) AND o.collection_id = s.collection_id \
             AND o.stix_id = s.indicator_id AND o.is_latest = \(bind: true) \
-            WHERE s.establishment_id = \(bind: scope.establishmentID.uuid) ORDER BY s.last_seen DESC LIMIT \(bind: limit)
+            WHERE s.establishment_id = \(bind: scope.establishmentID.uuid)\(only) ORDER BY s.last_seen DESC \
+            LIMIT \(bind: limit)
             """
         ).all()
         return try rows.map {
@@ -110,7 +114,7 @@ extension IntelService {
                 indicatorID: try $0.decode(column: "indicator_id", as: String.self),
                 collectionID: try $0.decode(column: "collection_id", as: UUID.self),
                 name: try $0.decode(column: "name", as: String?.self),
-                tlp: TLP(storedRank: try $0.decode(column: "tlp_rank", as: Int?.self) ?? TLP.amber.storedRank),
+                tlp: TLP(storedRank: try $0.decode(column: "tlp_rank", as: Int?.self) ?? TLP.amber.rank),
                 firstSeen: Date(milliseconds: try $0.decode(column: "first_seen", as: Int64.self)),
                 lastSeen: Date(milliseconds: try $0.decode(column: "last_seen", as: Int64.self)),
                 count: try $0.decode(column: "count", as: Int64.self))

@@ -46,7 +46,6 @@ public struct IntelService: Sendable {
     }
 
     var sql: any SQLDatabase { database.sql }
-    var nowMillis: Int64 { Int64(clock.now().timeIntervalSince1970 * 1000) }
 
     /// Runs `body` in a transaction with an audit entry.
     func changing<T: Sendable>(
@@ -79,7 +78,7 @@ public struct IntelService: Sendable {
         guard let row = try await sql.raw("SELECT * FROM intel_accounts WHERE username = \(bind: username)").first()
         else { return nil }
         let stored = try row.decode(column: "secret_hash", as: String.self)
-        guard Self.constantTimeEqual(stored, Self.hashSecret(secret)) else { return nil }
+        guard constantTimeEquals(stored, secret.sha256Hex) else { return nil }
         return try await principal(accountRow: row, requestID: requestID, sourceAddress: sourceAddress)
     }
 
@@ -89,7 +88,7 @@ public struct IntelService: Sendable {
     {
         guard secret.hasPrefix(Self.secretPrefix),
             let row = try await sql.raw(
-                "SELECT * FROM intel_accounts WHERE secret_hash = \(bind: Self.hashSecret(secret))"
+                "SELECT * FROM intel_accounts WHERE secret_hash = \(bind: secret.sha256Hex)"
             ).first()
         else { return nil }
         return try await principal(accountRow: row, requestID: requestID, sourceAddress: sourceAddress)
@@ -100,8 +99,8 @@ public struct IntelService: Sendable {
     {
         let account = try Self.account(row)
         guard !account.disabled else { return nil }
-        let now = nowMillis
-        if (account.lastUsedAt.map { now - $0.millisecondsSince1970 } ?? .max) > 60_000 {
+        let now = clock.milliseconds
+        if (account.lastUsedAt.map { now - $0.milliseconds } ?? .max) > 60_000 {
             // At most one write a minute per account, not one per request.
             try await sql.raw("UPDATE intel_accounts SET last_used_at = \(bind: now) WHERE id = \(bind: account.id)")
                 .run()
@@ -117,17 +116,6 @@ public struct IntelService: Sendable {
     }
 
     static let secretPrefix = "hyx_"
-
-    static func hashSecret(_ secret: String) -> String {
-        SHA256.hash(data: Data(secret.utf8)).map { String(format: "%02x", $0) }.joined()
-    }
-
-    static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
-        let x = Array(a.utf8)
-        let y = Array(b.utf8)
-        guard x.count == y.count else { return false }
-        return zip(x, y).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
-    }
 
     // MARK: Collections
 
@@ -236,7 +224,7 @@ public struct IntelService: Sendable {
         }
         if let sharingGroupID { _ = try await sharingGroup(sharingGroupID, in: scope) }
         let establishment = scope.establishmentID.uuid
-        let now = nowMillis
+        let now = clock.milliseconds
         try await changing(
             AuditEntry(
                 action: "intel.collection.create", objectType: "collection", objectID: id.uuidString,
@@ -313,7 +301,7 @@ public struct IntelService: Sendable {
         }
         let id = UUID()
         let secret = Self.secretPrefix + SecureRandom.token(bytes: 32)
-        let now = nowMillis
+        let now = clock.milliseconds
         let establishment = scope.establishmentID.uuid
         try await changing(
             AuditEntry(
@@ -327,7 +315,7 @@ public struct IntelService: Sendable {
                 """
                 INSERT INTO intel_accounts (id, establishment_id, username, organisation, secret_hash, secret_prefix, \
                 max_tlp, disabled, created_at) VALUES (\(bind: id), \(bind: establishment), \(bind: username), \
-                \(bind: organisation), \(bind: Self.hashSecret(secret)), \(bind: String(secret.prefix(10))), \
+                \(bind: organisation), \(bind: secret.sha256Hex), \(bind: String(secret.prefix(10))), \
                 \(bind: maxTLP.rawValue), \(bind: false), \(bind: now))
                 """
             ).run()
@@ -390,7 +378,7 @@ public struct IntelService: Sendable {
             try Validate.text($0, field: "description", max: 2000, allowEmpty: true)
         }
         let id = UUID()
-        let now = nowMillis
+        let now = clock.milliseconds
         let establishment = scope.establishmentID.uuid
         try await changing(
             AuditEntry(
@@ -530,9 +518,4 @@ public struct IntelService: Sendable {
                 canWrite: try $0.decode(column: "can_write", as: Bool.self))
         }
     }
-}
-
-extension Date {
-    init(milliseconds: Int64) { self.init(timeIntervalSince1970: Double(milliseconds) / 1000) }
-    var millisecondsSince1970: Int64 { Int64(timeIntervalSince1970 * 1000) }
 }

@@ -245,9 +245,7 @@ public struct AddStatus: Sendable, Hashable {
 }
 
 extension TLP {
-    /// The integer stored in `tlp_rank`.
-    var storedRank: Int { rank }
-
+    /// The level a `tlp_rank` column holds (its ``rank``).
     init(storedRank: Int) {
         self = TLP.allCases[max(0, min(storedRank, TLP.allCases.count - 1))]
     }

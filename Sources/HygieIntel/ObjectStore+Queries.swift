@@ -38,7 +38,7 @@ struct ObjectStore: Sendable {
         for entry in entries {
             switch entry.result {
             case .success(let object):
-                let digest = SHA256.hash(data: Data(entry.bytes)).map { String(format: "%02x", $0) }.joined()
+                let digest = Data(entry.bytes).sha256Hex
                 candidates.append(Candidate(object: object, bytes: entry.bytes, hash: digest))
             case .failure(let error):
                 failures.append(
@@ -185,7 +185,7 @@ struct ObjectStore: Sendable {
                     """
                     (\(bind: establishment), \(bind: collection.id), \(bind: row.dateAdded), \(bind: object.id), \
                     \(bind: object.type), \(bind: object.specVersion ?? "2.1"), \(bind: row.version), \
-                    \(bind: row.versionText), \(bind: tlp.storedRank), \(bind: object.isRevoked), \(bind: isLatest), \
+                    \(bind: row.versionText), \(bind: tlp.rank), \(bind: object.isRevoked), \(bind: isLatest), \
                     \(bind: row.candidate.hash), \(bind: object.name.map { String($0.prefix(500)) }), \
                     \(bind: String(decoding: row.candidate.bytes, as: UTF8.self)))
                     """)
@@ -272,7 +272,7 @@ struct ObjectStore: Sendable {
     func conditions(collection: IntelCollection, filter: ObjectFilter, maxTLP: TLP) -> SQLQueryString {
         var query: SQLQueryString = """
             establishment_id = \(bind: collection.establishmentID.uuid) AND collection_id = \(bind: collection.id) \
-            AND tlp_rank <= \(bind: maxTLP.storedRank)
+            AND tlp_rank <= \(bind: maxTLP.rank)
             """
         if !filter.ids.isEmpty { query = query + " AND stix_id IN (\(binds: filter.ids))" }
         if !filter.types.isEmpty { query = query + " AND type IN (\(binds: filter.types))" }
@@ -287,7 +287,7 @@ struct ObjectStore: Sendable {
                         """
                         version = (SELECT MIN(o2.version) FROM intel_objects o2 WHERE \
                         o2.establishment_id = intel_objects.establishment_id AND o2.collection_id = intel_objects.collection_id \
-                        AND o2.stix_id = intel_objects.stix_id AND o2.tlp_rank <= \(bind: maxTLP.storedRank))
+                        AND o2.stix_id = intel_objects.stix_id AND o2.tlp_rank <= \(bind: maxTLP.rank))
                         """)
                 case .exact(let micros): alternatives.append("version = \(bind: micros)")
                 }

@@ -1,3 +1,5 @@
+public import Foundation
+
 /// A STIX/TAXII timestamp: RFC 3339 in UTC (`2026-11-29T08:00:00.123Z`), kept as microseconds since
 /// 1970 plus the text it was read from (STIX compares versions as instants, but writes them back as sent).
 public struct STIXTimestamp: Sendable, Hashable, Comparable, CustomStringConvertible {
@@ -9,6 +11,11 @@ public struct STIXTimestamp: Sendable, Hashable, Comparable, CustomStringConvert
     public init(microseconds: Int64, fractionDigits: Int = 6) {
         self.microseconds = microseconds
         self.fractionDigits = fractionDigits
+    }
+
+    /// The instant of `date`, to the millisecond (STIX timestamps Hygie writes carry milliseconds).
+    public init(_ date: Date) {
+        self.init(microseconds: Int64((date.timeIntervalSince1970 * 1000).rounded(.down)) * 1000, fractionDigits: 3)
     }
 
     /// Parses `YYYY-MM-DDTHH:MM:SS[.fraction]Z`. STIX requires the `Z`; lowercase `t`/`z` are refused too.

@@ -68,7 +68,7 @@ public struct TOTP: Sendable {
 }
 
 /// Compares two strings in time that depends only on their length.
-func constantTimeEquals(_ lhs: String, _ rhs: String) -> Bool {
+public func constantTimeEquals(_ lhs: String, _ rhs: String) -> Bool {
     let a = Array(lhs.utf8)
     let b = Array(rhs.utf8)
     guard a.count == b.count else { return false }

@@ -7,9 +7,8 @@ import HygieStorage
 import NIOCore
 
 /// The detection pages: alert queue with charts and bulk actions, alert detail, rules, log sources, event search.
-struct DetectionWebController {
+struct DetectionWebController: PageController {
     let services: HygieServices
-    var renderer: Renderer { services.renderer }
     var detection: DetectionService { services.detection }
     static let readers: Set<Role> = [.admin, .rssi, .analyst, .auditor]
 
@@ -29,20 +28,6 @@ struct DetectionWebController {
         router.post("/sources", use: addSource)
         router.post("/sources/settings", use: saveSettings)
         router.get("/events", use: events)
-    }
-
-    func t(_ key: String, _ context: HygieRequestContext) -> String {
-        renderer.translations.string(key, context.locale)
-    }
-
-    static func date(_ date: Date?) -> String { DisplayDate.format(date) }
-
-    func page(
-        _ template: String, _ title: String, active: String, content: [String: Any], signedIn: SignedIn,
-        request: Request, context: HygieRequestContext, status: HTTPResponse.Status = .ok
-    ) -> Response {
-        let frame = services.frame(signedIn, title: title, active: active, context: context, request: request)
-        return renderer.page(template, frame: frame, content: content, status: status)
     }
 
     // MARK: Alerts

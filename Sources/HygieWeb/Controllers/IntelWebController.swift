@@ -9,9 +9,8 @@ import STIX
 
 /// The threat-intelligence pages: indicators and objects (search, detail with relationships, sightings over time)
 /// and sharing (collections and grants, TAXII accounts, sharing groups, feeds and their health, import, settings).
-struct IntelWebController {
+struct IntelWebController: PageController {
     let services: HygieServices
-    var renderer: Renderer { services.renderer }
     var intel: IntelService { services.intel }
     static let readers: Set<Role> = [.admin, .rssi, .analyst, .auditor]
 
@@ -30,21 +29,6 @@ struct IntelWebController {
         router.post("/sharing/settings", use: saveSettings)
         router.post("/sharing/import", use: importContent)
         router.post("/sharing/publish-sightings", use: publishSightings)
-    }
-
-    func t(_ key: String, _ context: HygieRequestContext) -> String {
-        renderer.translations.string(key, context.locale)
-    }
-
-    static func date(_ date: Date?) -> String { DisplayDate.format(date) }
-
-    func page(
-        _ template: String, _ title: String, active: String, content: [String: Any], signedIn: SignedIn,
-        request: Request,
-        context: HygieRequestContext, status: HTTPResponse.Status = .ok
-    ) -> Response {
-        let frame = services.frame(signedIn, title: title, active: active, context: context, request: request)
-        return renderer.page(template, frame: frame, content: content, status: status)
     }
 
     static func tlpRow(_ tlp: TLP) -> [String: Any] {

@@ -151,3 +151,26 @@ enum DisplayDate {
         return formatter.string(from: date)
     }
 }
+
+/// A controller of HTML pages: translation, dates and the page frame, the same for every module's pages.
+protocol PageController {
+    var services: HygieServices { get }
+}
+
+extension PageController {
+    var renderer: Renderer { services.renderer }
+
+    func t(_ key: String, _ context: HygieRequestContext) -> String {
+        renderer.translations.string(key, context.locale)
+    }
+
+    static func date(_ date: Date?) -> String { DisplayDate.format(date) }
+
+    func page(
+        _ template: String, _ title: String, active: String, content: [String: Any], signedIn: SignedIn,
+        request: Request, context: HygieRequestContext, status: HTTPResponse.Status = .ok
+    ) -> Response {
+        let frame = services.frame(signedIn, title: title, active: active, context: context, request: request)
+        return renderer.page(template, frame: frame, content: content, status: status)
+    }
+}

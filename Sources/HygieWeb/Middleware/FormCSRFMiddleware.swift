@@ -57,16 +57,10 @@ struct FormCSRFMiddleware: RouterMiddleware {
         context.form = try FormData.parse(body)
         let sent = context.form["_csrf"] ?? request.headers[.init("X-CSRF-Token")!] ?? ""
         let expected = context.session?.csrfToken ?? request.cookies[Self.preSessionCookie]?.value ?? ""
-        guard !expected.isEmpty, constantTimeEqual(sent, expected) else { throw HygieWebError.csrfRejected }
+        guard !expected.isEmpty, constantTimeEquals(sent, expected) else { throw HygieWebError.csrfRejected }
         return try await next(request, context)
     }
 
-    func constantTimeEqual(_ a: String, _ b: String) -> Bool {
-        let x = Array(a.utf8)
-        let y = Array(b.utf8)
-        guard x.count == y.count else { return false }
-        return zip(x, y).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
-    }
 }
 
 /// `application/x-www-form-urlencoded` bodies.
