@@ -19,6 +19,8 @@ let package = Package(
         .library(name: "HygieWeb", targets: ["HygieWeb"]),
         .library(name: "Sigma", targets: ["Sigma"]),
         .library(name: "STIX", targets: ["STIX"]),
+        .library(name: "RecordInput", targets: ["RecordInput"]),
+        .library(name: "VulnCore", targets: ["VulnCore"]),
         .library(name: "HygieDetection", targets: ["HygieDetection"]),
         .library(name: "HygieMail", targets: ["HygieMail"]),
         .library(name: "HygieIntel", targets: ["HygieIntel"]),
@@ -46,13 +48,23 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CZlib"),
         .target(
+            name: "RecordInput",
+            dependencies: ["CZlib"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "Sigma",
-            dependencies: ["CZlib", .product(name: "Yams", package: "Yams")],
+            dependencies: ["CZlib", "RecordInput", .product(name: "Yams", package: "Yams")],
             resources: [.copy("Resources")],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "STIX",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "VulnCore",
+            dependencies: ["RecordInput", "STIX"],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -174,6 +186,8 @@ let package = Package(
                 "HygieJobs",
                 "HygieWeb",
                 "Sigma",
+                "RecordInput",
+                "VulnCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "FluentKit", package: "fluent-kit"),
@@ -203,7 +217,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SigmaTests",
-            dependencies: ["Sigma"],
+            dependencies: ["Sigma", "RecordInput"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -212,6 +226,11 @@ let package = Package(
                 "HygieDetection", "HygieTestSupport", "HygieIntel", "STIX",
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "VulnCoreTests",
+            dependencies: ["VulnCore", "STIX", "RecordInput"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

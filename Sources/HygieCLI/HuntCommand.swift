@@ -1,3 +1,4 @@
+import RecordInput
 import ArgumentParser
 import Foundation
 import Sigma

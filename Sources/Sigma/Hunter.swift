@@ -1,3 +1,4 @@
+public import RecordInput
 import Foundation
 
 #if canImport(Glibc)

@@ -1,3 +1,4 @@
+import RecordInput
 import Foundation
 import Yams
 

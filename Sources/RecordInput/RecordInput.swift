@@ -10,11 +10,12 @@ import Foundation
 public struct InputError: Error, Sendable, CustomStringConvertible {
     public var message: String
     public var description: String { message }
+    public init(message: String) { self.message = message }
 }
 
 /// Bytes of an input file, gzip-decompressed when the file starts with the gzip magic number
 /// (several concatenated gzip members are read in turn).
-final class ByteSource {
+public final class ByteSource {
     let file: UnsafeMutablePointer<FILE>
     let path: String
     var stream = z_stream()
@@ -25,9 +26,9 @@ final class ByteSource {
     var finishedInput = false
     var memberEnded = false
     /// Bytes of the file consumed so far (compressed size for gzip), for progress.
-    private(set) var consumed: Int = 0
+    public private(set) var consumed: Int = 0
 
-    init(path: String) throws {
+    public init(path: String) throws {
         var info = stat()
         if stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR {
             throw InputError(message: "\(path) is a directory")
@@ -60,7 +61,7 @@ final class ByteSource {
     }
 
     /// Appends up to `count` bytes (at most 256 KiB) to `buffer`; returns 0 at the end.
-    func read(into buffer: inout [UInt8], count: Int) throws -> Int {
+    public func read(into buffer: inout [UInt8], count: Int) throws -> Int {
         if !gzip {
             let got = fread(inputBuffer, 1, min(count, Self.chunk), file)
             if got == 0, ferror(file) != 0 { throw InputError(message: "read error on \(path)") }
@@ -150,7 +151,7 @@ public enum InputFormat: String, Sendable, CaseIterable {
     /// Syslog lines (RFC 5424 or RFC 3164, with or without priority).
     case syslog
 
-    static func sniff(_ bytes: ArraySlice<UInt8>) -> InputFormat {
+    public static func sniff(_ bytes: ArraySlice<UInt8>) -> InputFormat {
         guard
             let first = bytes.firstIndex(where: {
                 $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 && $0 != 0xEF && $0 != 0xBB && $0 != 0xBF
@@ -190,7 +191,7 @@ public struct RecordBlock: Sendable {
 }
 
 /// Cuts an input into blocks of whole records.
-final class RecordReader {
+public final class RecordReader {
     let source: ByteSource
     let input: Int
     var format: InputFormat?
@@ -208,16 +209,16 @@ final class RecordReader {
     var scanPosition = 0
     static let blockSize = 1 << 20
 
-    init(path: String, input: Int, format: InputFormat?) throws {
+    public init(path: String, input: Int, format: InputFormat?) throws {
         source = try ByteSource(path: path)
         self.input = input
         forced = format
     }
 
-    var consumed: Int { source.consumed }
+    public var consumed: Int { source.consumed }
 
     /// The next block, or nil at the end.
-    func next() throws -> RecordBlock? {
+    public func next() throws -> RecordBlock? {
         var needMore = false
         while true {
             if !atEnd, buffer.count - start < Self.blockSize || needMore {
@@ -348,6 +349,20 @@ final class RecordReader {
         return end
     }
 
+    /// First index of `needle` in `bytes` at or after `from`.
+    func search(_ needle: [UInt8], in bytes: UnsafeBufferPointer<UInt8>, from: Int) -> Int? {
+        guard let base = bytes.baseAddress else { return nil }
+        var index = from
+        while index + needle.count <= bytes.count {
+            guard let hit = memchr(base + index, Int32(needle[0]), bytes.count - index) else { return nil }
+            let position = base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
+            guard position + needle.count <= bytes.count else { return nil }
+            if Array(UnsafeBufferPointer(rebasing: bytes[position..<(position + needle.count)])) == needle { return position }
+            index = position + 1
+        }
+        return nil
+    }
+
     /// `<Event …>…</Event>` elements.
     func splitXML(_ bounds: inout [Int32]) -> Int {
         var end = start
@@ -357,7 +372,7 @@ final class RecordReader {
             var index = start
             while true {
                 guard
-                    let begin = open.withUnsafeBufferPointer({ find($0, in: bytes, from: index) })
+                    let begin = search(open, in: bytes, from: index)
                 else { break }
                 // `<Events>` is the wrapper, not an event.
                 let after = begin + open.count
@@ -366,7 +381,7 @@ final class RecordReader {
                     end = index
                     continue
                 }
-                guard let stop = close.withUnsafeBufferPointer({ find($0, in: bytes, from: after) }) else { break }
+                guard let stop = search(close, in: bytes, from: after) else { break }
                 bounds.append(Int32(begin))
                 bounds.append(Int32(stop + close.count))
                 index = stop + close.count
