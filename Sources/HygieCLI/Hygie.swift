@@ -9,7 +9,7 @@ struct Hygie: AsyncParsableCommand {
         subcommands: [
             ServeCommand.self, MigrateCommand.self, CreateAdminCommand.self, AuditCommand.self, BackupCommand.self,
             DemoCommand.self, HuntCommand.self, AlertsCommand.self, RulesCommand.self, SourcesCommand.self,
-            DetectionSettingsCommand.self, IntelCommand.self, EstablishmentsCommand.self,
+            DetectionSettingsCommand.self, IntelCommand.self, EstablishmentsCommand.self, VulnCommand.self,
             VersionCommand.self,
         ])
 
