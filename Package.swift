@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "STIX", targets: ["STIX"]),
         .library(name: "RecordInput", targets: ["RecordInput"]),
         .library(name: "VulnCore", targets: ["VulnCore"]),
+        .library(name: "HygieVulnerabilities", targets: ["HygieVulnerabilities"]),
         .library(name: "HygieDetection", targets: ["HygieDetection"]),
         .library(name: "HygieMail", targets: ["HygieMail"]),
         .library(name: "HygieIntel", targets: ["HygieIntel"]),
@@ -150,6 +151,23 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "HygieVulnerabilities",
+            dependencies: [
+                "HygieCore",
+                "HygieStorage",
+                "HygieJobs",
+                "VulnCore",
+                "RecordInput",
+                "STIX",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "FluentKit", package: "fluent-kit"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SQLKit", package: "sql-kit"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "HygieDetection",
             dependencies: [
                 "HygieMail",
@@ -185,6 +203,7 @@ let package = Package(
                 "HygieStorage",
                 "HygieJobs",
                 "HygieWeb",
+                "HygieVulnerabilities",
                 "Sigma",
                 "RecordInput",
                 "VulnCore",
@@ -203,6 +222,7 @@ let package = Package(
             name: "HygieTestSupport",
             dependencies: [
                 "HygieCore",
+                "HygieVulnerabilities",
                 "HygieDetection",
                 "HygieIntel",
                 "HygieStorage",
@@ -231,6 +251,14 @@ let package = Package(
         .testTarget(
             name: "VulnCoreTests",
             dependencies: ["VulnCore", "STIX", "RecordInput"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "HygieVulnerabilitiesTests",
+            dependencies: [
+                "HygieVulnerabilities", "HygieTestSupport", "VulnCore", "HygieStorage", "HygieCore",
+                .product(name: "SQLKit", package: "sql-kit"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -5,6 +5,7 @@ import HygieDetection
 import HygieIntel
 import HygieJobs
 import HygieStorage
+import HygieVulnerabilities
 import HygieWeb
 import Logging
 
@@ -16,7 +17,7 @@ struct Bootstrap {
     let clock: any HygieClock = SystemClock()
 
     static var migrations: [any Migration] {
-        CoreMigrations.all + JobsMigrations.all + IntelMigrations.all + DetectionMigrations.all
+        CoreMigrations.all + JobsMigrations.all + IntelMigrations.all + DetectionMigrations.all + VulnMigrations.all
     }
 
     init(configuration: HygieConfiguration) throws {

@@ -1,6 +1,6 @@
-import RecordInput
 import ArgumentParser
 import Foundation
+import RecordInput
 import Sigma
 import Yams
 

@@ -62,7 +62,9 @@ struct VulnCommand: AsyncParsableCommand {
             case .text:
                 if findings.isEmpty { print("no match among \(records.count) records") }
                 for finding in findings {
-                    print([finding.cve, finding.confidence.rawValue, finding.cpe.description, finding.reason].joined(separator: "\t"))
+                    print(
+                        [finding.cve, finding.confidence.rawValue, finding.cpe.description, finding.reason].joined(
+                            separator: "\t"))
                 }
             }
         }
@@ -81,7 +83,9 @@ struct VulnCommand: AsyncParsableCommand {
         var scheme: String = "generic"
 
         func run() async throws {
-            let known = ["deb": VersionScheme.deb, "rpm": .rpm, "semver": .semver, "pep440": .pep440, "generic": .generic]
+            let known = [
+                "deb": VersionScheme.deb, "rpm": .rpm, "semver": .semver, "pep440": .pep440, "generic": .generic,
+            ]
             guard let scheme = known[scheme.lowercased()] else {
                 throw ValidationError("unknown scheme \(scheme) (deb, rpm, semver, pep440, generic)")
             }
@@ -104,7 +108,9 @@ struct VulnCommand: AsyncParsableCommand {
                 var parts = ["base \(scores.base)"]
                 if let temporal = scores.temporal { parts.append("temporal \(temporal)") }
                 if let environmental = scores.environmental { parts.append("environmental \(environmental)") }
-                print("CVSS \(scores.version)\t" + parts.joined(separator: "\t") + "\t\(scores.effective) \(scores.severity)")
+                print(
+                    "CVSS \(scores.version)\t" + parts.joined(separator: "\t")
+                        + "\t\(scores.effective) \(scores.severity)")
             } catch {
                 throw CLIError(error.message)
             }

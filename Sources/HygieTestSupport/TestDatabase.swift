@@ -5,6 +5,7 @@ import HygieDetection
 import HygieIntel
 public import HygieJobs
 public import HygieStorage
+import HygieVulnerabilities
 import Logging
 import SQLKit
 public import Testing
@@ -22,7 +23,7 @@ public enum TestDatabase: String, Sendable, CustomTestStringConvertible {
     }
 
     public static var migrations: [any Migration] {
-        CoreMigrations.all + JobsMigrations.all + IntelMigrations.all + DetectionMigrations.all
+        CoreMigrations.all + JobsMigrations.all + IntelMigrations.all + DetectionMigrations.all + VulnMigrations.all
     }
 
     static let logger: Logger = {

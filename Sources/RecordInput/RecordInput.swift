@@ -357,7 +357,9 @@ public final class RecordReader {
             guard let hit = memchr(base + index, Int32(needle[0]), bytes.count - index) else { return nil }
             let position = base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
             guard position + needle.count <= bytes.count else { return nil }
-            if Array(UnsafeBufferPointer(rebasing: bytes[position..<(position + needle.count)])) == needle { return position }
+            if Array(UnsafeBufferPointer(rebasing: bytes[position..<(position + needle.count)])) == needle {
+                return position
+            }
             index = position + 1
         }
         return nil

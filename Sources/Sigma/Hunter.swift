@@ -1,5 +1,5 @@
-public import RecordInput
 import Foundation
+public import RecordInput
 
 #if canImport(Glibc)
     import Glibc

@@ -1,5 +1,5 @@
-import RecordInput
 import Foundation
+import RecordInput
 import Yams
 
 /// Why a rule was refused, with where it is.

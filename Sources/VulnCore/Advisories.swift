@@ -7,6 +7,7 @@ public struct KEVEntry: Sendable, Equatable {
     public var vendor: String
     public var product: String
     public var name: String
+    public var summary: String
     public var dateAdded: String
     public var dueDate: String
     public var requiredAction: String
@@ -21,7 +22,9 @@ public struct KEVEntry: Sendable, Equatable {
 public enum KEVCatalog {
     /// The catalog in CISA's JSON form (`vulnerabilities[]`) or CSV form (header `cveID,…`).
     public static func parse(_ bytes: [UInt8]) throws(VulnDataError) -> (version: String?, entries: [KEVEntry]) {
-        let first = bytes.first { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 && $0 != 0xEF && $0 != 0xBB && $0 != 0xBF }
+        let first = bytes.first {
+            $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 && $0 != 0xEF && $0 != 0xBB && $0 != 0xBF
+        }
         if first == UInt8(ascii: "{") {
             let document = try parseJSON(bytes, what: "KEV catalog")
             guard let items = document["vulnerabilities"]?.arrayValue else {
@@ -60,7 +63,7 @@ public enum KEVCatalog {
         guard due.isEmpty || isDate(due) else { throw VulnDataError("KEV catalog: \(cve) has an invalid dueDate") }
         return KEVEntry(
             cve: cve, vendor: field("vendorProject"), product: field("product"), name: field("vulnerabilityName"),
-            dateAdded: added, dueDate: due, requiredAction: field("requiredAction"),
+            summary: field("shortDescription"), dateAdded: added, dueDate: due, requiredAction: field("requiredAction"),
             ransomware: field("knownRansomwareCampaignUse").lowercased() == "known", notes: field("notes"), cwes: cwes)
     }
 
@@ -95,7 +98,9 @@ public struct EPSSScores: Sendable {
                 }
                 continue
             }
-            let fields = text.split(separator: ",", omittingEmptySubsequences: false).map { String($0).trimmingWhitespace }
+            let fields = text.split(separator: ",", omittingEmptySubsequences: false).map {
+                String($0).trimmingWhitespace
+            }
             if !sawHeader {
                 guard fields.first == "cve", fields.count >= 3 else {
                     throw VulnDataError("EPSS file: expected the header cve,epss,percentile on line \(lineNumber)")
@@ -143,7 +148,8 @@ public enum OSVFormat {
             guard let vector = severity.text("score"), vector.hasPrefix("CVSS:") else { continue }
             let version = String(vector.dropFirst(5).prefix(3))
             let score = (try? CVSS.score(vector)) ?? 0
-            record.cvss.append(CVSSEntry(version: version, vector: vector, baseScore: score, source: "osv", primary: true))
+            record.cvss.append(
+                CVSSEntry(version: version, vector: vector, baseScore: score, source: "osv", primary: true))
         }
         for affected in value["affected"]?.list ?? [] {
             guard let package = affected["package"], let ecosystem = package.text("ecosystem"),
@@ -168,12 +174,14 @@ public enum OSVFormat {
                         introduced = value == "0" ? "" : value
                     } else if let fixed = event.text("fixed") ?? event.text("limit") {
                         product.versions.append(
-                            AffectedVersion(status: .affected, version: introduced ?? "", lessThan: fixed, scheme: rangeScheme))
+                            AffectedVersion(
+                                status: .affected, version: introduced ?? "", lessThan: fixed, scheme: rangeScheme))
                         introduced = nil
                     } else if let last = event.text("last_affected") {
                         product.versions.append(
                             AffectedVersion(
-                                status: .affected, version: introduced ?? "", lessThanOrEqual: last, scheme: rangeScheme))
+                                status: .affected, version: introduced ?? "", lessThanOrEqual: last, scheme: rangeScheme
+                            ))
                         introduced = nil
                     }
                 }
@@ -222,7 +230,8 @@ public enum CSAFFormat {
     }
 
     public static func parse(document: JSONValue) throws(VulnDataError) -> Result {
-        guard let meta = document["document"], let tracking = meta["tracking"], let advisory = tracking.text("id") else {
+        guard let meta = document["document"], let tracking = meta["tracking"], let advisory = tracking.text("id")
+        else {
             throw VulnDataError("not a CSAF document (document.tracking.id is missing)")
         }
         guard (meta.text("csaf_version") ?? "2.0").hasPrefix("2.") else {
@@ -307,7 +316,9 @@ public enum CSAFFormat {
         let pieces = normalised.split(separator: "|").map { String($0).trimmingWhitespace }.filter { !$0.isEmpty }
         guard !pieces.isEmpty else { return nil }
         if pieces.count > 1, pieces.allSatisfy({ $0.hasPrefix("<") || $0.hasPrefix(">") }) {
-            return VersionStatement.parse("vers:generic/" + pieces.joined(separator: "|"), scheme: .generic).map { [$0] }
+            return VersionStatement.parse("vers:generic/" + pieces.joined(separator: "|"), scheme: .generic).map {
+                [$0]
+            }
         }
         var result: [AffectedVersion] = []
         for piece in pieces {

@@ -24,7 +24,8 @@ public enum CVERecordFormat {
         record.modified = document["cveMetadata"]?.text("dateUpdated")
         guard let cna = document["containers"]?["cna"] else { throw VulnDataError("\(id): no CNA container") }
         record.title = cna.text("title") ?? ""
-        record.summary = cna["descriptions"]?.list.first { ($0.text("lang") ?? "").hasPrefix("en") }?.text("value")
+        record.summary =
+            cna["descriptions"]?.list.first { ($0.text("lang") ?? "").hasPrefix("en") }?.text("value")
             ?? cna["descriptions"]?.list.first?.text("value") ?? ""
         record.references = cna["references"]?.list.compactMap { $0.text("url") } ?? []
         let cnaName = cna["providerMetadata"]?.text("shortName") ?? "cna"
@@ -146,13 +147,16 @@ public enum VersionStatement {
         if ["*", "all", "all versions", "all_versions", "any"].contains(lower) {
             return AffectedVersion(status: .affected, version: "", all: true, scheme: scheme)
         }
-        if ["n/a", "na", "-", "unspecified", "unknown", "none", "various", "see advisory"].contains(lower) { return nil }
+        if ["n/a", "na", "-", "unspecified", "unknown", "none", "various", "see advisory"].contains(lower) {
+            return nil
+        }
         if lower.hasPrefix("vers:") { return parseVers(text, scheme: scheme) }
         if lower.hasPrefix("all versions prior to ") || lower.hasPrefix("all versions before ") {
             text = String(text.dropFirst(lower.hasPrefix("all versions prior to ") ? 22 : 20))
             return bound(text, inclusive: false, scheme: scheme)
         }
-        for prefix in ["versions prior to ", "prior to ", "before ", "earlier than ", "below "] where lower.hasPrefix(prefix) {
+        for prefix in ["versions prior to ", "prior to ", "before ", "earlier than ", "below "]
+        where lower.hasPrefix(prefix) {
             return bound(String(text.dropFirst(prefix.count)), inclusive: false, scheme: scheme)
         }
         for prefix in ["up to and including ", "up to ", "through "] where lower.hasPrefix(prefix) {
@@ -178,7 +182,8 @@ public enum VersionStatement {
             let pieces = text.components(separatedBy: separator)
             if pieces.count == 2, isVersionLike(pieces[0].strippedV), isVersionLike(pieces[1].strippedV) {
                 return AffectedVersion(
-                    status: .affected, version: pieces[0].strippedV, lessThanOrEqual: pieces[1].strippedV, scheme: scheme)
+                    status: .affected, version: pieces[0].strippedV, lessThanOrEqual: pieces[1].strippedV,
+                    scheme: scheme)
             }
         }
         let plain = text.strippedV
@@ -217,7 +222,9 @@ public enum VersionStatement {
             } else if !constraint.hasPrefix("!=") {
                 let version = constraint.hasPrefix("=") ? String(constraint.dropFirst()) : constraint
                 guard isVersionLike(version.strippedV) else { return nil }
-                if constraints.count == 1 { return AffectedVersion(status: .affected, version: version.strippedV, scheme: scheme) }
+                if constraints.count == 1 {
+                    return AffectedVersion(status: .affected, version: version.strippedV, scheme: scheme)
+                }
             }
         }
         if !bounded {

@@ -53,7 +53,9 @@ public enum CVSS {
             guard result[key] == nil else { throw VulnDataError("CVSS vector \(vector): \(key) appears twice") }
             result[key] = value
             if vector.hasPrefix("CVSS:4.0/") {
-                guard position > lastPosition else { throw VulnDataError("CVSS vector \(vector): \(key) is out of order") }
+                guard position > lastPosition else {
+                    throw VulnDataError("CVSS vector \(vector): \(key) is out of order")
+                }
             }
             lastPosition = position
         }
@@ -66,7 +68,8 @@ struct CVSS3 {
     let metrics: [String: String]
 
     static let allowed: [(String, [String])] = [
-        ("AV", ["N", "A", "L", "P"]), ("AC", ["L", "H"]), ("PR", ["N", "L", "H"]), ("UI", ["N", "R"]), ("S", ["U", "C"]),
+        ("AV", ["N", "A", "L", "P"]), ("AC", ["L", "H"]), ("PR", ["N", "L", "H"]), ("UI", ["N", "R"]),
+        ("S", ["U", "C"]),
         ("C", ["N", "L", "H"]), ("I", ["N", "L", "H"]), ("A", ["N", "L", "H"]),
         ("E", ["X", "U", "P", "F", "H"]), ("RL", ["X", "O", "T", "W", "U"]), ("RC", ["X", "U", "R", "C"]),
         ("CR", ["X", "L", "M", "H"]), ("IR", ["X", "L", "M", "H"]), ("AR", ["X", "L", "M", "H"]),
@@ -130,7 +133,8 @@ struct CVSS3 {
     func scores() -> CVSS.Scores {
         let changed = value("S") == "C"
         let iss =
-            1 - (1 - CVSS3.weight("CIA", value("C"), changed: false)) * (1 - CVSS3.weight("CIA", value("I"), changed: false))
+            1 - (1 - CVSS3.weight("CIA", value("C"), changed: false))
+            * (1 - CVSS3.weight("CIA", value("I"), changed: false))
             * (1 - CVSS3.weight("CIA", value("A"), changed: false))
         let impact = changed ? 7.52 * (iss - 0.029) - 3.25 * pow(iss - 0.02, 15) : 6.42 * iss
         let exploitability =
@@ -148,7 +152,8 @@ struct CVSS3 {
         let miss = min(
             1 - (1 - requirement("CR") * CVSS3.weight("CIA", modified("C"), changed: false))
                 * (1 - requirement("IR") * CVSS3.weight("CIA", modified("I"), changed: false))
-                * (1 - requirement("AR") * CVSS3.weight("CIA", modified("A"), changed: false)), 0.915)
+                * (1 - requirement("AR") * CVSS3.weight("CIA", modified("A"), changed: false)),
+            0.915)
         let modifiedImpact: Double
         if modifiedChanged {
             modifiedImpact =
@@ -167,7 +172,8 @@ struct CVSS3 {
         if modifiedImpact <= 0 {
             environmental = 0
         } else {
-            let sum = modifiedChanged
+            let sum =
+                modifiedChanged
                 ? min(1.08 * (modifiedImpact + modifiedExploitability), 10)
                 : min(modifiedImpact + modifiedExploitability, 10)
             environmental = roundUp(roundUp(sum) * temporalFactor)
@@ -253,7 +259,8 @@ struct CVSS4 {
         }
         let e = m("E")
         let eq5 = e == "A" ? 0 : (e == "P" ? 1 : 2)
-        let eq6 = (m("CR") == "H" && vc == "H") || (m("IR") == "H" && vi == "H") || (m("AR") == "H" && va == "H") ? 0 : 1
+        let eq6 =
+            (m("CR") == "H" && vc == "H") || (m("IR") == "H" && vi == "H") || (m("AR") == "H" && va == "H") ? 0 : 1
         return [eq1, eq2, eq3, eq4, eq5, eq6]
     }
 

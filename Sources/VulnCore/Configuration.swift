@@ -22,7 +22,7 @@ public enum MatchConfidence: String, Sendable, Codable, CaseIterable, Comparable
 }
 
 /// One NVD `cpeMatch` entry.
-public struct CPEMatchCriterion: Sendable {
+public struct CPEMatchCriterion: Sendable, Codable {
     public var vulnerable: Bool
     public var criteria: CPE
     public var startIncluding: String?
@@ -105,7 +105,7 @@ public struct CPEMatchCriterion: Sendable {
     }
 }
 
-public struct ConfigurationNode: Sendable {
+public struct ConfigurationNode: Sendable, Codable {
     public var isAnd: Bool
     public var negate: Bool
     public var matches: [CPEMatchCriterion]
@@ -118,7 +118,7 @@ public struct ConfigurationNode: Sendable {
 }
 
 /// One NVD configuration: nodes joined by AND ("firmware X running on hardware Y") or OR.
-public struct Configuration: Sendable {
+public struct Configuration: Sendable, Codable {
     public var isAnd: Bool
     public var negate: Bool
     public var nodes: [ConfigurationNode]
@@ -152,7 +152,8 @@ public struct Configuration: Sendable {
                     guard let (confidence, reason) = criterion.test(target, loose: loose) else { continue }
                     found = true
                     if criterion.vulnerable {
-                        nodeHits.append(Hit(target: target, criterion: criterion, confidence: confidence, reason: reason))
+                        nodeHits.append(
+                            Hit(target: target, criterion: criterion, confidence: confidence, reason: reason))
                     } else {
                         platformNotes.append("running on \(target)")
                     }

@@ -224,7 +224,9 @@ struct XMLReader {
     func error(_ message: String) -> InventoryError { InventoryError("XML: \(message) at byte \(index)") }
 
     mutating func skipSpace() {
-        while index < bytes.count, bytes[index] == 0x20 || bytes[index] == 0x0A || bytes[index] == 0x0D || bytes[index] == 0x09 {
+        while index < bytes.count,
+            bytes[index] == 0x20 || bytes[index] == 0x0A || bytes[index] == 0x0D || bytes[index] == 0x09
+        {
             index += 1
         }
     }
@@ -290,7 +292,9 @@ struct XMLReader {
             }
             let key = try name()
             skipSpace()
-            guard index < bytes.count, bytes[index] == UInt8(ascii: "=") else { throw error("attribute \(key) without value") }
+            guard index < bytes.count, bytes[index] == UInt8(ascii: "=") else {
+                throw error("attribute \(key) without value")
+            }
             index += 1
             skipSpace()
             guard index < bytes.count, bytes[index] == 0x22 || bytes[index] == 0x27 else {
@@ -312,7 +316,9 @@ struct XMLReader {
                 let closing = try name()
                 guard closing == tag else { throw error("</\(closing)> closes <\(tag)>") }
                 skipSpace()
-                guard index < bytes.count, bytes[index] == UInt8(ascii: ">") else { throw error("malformed closing tag") }
+                guard index < bytes.count, bytes[index] == UInt8(ascii: ">") else {
+                    throw error("malformed closing tag")
+                }
                 index += 1
                 element.text = XMLReader.decode(text[...]).trimmingWhitespace
                 return element
@@ -407,8 +413,12 @@ public enum NmapXML {
         var assets: [InventoryAsset] = []
         for host in root.all("host") where host.child("status")?.attributes["state"] ?? "up" == "up" {
             let addresses = host.all("address")
-            let ips = addresses.filter { ($0.attributes["addrtype"] ?? "ipv4") != "mac" }.compactMap { $0.attributes["addr"] }
-            let macs = addresses.filter { $0.attributes["addrtype"] == "mac" }.compactMap { $0.attributes["addr"]?.uppercased() }
+            let ips = addresses.filter { ($0.attributes["addrtype"] ?? "ipv4") != "mac" }.compactMap {
+                $0.attributes["addr"]
+            }
+            let macs = addresses.filter { $0.attributes["addrtype"] == "mac" }.compactMap {
+                $0.attributes["addr"]?.uppercased()
+            }
             let hostname = host.child("hostnames")?.all("hostname").first?.attributes["name"]
             var asset = InventoryAsset(name: hostname ?? ips.first ?? macs.first ?? "host")
             asset.hostname = hostname
@@ -417,17 +427,21 @@ public enum NmapXML {
             if let vendor = addresses.first(where: { $0.attributes["addrtype"] == "mac" })?.attributes["vendor"] {
                 asset.manufacturer = vendor
             }
-            for port in host.child("ports")?.all("port") ?? [] where port.child("state")?.attributes["state"] == "open" {
+            for port in host.child("ports")?.all("port") ?? [] where port.child("state")?.attributes["state"] == "open"
+            {
                 let service = port.child("service")
                 let product = service?.attributes["product"] ?? ""
                 let version = service?.attributes["version"] ?? ""
                 asset.services.append(
                     InventoryService(
-                        port: Int(port.attributes["portid"] ?? "") ?? 0, transport: port.attributes["protocol"] ?? "tcp",
+                        port: Int(port.attributes["portid"] ?? "") ?? 0,
+                        transport: port.attributes["protocol"] ?? "tcp",
                         name: service?.attributes["name"] ?? "", product: product, version: version))
                 for cpeElement in service?.all("cpe") ?? [] {
                     guard var cpe = try? CPE(parsing: cpeElement.text) else { continue }
-                    if cpe.versionText == nil, !version.isEmpty, cpe.part.text == "a" { cpe = cpe.with(version: version) }
+                    if cpe.versionText == nil, !version.isEmpty, cpe.part.text == "a" {
+                        cpe = cpe.with(version: version)
+                    }
                     let component = InventoryComponent(
                         name: product.isEmpty ? CPE.unescaped(cpe.product.text) : product,
                         vendor: CPE.unescaped(cpe.vendor.text), version: cpe.versionText ?? "", cpe: cpe, source: .nmap)
@@ -481,11 +495,13 @@ public enum SBOM {
     static func cycloneDX(_ document: JSONValue) throws(InventoryError) -> InventoryAsset {
         let spec = document.text("specVersion") ?? ""
         guard ["1.4", "1.5", "1.6"].contains(spec) else {
-            throw InventoryError("CycloneDX \(spec.isEmpty ? "without specVersion" : spec): versions 1.4 to 1.6 are supported")
+            throw InventoryError(
+                "CycloneDX \(spec.isEmpty ? "without specVersion" : spec): versions 1.4 to 1.6 are supported")
         }
         let subject = document["metadata"]?["component"]
         var asset = InventoryAsset(name: subject?.text("name") ?? "SBOM")
-        asset.manufacturer = subject?["manufacturer"]?.text("name") ?? subject?["supplier"]?.text("name")
+        asset.manufacturer =
+            subject?["manufacturer"]?.text("name") ?? subject?["supplier"]?.text("name")
             ?? document["metadata"]?["manufacture"]?.text("name") ?? document["metadata"]?["supplier"]?.text("name")
         asset.model = subject?.text("name")
         asset.firmware = subject?.text("version")
@@ -522,7 +538,9 @@ public enum SBOM {
         let described = Set(document["documentDescribes"]?.list.compactMap(\.stringValue) ?? [])
         let relationships = document["relationships"]?.list ?? []
         let describedIDs = described.union(
-            relationships.filter { $0.text("relationshipType") == "DESCRIBES" }.compactMap { $0.text("relatedSpdxElement") })
+            relationships.filter { $0.text("relationshipType") == "DESCRIBES" }.compactMap {
+                $0.text("relatedSpdxElement")
+            })
         for package in document["packages"]?.list ?? [] {
             guard let name = package.text("name") else { continue }
             let supplier = (package.text("supplier") ?? package.text("originator") ?? "")
@@ -542,7 +560,9 @@ public enum SBOM {
             for reference in package["externalRefs"]?.list ?? [] {
                 let type = reference.text("referenceType") ?? ""
                 guard let locator = reference.text("referenceLocator") else { continue }
-                if type == "cpe23Type" || type == "cpe22Type" { component.cpe = component.cpe ?? (try? CPE(parsing: locator)) }
+                if type == "cpe23Type" || type == "cpe22Type" {
+                    component.cpe = component.cpe ?? (try? CPE(parsing: locator))
+                }
                 if type == "purl" { component.purl = locator }
             }
             component.endOfSupport = package.text("validUntilDate").map { String($0.prefix(10)) }

@@ -24,7 +24,8 @@ public enum InventoryCSV {
             case .department: return ["department", "service", "pole", "unite", "departement"]
             case .location: return ["location", "localisation", "site", "batiment", "emplacement"]
             case .zone: return ["zone", "network_zone", "vlan", "zone_reseau", "segment"]
-            case .internet: return ["internet", "exposed", "internet_exposed", "expose_internet", "exposition_internet"]
+            case .internet:
+                return ["internet", "exposed", "internet_exposed", "expose_internet", "exposition_internet"]
             case .criticality: return ["criticality", "criticite", "importance"]
             case .safety: return ["safety", "patient_safety", "safety_impact", "impact_patient", "securite_patient"]
             case .endOfSupport: return ["end_of_support", "eos", "fin_de_support", "end_of_life", "eol", "fin_de_vie"]
@@ -63,8 +64,9 @@ public enum InventoryCSV {
         var columns: [Field: Int] = [:]
         for field in Field.allCases {
             if let wanted = mapping[field] {
-                guard let column = header.firstIndex(where: { $0.trimmingWhitespace == wanted })
-                    ?? normalised.firstIndex(of: ProductKey.normalise(wanted))
+                guard
+                    let column = header.firstIndex(where: { $0.trimmingWhitespace == wanted })
+                        ?? normalised.firstIndex(of: ProductKey.normalise(wanted))
                 else { throw InventoryError("inventory CSV: no column named \"\(wanted)\" for \(field.rawValue)") }
                 columns[field] = column
             } else if let column = normalised.firstIndex(where: { field.aliases.contains($0) }) {
@@ -89,13 +91,15 @@ public enum InventoryCSV {
             }
             let name = value(.name) ?? value(.hostname) ?? value(.address) ?? value(.serial)
             guard let name else { throw InventoryError("inventory CSV: line \(line) names no asset") }
-            let key = [value(.serial), value(.hostname), value(.address), value(.name)].compactMap { $0 }.first!.lowercased()
+            let key = [value(.serial), value(.hostname), value(.address), value(.name)].compactMap { $0 }.first!
+                .lowercased()
             var asset: InventoryAsset
             if let index = byKey[key] { asset = assets[index] } else { asset = InventoryAsset(name: name) }
             if let text = value(.kind) {
                 guard let kind = AssetKind(loose: text) else {
                     throw InventoryError(
-                        "inventory CSV: line \(line): unknown type \"\(text)\" (server, workstation, network, medical_device, iot, other)")
+                        "inventory CSV: line \(line): unknown type \"\(text)\" (server, workstation, network, medical_device, iot, other)"
+                    )
                 }
                 asset.kind = kind
             }
@@ -128,8 +132,10 @@ public enum InventoryCSV {
             asset.endOfSupport = value(.endOfSupport) ?? asset.endOfSupport
             if let text = value(.protocols) {
                 asset.protocols = Array(
-                    Set(asset.protocols + text.split(whereSeparator: { $0 == "," || $0 == ";" || $0 == " " || $0 == "|" })
-                        .map { String($0).uppercased() })
+                    Set(
+                        asset.protocols
+                            + text.split(whereSeparator: { $0 == "," || $0 == ";" || $0 == " " || $0 == "|" })
+                            .map { String($0).uppercased() })
                 ).sorted()
             }
             var cpe: CPE?
@@ -141,7 +147,8 @@ public enum InventoryCSV {
             let product = value(.product)
             if product != nil || cpe != nil || value(.purl) != nil {
                 let component = InventoryComponent(
-                    name: product ?? cpe.map { CPE.unescaped($0.product.text) } ?? PackageURL(value(.purl)!)?.name ?? "",
+                    name: product ?? cpe.map { CPE.unescaped($0.product.text) } ?? PackageURL(value(.purl)!)?.name
+                        ?? "",
                     vendor: value(.vendor) ?? cpe.map { CPE.unescaped($0.vendor.text) } ?? "",
                     version: value(.version) ?? cpe?.versionText ?? "", cpe: cpe, purl: value(.purl), source: .csv)
                 if !asset.components.contains(component) { asset.components.append(component) }

@@ -100,7 +100,8 @@ public struct VulnerabilityIndex: Sendable {
                             reason = "\(label) \(version) is in \(statement.text) affected by \(record.id)"
                         } else {
                             confidence = component.effectiveVersion == nil ? .product : .range
-                            reason = "\(label) versions are affected by default by \(record.id) and \(version) is not listed as fixed"
+                            reason =
+                                "\(label) versions are affected by default by \(record.id) and \(version) is not listed as fixed"
                         }
                         keep(
                             VulnerabilityMatch(
@@ -109,8 +110,10 @@ public struct VulnerabilityIndex: Sendable {
                     case .unknown where loose && !decided:
                         keep(
                             VulnerabilityMatch(
-                                record: Int(recordIndex), recordID: record.id, component: position, confidence: .product,
-                                reason: "\(label) is named by \(record.id) but version \(component.effectiveVersion ?? "?") cannot be compared",
+                                record: Int(recordIndex), recordID: record.id, component: position,
+                                confidence: .product,
+                                reason:
+                                    "\(label) is named by \(record.id) but version \(component.effectiveVersion ?? "?") cannot be compared",
                                 cpe: nil))
                     default: continue
                     }

@@ -94,7 +94,9 @@ public enum NVDFeed {
         for node in value["nodes"]?.list ?? [] {
             var matches: [CPEMatchCriterion] = []
             for match in node["cpeMatch"]?.list ?? [] {
-                guard let text = match.text("criteria") else { throw VulnDataError("\(location): cpeMatch without criteria") }
+                guard let text = match.text("criteria") else {
+                    throw VulnDataError("\(location): cpeMatch without criteria")
+                }
                 let criteria: CPE
                 do { criteria = try CPE(parsing: text) } catch { throw VulnDataError("\(location): \(error)") }
                 matches.append(
@@ -102,7 +104,8 @@ public enum NVDFeed {
                         vulnerable: match["vulnerable"]?.boolValue ?? true, criteria: criteria,
                         startIncluding: match.text("versionStartIncluding"),
                         startExcluding: match.text("versionStartExcluding"),
-                        endIncluding: match.text("versionEndIncluding"), endExcluding: match.text("versionEndExcluding")))
+                        endIncluding: match.text("versionEndIncluding"), endExcluding: match.text("versionEndExcluding")
+                    ))
             }
             nodes.append(
                 ConfigurationNode(

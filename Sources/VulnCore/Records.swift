@@ -194,7 +194,9 @@ extension AffectedProduct {
     public func status(of version: String?) -> (AffectedStatus, AffectedVersion?, decided: Bool) {
         guard let version, !version.isEmpty else {
             if versions.isEmpty || versions.allSatisfy(\.all) {
-                return (defaultStatus == .unknown && !versions.isEmpty ? .affected : defaultStatus, versions.first, true)
+                return (
+                    defaultStatus == .unknown && !versions.isEmpty ? .affected : defaultStatus, versions.first, true
+                )
             }
             return (.unknown, nil, false)
         }
@@ -221,7 +223,9 @@ public enum ProductKey {
         let v = Vendors.canonical(vendor)
         var p = normalise(product)
         // "Philips Vue PACS" by Philips is "vue_pacs".
-        for prefix in Set([v, normalise(vendor)]) where p.hasPrefix(prefix + "_") { p = String(p.dropFirst(prefix.count + 1)) }
+        for prefix in Set([v, normalise(vendor)]) where p.hasPrefix(prefix + "_") {
+            p = String(p.dropFirst(prefix.count + 1))
+        }
         guard !v.isEmpty, !p.isEmpty, !placeholders.contains(p), !placeholders.contains(v) else { return nil }
         return v + ":" + p
     }
@@ -322,3 +326,22 @@ public enum Vendors {
         return out
     }
 }
+
+// MARK: storage form
+
+extension CPE: Codable {
+    public init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        do { self = try CPE(parsing: text) } catch {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: error.message))
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+}
+
+extension AffectedVersion: Codable {}
+extension AffectedProduct: Codable {}

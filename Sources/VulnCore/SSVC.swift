@@ -4,8 +4,12 @@
 public enum SSVC {
     public enum Exploitation: String, Sendable, Codable, CaseIterable { case none, poc, active }
     public enum Exposure: String, Sendable, Codable, CaseIterable { case small, controlled, open }
-    public enum SafetyImpact: String, Sendable, Codable, CaseIterable { case negligible, marginal, critical, catastrophic }
-    public enum MissionImpact: String, Sendable, Codable, CaseIterable { case degraded, crippled, mefFailure, missionFailure }
+    public enum SafetyImpact: String, Sendable, Codable, CaseIterable {
+        case negligible, marginal, critical, catastrophic
+    }
+    public enum MissionImpact: String, Sendable, Codable, CaseIterable {
+        case degraded, crippled, mefFailure, missionFailure
+    }
     public enum HumanImpact: String, Sendable, Codable, CaseIterable { case low, medium, high, veryHigh }
 
     public enum Decision: String, Sendable, Codable, CaseIterable, Comparable {
@@ -74,8 +78,10 @@ public enum SSVC {
             let a = automatable ? "automatisable" : "non automatisable"
             let h = ["faible", "moyen", "élevé", "très élevé (sécurité des patients ou mission vitale)"][
                 HumanImpact.allCases.firstIndex(of: humanImpact)!]
-            let d = ["suivre (correctif au cycle normal)", "suivre de près (correctif planifié)",
-                     "traiter hors cycle", "agir immédiatement"][decision.rank]
+            let d = [
+                "suivre (correctif au cycle normal)", "suivre de près (correctif planifié)",
+                "traiter hors cycle", "agir immédiatement",
+            ][decision.rank]
             return "\(d.prefix(1).uppercased() + d.dropFirst()) : \(e), \(x), attaque \(a), impact humain \(h)."
         }
         let e = ["no known exploitation", "a public proof of concept", "active exploitation"][
@@ -85,8 +91,10 @@ public enum SSVC {
         let a = automatable ? "automatable" : "not automatable"
         let h = ["low", "medium", "high", "very high (patient safety or vital mission)"][
             HumanImpact.allCases.firstIndex(of: humanImpact)!]
-        let d = ["Track (patch in the normal cycle)", "Track closely (scheduled patch)", "Attend out of cycle",
-                 "Act immediately"][decision.rank]
+        let d = [
+            "Track (patch in the normal cycle)", "Track closely (scheduled patch)", "Attend out of cycle",
+            "Act immediately",
+        ][decision.rank]
         return "\(d): \(e), \(x), \(a) attack, \(h) human impact."
     }
 

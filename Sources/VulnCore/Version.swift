@@ -386,7 +386,9 @@ struct PEP440 {
             bytes = bytes[end...]
             return value
         }
-        func separator() { if let byte = bytes.first, byte == 0x2E || byte == 0x2D || byte == 0x5F { bytes = bytes.dropFirst() } }
+        func separator() {
+            if let byte = bytes.first, byte == 0x2E || byte == 0x2D || byte == 0x5F { bytes = bytes.dropFirst() }
+        }
         func word(_ options: [String]) -> String? {
             for option in options where bytes.starts(with: option.utf8) {
                 bytes = bytes.dropFirst(option.utf8.count)
@@ -441,7 +443,8 @@ struct PEP440 {
         if bytes.first == UInt8(ascii: "+") {
             let rest = String(decoding: bytes.dropFirst(), as: UTF8.self)
             local = rest.split(whereSeparator: { $0 == "." || $0 == "-" || $0 == "_" })
-            guard !local.isEmpty, local.allSatisfy({ $0.utf8.allSatisfy { Versions.isDigit($0) || Versions.isLetter($0) } })
+            guard !local.isEmpty,
+                local.allSatisfy({ $0.utf8.allSatisfy { Versions.isDigit($0) || Versions.isLetter($0) } })
             else { throw invalid }
             bytes = bytes[bytes.endIndex...]
         }

@@ -1,5 +1,5 @@
-import RecordInput
 import Foundation
+import RecordInput
 import Testing
 
 @testable import Sigma

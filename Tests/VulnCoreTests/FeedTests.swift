@@ -18,7 +18,8 @@ import Testing
             guard let record = try CVERecordFormat.parse(line) else { return }
             count += 1
             if record.affected.contains(where: { !$0.cpes.isEmpty || !$0.invalidCPEs.isEmpty }) { withCPE += 1 }
-            if record.affected.allSatisfy(\.cpes.isEmpty), record.affected.contains(where: { !$0.invalidCPEs.isEmpty }) {
+            if record.affected.allSatisfy(\.cpes.isEmpty), record.affected.contains(where: { !$0.invalidCPEs.isEmpty })
+            {
                 onlyInvalidCPEs += 1  // IBM's `cpe:2.3:a:ibm:cpe:2.3:…` and `sterling_connect:direct`
             }
             if record.ssvc != nil { ssvc += 1 }
@@ -65,11 +66,13 @@ import Testing
         #expect(match("5.1").isEmpty)
         #expect(match("9.0").isEmpty)
         // Without a version nothing is claimed, unless asked for product-only matches.
-        #expect(index.match([InventoryComponent(name: "IntelliVue MX40", vendor: "Philips", source: .declared)]).isEmpty)
+        #expect(
+            index.match([InventoryComponent(name: "IntelliVue MX40", vendor: "Philips", source: .declared)]).isEmpty)
         let loose = index.match(
             [InventoryComponent(name: "IntelliVue MX40", vendor: "Philips", source: .declared)], loose: true)
         #expect(loose.first?.confidence == .product)
-        #expect(try CVERecordFormat.parse(Array(#"{"cveMetadata":{"cveId":"CVE-1-1","state":"REJECTED"}}"#.utf8)) == nil)
+        #expect(
+            try CVERecordFormat.parse(Array(#"{"cveMetadata":{"cveId":"CVE-1-1","state":"REJECTED"}}"#.utf8)) == nil)
         #expect(throws: VulnDataError.self) { try CVERecordFormat.parse(Array(#"{"dataType":"CVE_RECORD"}"#.utf8)) }
         #expect(throws: VulnDataError.self) { try CVERecordFormat.parse(Array(#"{"cveMetadata":{"cveId""#.utf8)) }
     }
@@ -97,7 +100,9 @@ import Testing
         #expect(json.entries.filter(\.cwes.isEmpty).count == 152)
         let csv = try KEVCatalog.parse(dataFile("kev_catalog.csv"))
         #expect(csv.entries == json.entries)
-        #expect(throws: VulnDataError.self) { try KEVCatalog.parse(Array(#"{"vulnerabilities": [{"cveID": "CVE-1"}]}"#.utf8)) }
+        #expect(throws: VulnDataError.self) {
+            try KEVCatalog.parse(Array(#"{"vulnerabilities": [{"cveID": "CVE-1"}]}"#.utf8))
+        }
         #expect(throws: VulnDataError.self) { try KEVCatalog.parse(Array("a,b\n1,2\n".utf8)) }
         #expect(throws: VulnDataError.self) { try KEVCatalog.parse(Array(#"{"vulnerabilities": ["#.utf8)) }
     }
@@ -128,8 +133,11 @@ import Testing
         #expect(record.id == "CVE-2099-0002" && record.aliases == ["GHSA-xxxx"])
         let index = VulnerabilityIndex(records: records)
         func hit(_ version: String) -> Bool {
-            !index.match([InventoryComponent(name: "pydicom", version: version, purl: "pkg:pypi/pydicom@\(version)", source: .sbom)])
-                .isEmpty
+            !index.match([
+                InventoryComponent(
+                    name: "pydicom", version: version, purl: "pkg:pypi/pydicom@\(version)", source: .sbom)
+            ])
+            .isEmpty
         }
         #expect(hit("2.3.1"))
         #expect(hit("2.4.0b1"))  // PEP 440: a beta before the fixed release candidate
@@ -147,7 +155,8 @@ import Testing
             #expect(scores.base == item["base"]?.doubleValue, "\(vector)")
             #expect(scores.temporal == item["temporal"]?.doubleValue, "\(vector)")
             #expect(scores.environmental == item["environmental"]?.doubleValue, "\(vector)")
-            #expect(scores.severity == item["base_severity"]?.stringValue || scores.effective != scores.base, "\(vector)")
+            #expect(
+                scores.severity == item["base_severity"]?.stringValue || scores.effective != scores.base, "\(vector)")
         }
         #expect(document["cvss4"]?.arrayValue?.count == 14)
         for item in document["cvss4"]?.arrayValue ?? [] {
@@ -164,7 +173,9 @@ import Testing
         #expect(try CVSS.score(base + "/S:P/AU:Y/R:U/V:C/RE:H/U:Red") == CVSS.score(base))
         #expect(try CVSS.score(base + "/E:A") == CVSS.score(base))
         #expect(try CVSS.score(base + "/E:U") < CVSS.score(base))
-        #expect(throws: VulnDataError.self) { try CVSS.evaluate("CVSS:4.0/AC:L/AV:N/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N") }
+        #expect(throws: VulnDataError.self) {
+            try CVSS.evaluate("CVSS:4.0/AC:L/AV:N/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N")
+        }
         #expect(throws: VulnDataError.self) { try CVSS.evaluate("CVSS:3.1/AV:N/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H") }
         #expect(throws: VulnDataError.self) { try CVSS.evaluate("AV:N/AC:L") }
     }
@@ -177,12 +188,14 @@ import Testing
             let fields = row.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
             let exploitation = SSVC.exploitation(fields[1])
             let exposure = SSVC.Exposure(rawValue: fields[2])!
-            let human: SSVC.HumanImpact = ["low": .low, "medium": .medium, "high": .high, "very high": .veryHigh][fields[4]]!
+            let human: SSVC.HumanImpact = ["low": .low, "medium": .medium, "high": .high, "very high": .veryHigh][
+                fields[4]]!
             let expected: SSVC.Decision = [
                 "defer": .defer, "scheduled": .scheduled, "out-of-cycle": .outOfCycle, "immediate": .immediate,
             ][fields[5]]!
             #expect(
-                SSVC.decide(exploitation: exploitation, exposure: exposure, automatable: fields[3] == "yes", humanImpact: human)
+                SSVC.decide(
+                    exploitation: exploitation, exposure: exposure, automatable: fields[3] == "yes", humanImpact: human)
                     == expected, "\(row)")
         }
         let coordinator = String(decoding: try dataFile("ssvc/cisa_coordinator_2_0_3.csv"), as: UTF8.self)
@@ -209,13 +222,18 @@ import Testing
         #expect(records.contains { $0.affected.contains { $0.vendor == "Phillips" } })
         // Model numbers and free text are reported, not guessed.
         #expect(unparsed.contains { $0.contains("MMT-1710") })
-        #expect(!unparsed.contains { $0.hasSuffix(": B.02") || $0.contains("2.3.6 and  below") || $0.contains("12.2.x.x") })
+        #expect(
+            !unparsed.contains { $0.hasSuffix(": B.02") || $0.contains("2.3.6 and  below") || $0.contains("12.2.x.x") })
         // "Phillips" in an advisory reaches an asset recorded as "Philips".
         let index = VulnerabilityIndex(records: records)
         let vendors = Set(records.flatMap { $0.affected.map { Vendors.canonical($0.vendor) } })
         #expect(vendors.contains("philips") && !vendors.contains("phillips"))
-        #expect(vendors.contains("bd") && vendors.contains("bbraun") && vendors.contains("ge") && vendors.contains("draeger"))
-        let pacs = index.match([InventoryComponent(name: "Vue PACS", vendor: "Philips", version: "12.2.1.5", source: .declared)])
+        #expect(
+            vendors.contains("bd") && vendors.contains("bbraun") && vendors.contains("ge")
+                && vendors.contains("draeger"))
+        let pacs = index.match([
+            InventoryComponent(name: "Vue PACS", vendor: "Philips", version: "12.2.1.5", source: .declared)
+        ])
         #expect(!pacs.isEmpty)
         var all = 0
         try eachLine("csaf_cisa/cisa_csaf_all.jsonl.gz") { line in

@@ -8,7 +8,11 @@ import Testing
         #expect(assets.count == 1)
         let host = try #require(assets.first)
         #expect(host.hostname == "localhost" && host.addresses == ["127.0.0.1"])
-        #expect(host.services == [InventoryService(port: 18080, transport: "tcp", name: "http", product: "SimpleHTTPServer", version: "0.6")])
+        #expect(
+            host.services == [
+                InventoryService(
+                    port: 18080, transport: "tcp", name: "http", product: "SimpleHTTPServer", version: "0.6")
+            ])
         #expect(host.components.count == 1)
         #expect(host.components.first?.cpe?.description == "cpe:2.3:a:python:simplehttpserver:0.6:*:*:*:*:*:*:*")
         #expect(host.components.first?.source == .nmap)
@@ -53,8 +57,12 @@ import Testing
         #expect(asset.components.map(\.name) == ["Windows CE", "openssl", "zlib"])
         #expect(asset.components[0].supportLevel == "unsupported" && asset.components[0].endOfSupport == "2018-04-10")
         #expect(asset.components[0].cpe?.productKey == "microsoft:windows_ce")
-        #expect(throws: InventoryError.self) { try SBOM.parse(Array(#"{"bomFormat":"CycloneDX","specVersion":"1.2"}"#.utf8)) }
-        #expect(throws: InventoryError.self) { try SBOM.parse(Array(#"{"bomFormat":"CycloneDX","specVersion":"1.5","components":["#.utf8)) }
+        #expect(throws: InventoryError.self) {
+            try SBOM.parse(Array(#"{"bomFormat":"CycloneDX","specVersion":"1.2"}"#.utf8))
+        }
+        #expect(throws: InventoryError.self) {
+            try SBOM.parse(Array(#"{"bomFormat":"CycloneDX","specVersion":"1.5","components":["#.utf8))
+        }
         #expect(throws: InventoryError.self) { try SBOM.parse(Array(#"{"hello":1}"#.utf8)) }
     }
 
@@ -89,7 +97,9 @@ import Testing
         #expect(assets.count == 2)
         #expect(assets[0].kind == .server && assets[0].internetExposed == false && assets[0].department == "Imagerie")
         #expect(assets[0].components.map(\.name) == ["Vue PACS", "Windows Server 2016"])
-        #expect(assets[1].kind == .medicalDevice && assets[1].components.isEmpty && assets[1].safetyImpact == "catastrophic")
+        #expect(
+            assets[1].kind == .medicalDevice && assets[1].components.isEmpty && assets[1].safetyImpact == "catastrophic"
+        )
     }
 
     @Test func csvColumnMappingAndErrors() throws {
@@ -108,7 +118,9 @@ import Testing
 
     @Test func packageURLs() throws {
         let purl = try #require(PackageURL("pkg:maven/org.apache.logging.log4j/log4j-core@2.14.1?type=jar"))
-        #expect(purl.ecosystem == "Maven" && purl.osvName == "org.apache.logging.log4j:log4j-core" && purl.version == "2.14.1")
+        #expect(
+            purl.ecosystem == "Maven" && purl.osvName == "org.apache.logging.log4j:log4j-core"
+                && purl.version == "2.14.1")
         #expect(PackageURL("pkg:npm/%40angular/core@1.0")?.osvName == "@angular/core")
         #expect(PackageURL("pkg:") == nil && PackageURL("http://x") == nil && PackageURL("pkg:npm") == nil)
     }

@@ -16,10 +16,11 @@ import Testing
     func affected(_ id: String, _ cpes: String...) throws -> Bool { try !matches(id, cpes).isEmpty }
 
     @Test func parsesEveryRecord() throws {
-        #expect(Self.records.map(\.id).sorted() == [
-            "CVE-2019-0708", "CVE-2019-10964", "CVE-2022-0778", "CVE-2023-40159", "CVE-2023-43208", "CVE-2023-4966",
-            "CVE-2024-21762", "CVE-2024-28130", "CVE-2024-3400",
-        ])
+        #expect(
+            Self.records.map(\.id).sorted() == [
+                "CVE-2019-0708", "CVE-2019-10964", "CVE-2022-0778", "CVE-2023-40159", "CVE-2023-43208", "CVE-2023-4966",
+                "CVE-2024-21762", "CVE-2024-28130", "CVE-2024-3400",
+            ])
         let citrix = try #require(Self.records.first { $0.id == "CVE-2023-4966" })
         #expect(citrix.kevDateAdded == "2023-10-18")
         #expect(citrix.preferredCVSS?.baseScore == 7.5)  // the primary (NVD) score before the CNA's 9.4
@@ -81,7 +82,8 @@ import Testing
             try affected(
                 "CVE-2019-0708", "cpe:2.3:o:siemens:axiom_multix_m_firmware:vb10a:*:*:*:*:*:*:*",
                 "cpe:2.3:h:siemens:axiom_multix_m:-:*:*:*:*:*:*:*"))
-        let exact = try #require(try matches("CVE-2019-0708", ["cpe:2.3:o:microsoft:windows_7:-:sp1:*:*:*:*:*:*"]).first)
+        let exact = try #require(
+            try matches("CVE-2019-0708", ["cpe:2.3:o:microsoft:windows_7:-:sp1:*:*:*:*:*:*"]).first)
         #expect(exact.confidence == .exact)
     }
 

@@ -1,0 +1,364 @@
+import FluentKit
+import Foundation
+import HygieCore
+public import HygieStorage
+import SQLKit
+import Synchronization
+import VulnCore
+
+/// The matching index, rebuilt when the catalogue's data version changes (any node's import).
+final class IndexCache: Sendable {
+    let state = Mutex<(version: String, index: VulnerabilityIndex)?>(nil)
+}
+
+/// Orders the events a process writes within one millisecond.
+let eventSequence = Atomic<Int64>(0)
+
+/// What a finding needs from the catalogue.
+struct RecordMeta: Sendable {
+    var title: String
+    var summary: String
+    var cvssScore: Double?
+    var exploitation: String?
+    var automatable: String?
+    var kev: Bool
+    var kevDue: String?
+    var kevAction: String?
+}
+
+extension VulnService {
+    /// The index of every record that says what it affects.
+    func currentIndex() async throws -> VulnerabilityIndex {
+        let version =
+            try await sql.raw("SELECT value FROM vuln_state WHERE key = \(bind: "data_version")").first()
+            .map { try $0.decode(column: "value", as: String.self) } ?? "empty"
+        if let cached = cache.state.withLock({ $0 }), cached.version == version { return cached.index }
+        let rows = try await sql.raw("SELECT record_id, data FROM vuln_affected ORDER BY record_id, source").all()
+        let decoder = JSONDecoder()
+        var records: [VulnerabilityRecord] = []
+        for row in rows {
+            let id = try row.decode(column: "record_id", as: String.self)
+            let data = try decoder.decode(
+                StoredMatchData.self, from: Data(try row.decode(column: "data", as: String.self).utf8))
+            if records.last?.id != id { records.append(VulnerabilityRecord(id: id, source: .nvd)) }
+            records[records.count - 1].configurations += data.configurations
+            records[records.count - 1].affected += data.affected
+        }
+        let index = VulnerabilityIndex(records: records)
+        cache.state.withLock { $0 = (version, index) }
+        return index
+    }
+
+    static func exposure(_ asset: Asset) -> SSVC.Exposure {
+        if asset.internetExposed { return .open }
+        let zone = ProductKey.normalise(asset.zone ?? "")
+        let small = [
+            "isolated", "isole", "isolee", "offline", "air_gap", "airgap", "biomedical", "biomed", "medical", "ot",
+            "small",
+        ]
+        return small.contains(where: { zone == $0 || zone.hasPrefix($0 + "_") }) ? .small : .controlled
+    }
+
+    static func decision(_ meta: RecordMeta?, asset: Asset?, fallback: ExpertSeverity? = nil) -> (
+        SSVC.Decision, SSVC.Exploitation, SSVC.Exposure, Bool, SSVC.HumanImpact
+    ) {
+        let exploitation = meta?.kev == true ? .active : SSVC.exploitation(meta?.exploitation)
+        let exposure = asset.map(Self.exposure) ?? .controlled
+        let automatable = meta?.automatable?.lowercased() == "yes"
+        let human = SSVC.humanImpact(
+            safety: asset?.safetyImpact ?? .negligible, mission: asset?.criticality.mission ?? .crippled)
+        var decision = SSVC.decide(
+            exploitation: exploitation, exposure: exposure, automatable: automatable, humanImpact: human)
+        if let fallback, meta == nil { decision = max(decision, fallback.priority) }
+        return (decision, exploitation, exposure, automatable, human)
+    }
+
+    static let riskWeights: [SSVC.Decision: Double] = [.immediate: 40, .outOfCycle: 15, .scheduled: 5, .defer: 1]
+
+    func settings(for establishment: UUID, on db: any SQLDatabase) async throws -> VulnSettings {
+        var settings = VulnSettings()
+        if let row = try await db.raw("SELECT * FROM vuln_settings WHERE establishment_id = \(bind: establishment)")
+            .first()
+        {
+            settings.immediateDays = try row.decode(column: "immediate_days", as: Int.self)
+            settings.outOfCycleDays = try row.decode(column: "out_of_cycle_days", as: Int.self)
+            settings.scheduledDays = try row.decode(column: "scheduled_days", as: Int.self)
+            settings.deferDays = try row.decode(column: "defer_days", as: Int.self)
+            settings.includeProductMatches = try row.decode(column: "include_product_matches", as: Bool.self)
+        }
+        return settings
+    }
+
+    public func settings(in scope: TenantScope) async throws -> VulnSettings {
+        try scope.require(Self.readers)
+        return try await settings(for: scope.establishmentID.uuid, on: sql)
+    }
+
+    public func updateSettings(_ settings: VulnSettings, in scope: TenantScope) async throws {
+        try scope.require(Self.approvers)
+        for (field, days) in [
+            ("immediate_days", settings.immediateDays), ("out_of_cycle_days", settings.outOfCycleDays),
+            ("scheduled_days", settings.scheduledDays), ("defer_days", settings.deferDays),
+        ] where !(1...730).contains(days) {
+            throw ValidationError(field: field, message: "between 1 and 730 days", key: "range")
+        }
+        try await changing(
+            AuditEntry(
+                action: "vuln.settings.update", objectType: "vuln_settings", objectID: nil,
+                summary:
+                    "remediation deadlines \(settings.immediateDays)/\(settings.outOfCycleDays)/\(settings.scheduledDays)/\(settings.deferDays) days",
+                establishmentID: scope.establishmentID), by: scope.actor
+        ) { db in
+            try await db.insert(into: "vuln_settings")
+                .columns(
+                    "establishment_id", "immediate_days", "out_of_cycle_days", "scheduled_days", "defer_days",
+                    "include_product_matches"
+                )
+                .values(
+                    scope.establishmentID.uuid, settings.immediateDays, settings.outOfCycleDays, settings.scheduledDays,
+                    settings.deferDays, settings.includeProductMatches
+                )
+                .onConflict(with: ["establishment_id"]) {
+                    $0.set(excludedValueOf: "immediate_days").set(excludedValueOf: "out_of_cycle_days")
+                        .set(excludedValueOf: "scheduled_days").set(excludedValueOf: "defer_days")
+                        .set(excludedValueOf: "include_product_matches")
+                }.run()
+        }
+        _ = try await match(in: scope)
+    }
+
+    func meta(_ ids: [String], on db: any SQLDatabase) async throws -> [String: RecordMeta] {
+        var result: [String: RecordMeta] = [:]
+        for start in stride(from: 0, to: ids.count, by: 500) {
+            let slice = Array(ids[start..<min(start + 500, ids.count)])
+            let rows = try await db.select()
+                .columns(
+                    "id", "title", "summary", "cvss_score", "ssvc_exploitation", "ssvc_automatable", "kev", "kev_due",
+                    "kev_action"
+                )
+                .from("vuln_records").where(SQLIdentifier("id"), .in, SQLBind.group(slice)).all()
+            for row in rows {
+                result[try row.decode(column: "id", as: String.self)] = RecordMeta(
+                    title: try row.decode(column: "title", as: String.self),
+                    summary: try row.decode(column: "summary", as: String.self),
+                    cvssScore: try row.decode(column: "cvss_score", as: Double?.self),
+                    exploitation: try row.decode(column: "ssvc_exploitation", as: String?.self),
+                    automatable: try row.decode(column: "ssvc_automatable", as: String?.self),
+                    kev: try row.decode(column: "kev", as: Bool.self),
+                    kevDue: try row.decode(column: "kev_due", as: String?.self),
+                    kevAction: try row.decode(column: "kev_action", as: String?.self))
+            }
+        }
+        return result
+    }
+
+    /// Matches the establishment's inventory against the catalogue and brings its findings up to date:
+    /// new matches open findings, matches of fixed findings reopen them, findings whose component is gone
+    /// close as fixed (verified by the inventory).
+    public func match(in scope: TenantScope) async throws -> MatchReport {
+        try scope.require(Self.writers)
+        return try await match(establishment: scope.establishmentID.uuid)
+    }
+
+    func match(establishment: UUID) async throws -> MatchReport {
+        let started = Date()
+        let index = try await currentIndex()
+        let now = now()
+        let today = today()
+        return try await database.transaction { db in
+            let db = db as! any SQLDatabase  // Both drivers are SQL databases.
+            var report = MatchReport()
+            let settings = try await self.settings(for: establishment, on: db)
+            let assets = try await db.raw("SELECT * FROM vuln_assets WHERE establishment_id = \(bind: establishment)")
+                .all()
+                .map(Self.asset)
+            var componentsByAsset: [UUID: [Component]] = [:]
+            for row in try await db.raw("SELECT * FROM vuln_components WHERE establishment_id = \(bind: establishment)")
+                .all()
+            {
+                let component = try Self.component(row)
+                componentsByAsset[component.assetID, default: []].append(component)
+            }
+            report.assets = assets.count
+            struct Hit {
+                var asset: Asset
+                var componentID: UUID?
+                var label: String
+                var match: VulnerabilityMatch
+            }
+            var hits: [String: Hit] = [:]
+            for asset in assets {
+                let components = componentsByAsset[asset.id] ?? []
+                var inventory = components.map { component in
+                    InventoryComponent(
+                        name: component.name, vendor: component.vendor, version: component.version,
+                        cpe: component.cpe.flatMap { try? CPE(parsing: $0) }, purl: component.purl,
+                        source: component.source)
+                }
+                var labels = components.map {
+                    "\($0.vendor) \($0.name) \($0.version)".trimmingCharacters(in: .whitespaces)
+                }
+                var ids: [UUID?] = components.map(\.id)
+                // A device is matched as itself too: advisories name the manufacturer's model and firmware.
+                if let manufacturer = asset.manufacturer, let model = asset.model, !manufacturer.isEmpty, !model.isEmpty
+                {
+                    inventory.append(
+                        InventoryComponent(
+                            name: model, vendor: manufacturer, version: asset.firmware ?? "", source: .declared))
+                    labels.append(
+                        "\(manufacturer) \(model) \(asset.firmware ?? "")".trimmingCharacters(in: .whitespaces))
+                    ids.append(nil)
+                }
+                report.components += inventory.count
+                for match in index.match(inventory, loose: settings.includeProductMatches) {
+                    // Stable across imports (component rows are replaced): the asset, the record, the product.
+                    let product = inventory[match.component]
+                    let key =
+                        "\(asset.id.uuidString)|\(match.recordID)|"
+                        + (ids[match.component] == nil
+                            ? "device" : ProductKey.normalise("\(product.vendor) \(product.name)"))
+                    hits[key] = Hit(
+                        asset: asset, componentID: ids[match.component], label: labels[match.component], match: match)
+                }
+            }
+            report.matches = hits.count
+            let metas = try await self.meta(Array(Set(hits.values.map(\.match.recordID))), on: db)
+            var existing: [String: (id: UUID, status: FindingStatus, priority: String, due: String, first: Int64)] = [:]
+            for row in try await db.raw(
+                "SELECT id, match_key, status, priority, due_on, first_seen_at FROM vuln_findings WHERE establishment_id = \(bind: establishment) AND origin = \(bind: FindingOrigin.match.rawValue)"
+            ).all() {
+                existing[try row.decode(column: "match_key", as: String.self)] = (
+                    try row.decode(column: "id", as: UUID.self),
+                    FindingStatus(rawValue: try row.decode(column: "status", as: String.self)) ?? .open,
+                    try row.decode(column: "priority", as: String.self),
+                    try row.decode(column: "due_on", as: String.self),
+                    try row.decode(column: "first_seen_at", as: Int64.self)
+                )
+            }
+            let system = "Hygie"
+            for (key, hit) in hits.sorted(by: { $0.key < $1.key }) {
+                let meta = metas[hit.match.recordID]
+                let (priority, exploitation, exposure, automatable, human) = Self.decision(meta, asset: hit.asset)
+                let severity = CVSS.severity(meta?.cvssScore ?? 0)
+                if let found = existing[key] {
+                    var update = db.update("vuln_findings").set("last_seen_at", to: now).set("updated_at", to: now)
+                        .set("confidence", to: hit.match.confidence.rawValue).set(
+                            "reason", to: String(hit.match.reason.prefix(1000))
+                        )
+                        .set("priority", to: priority.rawValue).set("exploitation", to: exploitation.rawValue)
+                        .set("exposure", to: exposure.rawValue).set("automatable", to: automatable).set(
+                            "human_impact", to: human.rawValue
+                        )
+                        .set("cvss_score", to: meta?.cvssScore).set("severity", to: severity)
+                    if found.priority != priority.rawValue {
+                        // A higher priority brings the deadline closer; a lower one never pushes it away.
+                        let due = Self.day(
+                            Date(milliseconds: found.first).addingTimeInterval(Double(settings.days(priority)) * 86_400)
+                        )
+                        if due < found.due { update = update.set("due_on", to: due) }
+                        try await Self.event(
+                            found.id, establishment, "priority", found.priority, priority.rawValue, "", by: system,
+                            at: now, on: db)
+                    }
+                    if found.status == .fixed {
+                        update = update.set("status", to: FindingStatus.open.rawValue).set(
+                            "resolved_at", to: SQLLiteral.null
+                        )
+                        .set("status_note", to: "detected again")
+                        try await Self.event(
+                            found.id, establishment, "status", "fixed", "open", "detected again by matching",
+                            by: system, at: now, on: db)
+                        report.reopened += 1
+                    }
+                    try await update.where("id", .equal, found.id).run()
+                    existing[key] = nil
+                } else {
+                    let id = UUID()
+                    let due = Self.day(
+                        Date(milliseconds: now).addingTimeInterval(Double(settings.days(priority)) * 86_400))
+                    try await db.insert(into: "vuln_findings")
+                        .columns(
+                            "id", "establishment_id", "asset_id", "component_id", "record_id", "match_key", "origin",
+                            "assessment_id", "title", "description", "recommendation", "severity", "cvss_score",
+                            "confidence",
+                            "reason", "priority", "exploitation", "exposure", "automatable", "human_impact", "status",
+                            "status_note", "assignee", "due_on", "accepted_by", "accepted_until", "first_seen_at",
+                            "last_seen_at", "resolved_at", "updated_at"
+                        )
+                        .values(
+                            id, establishment, hit.asset.id, hit.componentID, hit.match.recordID, key,
+                            FindingOrigin.match.rawValue, UUID?.none,
+                            String("\(hit.match.recordID) — \(hit.label)".prefix(300)),
+                            String((meta?.summary ?? "").prefix(4000)), meta?.kevAction ?? "", severity,
+                            meta?.cvssScore,
+                            hit.match.confidence.rawValue, String(hit.match.reason.prefix(1000)), priority.rawValue,
+                            exploitation.rawValue, exposure.rawValue, automatable, human.rawValue,
+                            FindingStatus.open.rawValue, "", String?.none, due, String?.none, String?.none, now, now,
+                            Int64?.none, now
+                        ).run()
+                    try await Self.event(
+                        id, establishment, "status", nil, "open", "detected: \(hit.match.reason.prefix(300))",
+                        by: system, at: now, on: db)
+                    report.opened += 1
+                }
+            }
+            // Findings whose vulnerable component is no longer there.
+            for (_, found) in existing where found.status.closesOnImport {
+                try await db.update("vuln_findings").set("status", to: FindingStatus.fixed.rawValue)
+                    .set("resolved_at", to: now).set("updated_at", to: now)
+                    .set("status_note", to: "no longer detected in the inventory").where("id", .equal, found.id).run()
+                try await Self.event(
+                    found.id, establishment, "status", found.status.rawValue, "fixed",
+                    "verified: no longer detected in the inventory", by: system, at: now, on: db)
+                report.fixed += 1
+            }
+            // Accepted risks whose acceptance has expired come back.
+            for row in try await db.raw(
+                "SELECT id FROM vuln_findings WHERE establishment_id = \(bind: establishment) AND status = \(bind: FindingStatus.riskAccepted.rawValue) AND accepted_until < \(bind: today)"
+            ).all() {
+                let id = try row.decode(column: "id", as: UUID.self)
+                try await db.update("vuln_findings").set("status", to: FindingStatus.open.rawValue)
+                    .set("status_note", to: "risk acceptance expired").set("updated_at", to: now).where(
+                        "id", .equal, id
+                    ).run()
+                try await Self.event(
+                    id, establishment, "status", "risk_accepted", "open", "risk acceptance expired", by: system,
+                    at: now, on: db)
+            }
+            try await Self.updateRisk(establishment: establishment, on: db)
+            report.seconds = Date().timeIntervalSince(started)
+            return report
+        }
+    }
+
+    static func updateRisk(establishment: UUID, on db: any SQLDatabase) async throws {
+        var risk: [UUID: Double] = [:]
+        for row in try await db.raw(
+            "SELECT asset_id, priority, confidence FROM vuln_findings WHERE establishment_id = \(bind: establishment) AND asset_id IS NOT NULL AND status IN (\(bind: FindingStatus.open.rawValue), \(bind: FindingStatus.inProgress.rawValue))"
+        ).all() {
+            let asset = try row.decode(column: "asset_id", as: UUID.self)
+            let priority = SSVC.Decision(rawValue: try row.decode(column: "priority", as: String.self)) ?? .scheduled
+            let factor =
+                try row.decode(column: "confidence", as: String.self) == MatchConfidence.product.rawValue ? 0.5 : 1
+            risk[asset, default: 0] += (riskWeights[priority] ?? 1) * factor
+        }
+        try await db.raw(
+            "UPDATE vuln_assets SET risk = 0 WHERE establishment_id = \(bind: establishment) AND risk <> 0"
+        ).run()
+        for (asset, value) in risk {
+            try await db.update("vuln_assets").set("risk", to: min(100, value)).where("id", .equal, asset).run()
+        }
+    }
+
+    static func event(
+        _ finding: UUID, _ establishment: UUID, _ kind: String, _ old: String?, _ new: String?, _ note: String,
+        by actor: String, at: Int64, on db: any SQLDatabase
+    ) async throws {
+        let seq = eventSequence.add(1, ordering: .relaxed).newValue
+        try await db.insert(into: "vuln_finding_events")
+            .columns(
+                "id", "establishment_id", "finding_id", "at", "seq", "actor", "kind", "old_value", "new_value", "note"
+            )
+            .values(UUID(), establishment, finding, at, seq, actor, kind, old, new, String(note.prefix(2000))).run()
+    }
+}
