@@ -61,6 +61,9 @@ struct Bootstrap {
             database: database, audit: audit, clock: clock, configuration: configuration.intel,
             secrets: try? secretBox())
     }
+    var vuln: VulnService {
+        VulnService(database: database, audit: audit, clock: clock, configuration: configuration.vuln)
+    }
     var detection: DetectionService {
         DetectionService(database: database, audit: audit, clock: clock, configuration: configuration.detection)
     }

@@ -10,7 +10,9 @@ struct EstablishmentOption: ParsableArguments {
     var establishment: String
 
     /// The scope the CLI works in: the operator of the machine acts as instance administrator.
-    func scope(_ boot: Bootstrap) async throws -> TenantScope {
+    func scope(_ boot: Bootstrap) async throws -> TenantScope { try await Self.scope(establishment, boot) }
+
+    static func scope(_ establishment: String, _ boot: Bootstrap) async throws -> TenantScope {
         let all = try await boot.tenancy.establishments(visibleTo: User.ID(), isInstanceAdmin: true)
         guard
             let found = all.first(where: {

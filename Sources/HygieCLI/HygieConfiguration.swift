@@ -2,6 +2,7 @@ import Configuration
 import Foundation
 import HygieDetection
 import HygieIntel
+import HygieVulnerabilities
 import HygieMail
 import HygieStorage
 import HygieWeb
@@ -49,6 +50,9 @@ import Yams
 /// | hygie.smtp.trustRoots | HYGIE_SMTP_TRUST_ROOTS | PEM CA file for an internal relay | system |
 /// | hygie.intel.maxContentLength | HYGIE_INTEL_MAX_CONTENT_LENGTH | int bytes 1024–1073741824 | 10485760 (largest TAXII envelope or bundle) |
 /// | hygie.intel.pageLimit | HYGIE_INTEL_PAGE_LIMIT | int 10–10000 | 1000 (largest TAXII page) |
+/// | hygie.vuln.maxUploadBytes | HYGIE_VULN_MAX_UPLOAD_BYTES | int bytes 1024–1073741824 | 67108864 (largest inventory or vulnerability file sent to the pages and API) |
+/// | hygie.vuln.refresh | HYGIE_VULN_REFRESH | bool | false (download KEV and EPSS every night) |
+/// | hygie.vuln.kevURL, hygie.vuln.epssURL | HYGIE_VULN_KEV_URL, HYGIE_VULN_EPSS_URL | https URLs | CISA's and FIRST's feeds |
 struct HygieConfiguration: Sendable {
     var host = "127.0.0.1"
     var port = 8080
@@ -82,6 +86,7 @@ struct HygieConfiguration: Sendable {
     var detectionEnabled = true
     var smtp: SMTPSettings?
     var intel = IntelConfiguration()
+    var vuln = VulnConfiguration()
 
     static let knownKeys: Set<String> = [
         "hygie.http.host", "hygie.http.port", "hygie.http.publicURL", "hygie.http.maxBodyBytes", "hygie.dataDir",
@@ -94,7 +99,8 @@ struct HygieConfiguration: Sendable {
         "hygie.syslog.tlsClientCA", "hygie.detection.dedupWindowSeconds", "hygie.detection.batchSize",
         "hygie.detection.storeEvents", "hygie.detection.enabled", "hygie.smtp.host", "hygie.smtp.port",
         "hygie.smtp.security", "hygie.smtp.username", "hygie.smtp.password", "hygie.smtp.from", "hygie.smtp.trustRoots",
-        "hygie.intel.maxContentLength", "hygie.intel.pageLimit",
+        "hygie.intel.maxContentLength", "hygie.intel.pageLimit", "hygie.vuln.maxUploadBytes", "hygie.vuln.refresh",
+        "hygie.vuln.kevURL", "hygie.vuln.epssURL",
     ]
     static let secretKeys: Set<String> = ["hygie.database.url", "hygie.security.secretKey", "hygie.smtp.password"]
 
@@ -248,6 +254,16 @@ struct HygieConfiguration: Sendable {
         bool("hygie.detection.enabled", into: &config.detectionEnabled)
         int("hygie.intel.maxContentLength", 1024...(1 << 30), into: &config.intel.maxContentLength)
         int("hygie.intel.pageLimit", 10...10_000, into: &config.intel.pageLimit)
+        int("hygie.vuln.maxUploadBytes", 1024...(1 << 30), into: &config.vuln.maxUploadBytes)
+        bool("hygie.vuln.refresh", into: &config.vuln.refresh)
+        for (key, keyPath) in [("hygie.vuln.kevURL", \VulnConfiguration.kevURL), ("hygie.vuln.epssURL", \VulnConfiguration.epssURL)] {
+            guard let url = string(key) else { continue }
+            if url.hasPrefix("https://") || url.hasPrefix("http://127.0.0.1") || url.hasPrefix("http://localhost") {
+                config.vuln[keyPath: keyPath] = url
+            } else {
+                problems.append("\(key): '\(url)' must be an https URL")
+            }
+        }
         if let host = string("hygie.smtp.host"), !host.isEmpty {
             var port = 587
             int("hygie.smtp.port", 1...65535, into: &port)
