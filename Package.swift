@@ -105,6 +105,8 @@ let package = Package(
             name: "HygieWeb",
             dependencies: [
                 "HygieCore",
+                "HygieVulnerabilities",
+                "VulnCore",
                 "HygieDetection",
                 "HygieIntel",
                 "STIX",
@@ -305,7 +307,7 @@ let package = Package(
         .testTarget(
             name: "HygieWebTests",
             dependencies: [
-                "HygieWeb", "HygieTestSupport", "HygieDetection", "HygieStorage", "HygieCore",
+                "HygieWeb", "HygieTestSupport", "HygieDetection", "HygieStorage", "HygieCore", "HygieVulnerabilities",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),

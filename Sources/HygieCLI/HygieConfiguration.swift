@@ -2,9 +2,9 @@ import Configuration
 import Foundation
 import HygieDetection
 import HygieIntel
-import HygieVulnerabilities
 import HygieMail
 import HygieStorage
+import HygieVulnerabilities
 import HygieWeb
 import SystemPackage
 import Yams
@@ -256,7 +256,9 @@ struct HygieConfiguration: Sendable {
         int("hygie.intel.pageLimit", 10...10_000, into: &config.intel.pageLimit)
         int("hygie.vuln.maxUploadBytes", 1024...(1 << 30), into: &config.vuln.maxUploadBytes)
         bool("hygie.vuln.refresh", into: &config.vuln.refresh)
-        for (key, keyPath) in [("hygie.vuln.kevURL", \VulnConfiguration.kevURL), ("hygie.vuln.epssURL", \VulnConfiguration.epssURL)] {
+        for (key, keyPath) in [
+            ("hygie.vuln.kevURL", \VulnConfiguration.kevURL), ("hygie.vuln.epssURL", \VulnConfiguration.epssURL),
+        ] {
             guard let url = string(key) else { continue }
             if url.hasPrefix("https://") || url.hasPrefix("http://127.0.0.1") || url.hasPrefix("http://localhost") {
                 config.vuln[keyPath: keyPath] = url

@@ -99,13 +99,16 @@ struct ServeCommand: AsyncParsableCommand {
                         ingest: ingest!, logger: logger))
             }
         }
+        // One service for the pages and the jobs: they share the matching index.
+        let vuln = boot.vuln
         let services = try await HygieServices(
             database: boot.database, identity: identity, tenancy: boot.tenancy, audit: boot.audit, jobs: boot.jobs,
             clock: boot.clock,
             settings: WebSettings(
                 publicURL: configuration.publicURL, maxBodyBytes: configuration.maxBodyBytes,
                 tlsEnabled: configuration.tlsCertificate != nil, maxIngestBytes: configuration.maxIngestBytes),
-            logger: logger, detection: detection, ingest: ingest, udpPorts: udpPorts, intel: boot.intel)
+            logger: logger, detection: detection, ingest: ingest, udpPorts: udpPorts, intel: boot.intel,
+            vuln: vuln)
         var background: [any Service] = [boot.database]
         background.append(
             JobScheduler(queue: boot.jobs, entries: Bootstrap.builtInSchedule, clock: boot.clock, logger: logger))

@@ -25,8 +25,9 @@ struct VulnCommand: AsyncParsableCommand {
     }
 
     static func printReport(_ report: ImportReport) {
-        print("\(report.kind): \(report.records) read, \(report.created) new, \(report.updated) updated, \(report.skipped) skipped"
-            + (report.detail.map { " (\($0))" } ?? ""))
+        print(
+            "\(report.kind): \(report.records) read, \(report.created) new, \(report.updated) updated, \(report.skipped) skipped"
+                + (report.detail.map { " (\($0))" } ?? ""))
         for warning in report.warnings.prefix(20) { print("  warning: \(warning)") }
         if report.warnings.count > 20 { print("  … \(report.warnings.count - 20) more warnings") }
     }
@@ -51,11 +52,15 @@ struct VulnCommand: AsyncParsableCommand {
             }
             try await VulnCommand.run(common) { boot in
                 let started = Date()
-                let report = try await boot.vuln.importData(kind, paths: paths, by: .system("hygie cli", channel: "cli"))
+                let report = try await boot.vuln.importData(
+                    kind, paths: paths, by: .system("hygie cli", channel: "cli"))
                 VulnCommand.printReport(report)
                 if stats {
                     let seconds = Date().timeIntervalSince(started)
-                    print(String(format: "stats: %.2f s, %.0f records/s", seconds, Double(report.records) / max(seconds, 0.001)))
+                    print(
+                        String(
+                            format: "stats: %.2f s, %.0f records/s", seconds,
+                            Double(report.records) / max(seconds, 0.001)))
                 }
             }
         }
@@ -79,7 +84,9 @@ struct VulnCommand: AsyncParsableCommand {
         func run() async throws {
             let name = file.lowercased()
             let guessed = kind ?? (name.hasSuffix(".xml") ? "nmap" : name.hasSuffix(".json") ? "sbom" : "csv")
-            guard let kind = InventoryKind(rawValue: guessed) else { throw ValidationError("unknown kind \(guessed) (csv, nmap, sbom)") }
+            guard let kind = InventoryKind(rawValue: guessed) else {
+                throw ValidationError("unknown kind \(guessed) (csv, nmap, sbom)")
+            }
             let bytes = try VulnCommand.read(file)
             try await VulnCommand.run(common) { boot in
                 let scope = try await target.scope(boot)
@@ -208,17 +215,26 @@ struct VulnCommand: AsyncParsableCommand {
                         .init("kev_on_exposed_assets", .number(String(summary.kevOnExposed))),
                         .init("overdue", .number(String(summary.overdue))),
                         .init("open_by_priority", .object(priorities)),
-                        .init("mean_days_to_remediate", summary.meanDaysToRemediate.map { .number(String(format: "%.1f", $0)) } ?? .null),
+                        .init(
+                            "mean_days_to_remediate",
+                            summary.meanDaysToRemediate.map { .number(String(format: "%.1f", $0)) } ?? .null),
                         .init("findings", .array(top.items.prefix(50).map(VulnCommand.json))),
                     ])
                     print(JSONWriter.string(document))
                     return
                 }
-                print("Assets: \(summary.assets) (\(summary.medicalDevices) medical devices, \(summary.internetExposed) internet-exposed, \(summary.unsupported) out of vendor support)")
+                print(
+                    "Assets: \(summary.assets) (\(summary.medicalDevices) medical devices, \(summary.internetExposed) internet-exposed, \(summary.unsupported) out of vendor support)"
+                )
                 print("Known-exploited vulnerabilities on internet-exposed assets: \(summary.kevOnExposed)")
-                print("Open findings: " + SSVC.Decision.allCases.reversed().map { "\($0.cisaLabel) \(summary.openByPriority[$0] ?? 0)" }.joined(separator: ", ")
-                    + "; overdue \(summary.overdue)")
-                if let days = summary.meanDaysToRemediate { print(String(format: "Mean time to remediate: %.1f days", days)) }
+                print(
+                    "Open findings: "
+                        + SSVC.Decision.allCases.reversed().map { "\($0.cisaLabel) \(summary.openByPriority[$0] ?? 0)" }
+                        .joined(separator: ", ")
+                        + "; overdue \(summary.overdue)")
+                if let days = summary.meanDaysToRemediate {
+                    print(String(format: "Mean time to remediate: %.1f days", days))
+                }
                 print("")
                 for finding in top.items.prefix(20) { VulnCommand.printFinding(finding) }
                 if top.total > 20 { print("… \(top.total - 20) more (hygie vuln findings)") }
@@ -227,16 +243,18 @@ struct VulnCommand: AsyncParsableCommand {
     }
 
     static func printFinding(_ finding: Finding) {
-        print([
-            finding.id.uuidString.lowercased(), finding.priority.cisaLabel, finding.recordID ?? finding.severity,
-            finding.assetName ?? "-", finding.status.rawValue, "due \(finding.dueOn)", finding.kev ? "KEV" : "",
-            finding.title,
-        ].joined(separator: "\t"))
+        print(
+            [
+                finding.id.uuidString.lowercased(), finding.priority.cisaLabel, finding.recordID ?? finding.severity,
+                finding.assetName ?? "-", finding.status.rawValue, "due \(finding.dueOn)", finding.kev ? "KEV" : "",
+                finding.title,
+            ].joined(separator: "\t"))
     }
 
     static func json(_ finding: Finding) -> JSONValue {
         .object([
-            .init("id", .string(finding.id.uuidString.lowercased())), .init("cve", finding.recordID.map(JSONValue.string) ?? .null),
+            .init("id", .string(finding.id.uuidString.lowercased())),
+            .init("cve", finding.recordID.map(JSONValue.string) ?? .null),
             .init("title", .string(finding.title)), .init("asset", finding.assetName.map(JSONValue.string) ?? .null),
             .init("priority", .string(finding.priority.rawValue)), .init("status", .string(finding.status.rawValue)),
             .init("due_on", .string(finding.dueOn)), .init("kev", .bool(finding.kev)),
@@ -259,11 +277,14 @@ struct VulnCommand: AsyncParsableCommand {
             try await VulnCommand.run(common) { boot in
                 let scope = try await target.scope(boot)
                 for asset in try await boot.vuln.assets(in: scope, kind: kind) {
-                    print([
-                        asset.id.uuidString.lowercased(), asset.name, asset.kind.rawValue, asset.addresses.joined(separator: " "),
-                        [asset.manufacturer, asset.model, asset.firmware].compactMap { $0 }.joined(separator: " "),
-                        asset.internetExposed ? "internet" : (asset.zone ?? ""), String(format: "risk %.0f", asset.risk),
-                    ].joined(separator: "\t"))
+                    print(
+                        [
+                            asset.id.uuidString.lowercased(), asset.name, asset.kind.rawValue,
+                            asset.addresses.joined(separator: " "),
+                            [asset.manufacturer, asset.model, asset.firmware].compactMap { $0 }.joined(separator: " "),
+                            asset.internetExposed ? "internet" : (asset.zone ?? ""),
+                            String(format: "risk %.0f", asset.risk),
+                        ].joined(separator: "\t"))
                 }
             }
         }
@@ -284,13 +305,18 @@ struct VulnCommand: AsyncParsableCommand {
         func run() async throws {
             var filter = FindingFilter()
             if let status {
-                filter.statuses = Set(try status.split(separator: ",").map { text in
-                    guard let value = FindingStatus(rawValue: String(text)) else { throw ValidationError("unknown status \(text)") }
-                    return value
-                })
+                filter.statuses = Set(
+                    try status.split(separator: ",").map { text in
+                        guard let value = FindingStatus(rawValue: String(text)) else {
+                            throw ValidationError("unknown status \(text)")
+                        }
+                        return value
+                    })
             }
             if let priority {
-                guard let value = SSVC.Decision(rawValue: priority) else { throw ValidationError("unknown priority \(priority)") }
+                guard let value = SSVC.Decision(rawValue: priority) else {
+                    throw ValidationError("unknown priority \(priority)")
+                }
                 filter.priority = value
             }
             filter.kevOnly = kev
@@ -311,7 +337,8 @@ struct VulnCommand: AsyncParsableCommand {
 
     struct Update: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Change a finding: status, assignee, deadline or a comment (each change is kept in its timeline).")
+            abstract: "Change a finding: status, assignee, deadline or a comment (each change is kept in its timeline)."
+        )
         @OptionGroup var common: CommonOptions
         @OptionGroup var target: EstablishmentOption
         @Argument var id: String
@@ -329,7 +356,10 @@ struct VulnCommand: AsyncParsableCommand {
             }
             try await VulnCommand.run(common) { boot in
                 let finding = try await boot.vuln.update(
-                    uuid, FindingUpdate(status: status, note: note, assignee: assignee.map { Optional($0) }, dueOn: due, acceptedUntil: until),
+                    uuid,
+                    FindingUpdate(
+                        status: status, note: note, assignee: assignee.map { Optional($0) }, dueOn: due,
+                        acceptedUntil: until),
                     in: try await target.scope(boot))
                 VulnCommand.printFinding(finding)
             }

@@ -61,7 +61,7 @@ public struct VulnService: Sendable {
 
     func today() -> String { Self.day(clock.now()) }
 
-    static func day(_ date: Date) -> String {
+    public static func day(_ date: Date) -> String {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "UTC")

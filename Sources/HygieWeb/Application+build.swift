@@ -7,6 +7,7 @@ import HygieCore
 import HygieIntel
 import HygieJobs
 import HygieStorage
+import HygieVulnerabilities
 public import Logging
 import NIOCore
 import NIOSSL
@@ -22,7 +23,8 @@ public func buildRouter(services: HygieServices) throws -> Router<HygieRequestCo
     router.add(
         middleware: FormCSRFMiddleware(
             maxBodyBytes: services.settings.maxBodyBytes, maxIngestBytes: services.settings.maxIngestBytes,
-            maxTAXIIBytes: services.intel.configuration.maxContentLength))
+            maxTAXIIBytes: services.intel.configuration.maxContentLength,
+            maxUploadBytes: services.vuln.configuration.maxUploadBytes))
     try OperationsController(services: services).addRoutes(to: router)
     AuthWebController(services: services).addRoutes(to: router)
     EstablishmentWebController(services: services).addRoutes(to: router)
@@ -33,6 +35,8 @@ public func buildRouter(services: HygieServices) throws -> Router<HygieRequestCo
     IntelAPIController(services: services).addRoutes(to: router)
     IntelWebController(services: services).addRoutes(to: router)
     TAXIIController(services: services).addRoutes(to: router)
+    VulnAPIController(services: services).addRoutes(to: router)
+    VulnWebController(services: services).addRoutes(to: router)
     return router
 }
 
@@ -40,7 +44,7 @@ public func buildRouter(services: HygieServices) throws -> Router<HygieRequestCo
 public func openAPIDocument(services: HygieServices) -> [String: Any] {
     OpenAPIDocument.make(
         CoreAPIController(services: services).operations + DetectionAPIController(services: services).operations
-            + IntelAPIController(services: services).operations)
+            + IntelAPIController(services: services).operations + VulnAPIController(services: services).operations)
 }
 
 /// Where and how the HTTP server listens.

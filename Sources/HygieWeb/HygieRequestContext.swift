@@ -17,6 +17,8 @@ public struct HygieRequestContext: RequestContext {
     public var token: TokenIdentity?
     /// Fields of an `application/x-www-form-urlencoded` body, parsed once by ``FormCSRFMiddleware``.
     public var form: [String: String] = [:]
+    /// Files of a `multipart/form-data` upload form, by field name.
+    public var files: [String: UploadedFile] = [:]
     public var locale: User.Locale = .fr
     public var maxUploadSize: Int = 1 << 20
 

@@ -6,6 +6,7 @@ public import HygieDetection
 public import HygieIntel
 public import HygieJobs
 public import HygieStorage
+public import HygieVulnerabilities
 public import Logging
 import NIOCore
 
@@ -25,6 +26,8 @@ public struct HygieServices: Sendable {
     public let detection: DetectionService
     /// Threat intelligence: collections, accounts, STIX objects, TAXII.
     public let intel: IntelService
+    /// Inventory, vulnerability catalogue, findings.
+    public let vuln: VulnService
     /// Event ingestion; nil when this node does not receive events (tests, CLI).
     public let ingest: IngestService?
     public let sourceDirectory: SourceDirectory?
@@ -38,8 +41,9 @@ public struct HygieServices: Sendable {
         database: DatabaseService, identity: IdentityService, tenancy: TenancyService, audit: AuditTrail,
         jobs: JobQueue,
         clock: any HygieClock, settings: WebSettings, logger: Logger, detection: DetectionService? = nil,
-        ingest: IngestService? = nil, udpPorts: [Int] = [], intel: IntelService? = nil
+        ingest: IngestService? = nil, udpPorts: [Int] = [], intel: IntelService? = nil, vuln: VulnService? = nil
     ) async throws {
+        self.vuln = vuln ?? VulnService(database: database, audit: audit, clock: clock)
         self.intel = intel ?? IntelService(database: database, audit: audit, clock: clock)
         self.detection = detection ?? DetectionService(database: database, audit: audit, clock: clock)
         self.ingest = ingest

@@ -76,7 +76,7 @@ extension HygieServices {
             nav.append(.init(href: "/departments", label: t("nav.departments"), active: active == "departments"))
         }
         if let role, [.admin, .rssi, .analyst, .auditor].contains(role) {
-            for item in ["alerts", "rules", "sources", "events", "intel", "sharing"] {
+            for item in ["vuln", "alerts", "rules", "sources", "events", "intel", "sharing"] {
                 nav.append(.init(href: "/\(item)", label: t("nav.\(item)"), active: active == item))
             }
         }

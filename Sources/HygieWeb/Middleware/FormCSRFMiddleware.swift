@@ -18,6 +18,10 @@ struct FormCSRFMiddleware: RouterMiddleware {
     let maxIngestBytes: Int
     /// The TAXII API root's `max_content_length`.
     let maxTAXIIBytes: Int
+    /// Inventory files, vulnerability data and evidence (pages and API).
+    let maxUploadBytes: Int
+    /// Paths (prefixes) that take uploads: their pages post `multipart/form-data`.
+    static let uploadPrefixes = ["/api/v1/vuln/", "/vuln/"]
     static let preSessionCookie = "hygie_csrf"
     static let bulkPaths: Set<String> = ["/api/v1/ingest", "/api/v1/rules", "/api/v1/intel/import"]
 
@@ -26,8 +30,11 @@ struct FormCSRFMiddleware: RouterMiddleware {
     {
         var context = context
         let isTAXII = request.uri.path.hasPrefix("/taxii2/")
+        let isUpload = Self.uploadPrefixes.contains { request.uri.path.hasPrefix($0) }
         let limit =
-            isTAXII ? maxTAXIIBytes : (Self.bulkPaths.contains(request.uri.path) ? maxIngestBytes : maxBodyBytes)
+            isTAXII
+            ? maxTAXIIBytes
+            : (Self.bulkPaths.contains(request.uri.path) ? maxIngestBytes : (isUpload ? maxUploadBytes : maxBodyBytes))
         context.maxUploadSize = limit
         if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
             throw HygieWebError.payloadTooLarge(limit: limit)
@@ -49,12 +56,18 @@ struct FormCSRFMiddleware: RouterMiddleware {
             throw HygieWebError.csrfRejected
         }
         var request = request
-        let body = try await request.collectBody(upTo: maxBodyBytes)
-        let contentType = request.headers[.contentType]?.lowercased() ?? ""
-        guard contentType.hasPrefix("application/x-www-form-urlencoded") else {
-            throw HygieWebError.badRequest("expected a form (application/x-www-form-urlencoded)")
+        let body = try await request.collectBody(upTo: isUpload ? maxUploadBytes : maxBodyBytes)
+        let contentType = request.headers[.contentType] ?? ""
+        if isUpload, contentType.lowercased().hasPrefix("multipart/form-data") {
+            let parts = try MultipartForm.parse(Array(body.readableBytesView), contentType: contentType)
+            context.form = parts.fields
+            context.files = parts.files
+        } else {
+            guard contentType.lowercased().hasPrefix("application/x-www-form-urlencoded") else {
+                throw HygieWebError.badRequest("expected a form (application/x-www-form-urlencoded)")
+            }
+            context.form = try FormData.parse(body)
         }
-        context.form = try FormData.parse(body)
         let sent = context.form["_csrf"] ?? request.headers[.init("X-CSRF-Token")!] ?? ""
         let expected = context.session?.csrfToken ?? request.cookies[Self.preSessionCookie]?.value ?? ""
         guard !expected.isEmpty, constantTimeEquals(sent, expected) else { throw HygieWebError.csrfRejected }
@@ -84,5 +97,94 @@ enum FormData {
 
     static func decode(_ text: Substring) -> String? {
         text.replacingOccurrences(of: "+", with: " ").removingPercentEncoding
+    }
+}
+
+/// An uploaded file of a `multipart/form-data` form.
+public struct UploadedFile: Sendable {
+    public var filename: String
+    public var contentType: String
+    public var bytes: [UInt8]
+}
+
+/// `multipart/form-data` bodies (RFC 7578): text fields and files, bounded by the body limit.
+enum MultipartForm {
+    static func parse(_ body: [UInt8], contentType: String) throws -> (
+        fields: [String: String], files: [String: UploadedFile]
+    ) {
+        guard let boundaryRange = contentType.range(of: "boundary=") else {
+            throw HygieWebError.badRequest("multipart form without a boundary")
+        }
+        var boundary = String(contentType[boundaryRange.upperBound...])
+        if let semicolon = boundary.firstIndex(of: ";") { boundary = String(boundary[..<semicolon]) }
+        boundary = boundary.trimmingCharacters(in: CharacterSet(charactersIn: "\" "))
+        guard !boundary.isEmpty, boundary.count <= 200 else {
+            throw HygieWebError.badRequest("invalid multipart boundary")
+        }
+        let delimiter = Array("--\(boundary)".utf8)
+        var fields: [String: String] = [:]
+        var files: [String: UploadedFile] = [:]
+        var positions: [Int] = []
+        var index = 0
+        while index + delimiter.count <= body.count {
+            if body[index] == delimiter[0], Array(body[index..<(index + delimiter.count)]) == delimiter {
+                positions.append(index)
+                index += delimiter.count
+            } else {
+                index += 1
+            }
+        }
+        guard positions.count >= 2 else { throw HygieWebError.badRequest("malformed multipart form") }
+        for (start, end) in zip(positions, positions.dropFirst()) {
+            var part = Array(body[(start + delimiter.count)..<end])
+            // CRLF after the delimiter, and before the next one.
+            if part.starts(with: [13, 10]) { part.removeFirst(2) }
+            if part.count >= 2, part[part.count - 2] == 13, part[part.count - 1] == 10 { part.removeLast(2) }
+            guard let split = headerEnd(part) else { throw HygieWebError.badRequest("malformed multipart part") }
+            let headers = String(decoding: part[..<split], as: UTF8.self)
+            let content = Array(part[(split + 4)...])
+            var name: String?
+            var filename: String?
+            var type = "application/octet-stream"
+            for line in headers.components(separatedBy: "\r\n") {
+                let lower = line.lowercased()
+                if lower.hasPrefix("content-disposition:") {
+                    name = parameter("name", in: line)
+                    filename = parameter("filename", in: line)
+                } else if lower.hasPrefix("content-type:") {
+                    type = String(line.dropFirst(13)).trimmingCharacters(in: .whitespaces)
+                }
+            }
+            guard let name else { continue }
+            if let filename {
+                if !content.isEmpty || !filename.isEmpty {
+                    files[name] = UploadedFile(filename: filename, contentType: type, bytes: content)
+                }
+            } else {
+                guard let text = String(validating: content, as: UTF8.self) else {
+                    throw HygieWebError.badRequest("the form is not valid UTF-8")
+                }
+                fields[name] = text
+            }
+        }
+        return (fields, files)
+    }
+
+    static func headerEnd(_ bytes: [UInt8]) -> Int? {
+        guard bytes.count >= 4 else { return nil }
+        for index in 0...(bytes.count - 4)
+        where bytes[index] == 13 && bytes[index + 1] == 10 && bytes[index + 2] == 13 && bytes[index + 3] == 10 {
+            return index
+        }
+        return nil
+    }
+
+    static func parameter(_ key: String, in line: String) -> String? {
+        for piece in line.split(separator: ";").dropFirst() {
+            let pair = piece.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard pair.count == 2, pair[0].lowercased() == key else { continue }
+            return pair[1].trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+        }
+        return nil
     }
 }
