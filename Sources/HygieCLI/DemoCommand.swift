@@ -10,7 +10,7 @@ struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
         abstract:
-            "Seed a fictional hospital (Centre hospitalier de Valbrune): departments, users of every role, log sources and ten days of log events.",
+            "Seed a fictional hospital (Centre hospitalier de Valbrune): departments, users of every role, log sources, ten days of log events, threat intelligence and an inventory with vulnerability findings.",
         discussion:
             "Every demo account gets the same random password, printed once. Never use on a production instance.")
 
@@ -18,6 +18,12 @@ struct DemoCommand: AsyncParsableCommand {
 
     @Flag(help: "Do not put demo log events in the spool (sources, rules and settings are still created).")
     var noEvents = false
+
+    @Option(
+        help: ArgumentHelp(
+            "Folder of public vulnerability data to import first (kev_catalog.json, nvd_golden/, csaf_cisa/icsma/, vulnrichment/), such as ../shared/data/vuln.",
+            valueName: "dir"))
+    var vulnData: String?
 
     struct Person {
         let email: String
@@ -119,6 +125,7 @@ struct DemoCommand: AsyncParsableCommand {
 
             let partnerSecret = try await DemoIntel.seed(
                 intel: boot.intel, agency: agencyScope, hospital: scope, clinic: clinic.id, now: Date())
+            let vulnSummary = try await DemoVuln.seed(scope: scope, boot: boot, dataDirectory: vulnData, now: Date())
             _ = try await boot.detection.syncBuiltInRules()
             let events = try await DemoDetection.seed(
                 scope: scope, detection: boot.detection, events: !noEvents,
@@ -140,6 +147,7 @@ struct DemoCommand: AsyncParsableCommand {
                 Threat intelligence: the agency shares "CERT Santé — indicateurs régionaux" with the region; the hospital
                 shares with its GHT. TAXII account soc-partenaire-valbrune, secret (shown once): \(partnerSecret)
                 """)
+            print("Vulnerabilities: \(vulnSummary)." + (vulnData == nil ? " Import CISA KEV and NVD data (hygie vuln import) to match the inventory against real CVEs." : ""))
             if events > 0 {
                 print(
                     "\(events) demo log events wait in this node's spool: `hygie serve` evaluates them at start (alerts, rules, sources, event search)."
