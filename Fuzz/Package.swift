@@ -21,5 +21,9 @@ let package = Package(
             name: "STIXFuzz",
             dependencies: [.product(name: "STIX", package: "hygie")]
         ),
+        .executableTarget(
+            name: "VulnFuzz",
+            dependencies: [.product(name: "VulnCore", package: "hygie")]
+        ),
     ]
 )

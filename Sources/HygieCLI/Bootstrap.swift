@@ -96,7 +96,7 @@ struct Bootstrap {
     }
 
     /// The jobs every instance runs.
-    func builtInHandlers(identity: IdentityService) -> [any JobHandler] {
+    func builtInHandlers(identity: IdentityService, vuln: VulnService? = nil) -> [any JobHandler] {
         // One intel service (one read of the instance key) for both intel jobs.
         let intelService = intel
         return [
@@ -106,6 +106,7 @@ struct Bootstrap {
             AlertNotificationJob(service: detection, queue: jobs, digest: true, mail: configuration.smtp != nil),
             WebhookDeliveryJob(service: detection), IntelFeedsJob(service: intelService),
             IntelMaintenanceJob(service: intelService),
+            VulnMaintenanceJob(service: vuln ?? self.vuln),
         ] + (configuration.smtp.map { [EmailDeliveryJob(service: detection, smtp: $0)] } ?? [])
     }
 
@@ -121,6 +122,7 @@ struct Bootstrap {
         ScheduledJob(name: "intel-feeds", schedule: try! CronSchedule("* * * * *"), kind: IntelFeedsJob.kind),
         ScheduledJob(
             name: "intel-maintenance", schedule: try! CronSchedule("40 3 * * *"), kind: IntelMaintenanceJob.kind),
+        ScheduledJob(name: "vuln-maintenance", schedule: try! CronSchedule("20 4 * * *"), kind: VulnMaintenanceJob.kind),
     ]
 }
 

@@ -116,7 +116,7 @@ struct ServeCommand: AsyncParsableCommand {
             let workerName = "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
             background.append(
                 JobWorker(
-                    queue: boot.jobs, handlers: boot.builtInHandlers(identity: identity), name: workerName,
+                    queue: boot.jobs, handlers: boot.builtInHandlers(identity: identity, vuln: vuln), name: workerName,
                     concurrency: configuration.jobWorkers, logger: logger))
         }
         background += receivers

@@ -412,7 +412,9 @@ extension VulnService {
             return report
         }
         let matched = try await match(in: scope)
-        report.detail = "\(matched.opened) new findings, \(matched.fixed) fixed"
+        report.detail = String(
+            format: "%d new findings, %d fixed; %d assets matched in %.2f s", matched.opened, matched.fixed, matched.assets,
+            matched.seconds)
         return report
     }
 

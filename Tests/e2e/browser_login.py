@@ -198,7 +198,59 @@ def main():
         click_and_wait(driver, By.CSS_SELECTOR, "form[action='/sharing/collections'] button")
         check("a collection is created from the form", "Partage GHT" in driver.page_source)
         shot(driver, "16-sharing")
+        # Vulnerabilities: public data from the CLI, an inventory uploaded through the page, a decision, evidence.
+        data = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "shared", "data", "vuln")
+        check("KEV and NVD data are imported from the CLI",
+              "1404 read" in hygie("vuln", "import", "--kind", "kev", os.path.join(data, "kev_catalog.json"))
+              and "9 read" in hygie("vuln", "import", "--kind", "nvd", os.path.join(data, "nvd_golden", "nvd_api2_golden.json")))
+        inventory = os.path.join(work, "inventaire.csv")
+        with open(inventory, "w", encoding="utf-8") as f:
+            f.write("Nom;Type;Adresse IP;Exposé Internet;Criticité;Impact patient;Éditeur;Logiciel;Version;CPE\n"
+                    "fw-edge-01;network;203.0.113.10;oui;vitale;;Fortinet;FortiOS;7.2.6;cpe:2.3:o:fortinet:fortios:*:*:*:*:*:*:*:*\n"
+                    "srv-hl7-01;server;10.10.2.15;non;haute;marginal;NextGen;Mirth Connect;4.4.0;cpe:2.3:a:nextgen:mirth_connect:*:*:*:*:*:*:*:*\n")
+        driver.get(server.base + "/vuln/assets")
+        driver.find_element(By.ID, "inv-file").send_keys(inventory)
+        click_and_wait(driver, By.CSS_SELECTOR, "form[action='/vuln/inventory'] button")
+        check("an inventory is imported through the page", "2 nouveaux actifs" in driver.page_source, driver.page_source[-400:])
+        shot(driver, "18-vuln-assets")
+        driver.get(server.base + "/vuln")
+        shot(driver, "19-vuln")
+        check("the overview lists the known-exploited flaw on the exposed firewall", "CVE-2024-21762" in driver.page_source)
+        check("the vulnerability charts are drawn", driver.execute_script(
+            "return [...document.querySelectorAll('img.chart')].every(i => i.naturalWidth > 0)"))
+        driver.get(server.base + "/vuln/findings")
+        shot(driver, "20-vuln-findings")
+        click_and_wait(driver, By.PARTIAL_LINK_TEXT, "CVE-2024-21762")
+        check("the finding explains its priority", "Agir immédiatement" in driver.page_source)
+        driver.find_element(By.ID, "f-status").send_keys("En cours")
+        fill(driver, {"f-assignee": "Karim Benali", "f-note": "Mise à jour FortiOS 7.2.7 ce soir"}, by=By.ID)
+        click_and_wait(driver, By.CSS_SELECTOR, "form.grid button[type=submit]")
+        check("a status change is saved in the timeline", "Mise à jour FortiOS 7.2.7 ce soir" in driver.page_source
+              and "Karim Benali" in driver.page_source)
+        evidence = os.path.join(work, "capture.txt")
+        with open(evidence, "w") as f:
+            f.write("FortiOS 7.2.6 build 1575\n")
+        driver.find_element(By.ID, "e-file").send_keys(evidence)
+        click_and_wait(driver, By.CSS_SELECTOR, "form[action$='/evidence'] button")
+        check("an evidence file is attached with its SHA-256", "capture.txt" in driver.page_source and "sha256" in driver.page_source)
+        shot(driver, "21-vuln-finding")
+        driver.get(server.base + "/vuln/assessments")
+        fill(driver, {"x-title": "Interface d'administration exposée", "x-desc": "Accessible depuis Internet."}, by=By.ID)
+        driver.find_element(By.CSS_SELECTOR, "fieldset input[type=checkbox]").click()
+        click_and_wait(driver, By.CSS_SELECTOR, "form[action='/vuln/expert-findings'] button")
+        check("an expert finding is recorded from the form", "Interface d&#39;administration exposée" in driver.page_source
+              or "Interface d'administration exposée" in driver.page_source)
+        driver.get(server.base + "/vuln/assessments")
+        shot(driver, "22-vuln-assessments")
         driver.set_window_size(390, 844)
+        driver.get(server.base + "/vuln")
+        shot(driver, "23-vuln-phone")
+        width = driver.execute_script("return document.documentElement.scrollWidth")
+        wide = driver.execute_script(
+            "return [...document.querySelectorAll('main *')].filter(e => !e.closest('.table-wrap'))"
+            ".sort((a, b) => b.getBoundingClientRect().right - a.getBoundingClientRect().right)"
+            ".slice(0, 5).map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))")
+        check("the vulnerability overview fits a phone screen", width <= 400, (width, wide))
         driver.get(server.base + "/alerts")
         shot(driver, "13-alerts-phone")
         width = driver.execute_script("return document.documentElement.scrollWidth")
