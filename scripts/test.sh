@@ -119,11 +119,13 @@ e2e intel-sqlite python3 Tests/e2e/e2e_intel.py .build/debug/hygie --python .ven
 log "End-to-end threat intelligence on PostgreSQL"
 e2e intel-postgres python3 Tests/e2e/e2e_intel.py .build/debug/hygie --python .venv-conformance/bin/python --postgres "$pgurl"
 
-log "Browser (headless Chromium)"
+log "End-to-end vulnerabilities on SQLite (command-line contract, imports, inventory, matching, remediation)"
 e2e vuln-sqlite python3 Tests/e2e/e2e_vuln.py .build/debug/hygie
 
+log "End-to-end vulnerabilities on PostgreSQL"
 e2e vuln-postgres python3 Tests/e2e/e2e_vuln.py .build/debug/hygie --postgres "$pgurl"
 
+log "Browser (headless Chromium)"
 e2e browser .venv/bin/python Tests/e2e/browser_login.py .build/debug/hygie "$out/screenshots"
 echo "screenshots in $out/screenshots"
 
