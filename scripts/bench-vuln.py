@@ -35,7 +35,7 @@ def timed(command, env):
 
 def inventory(data, path, assets=10_000, per_asset=5, seed=7):
     """10,000 assets × 5 components: products named by the records' CPEs, and common unaffected software."""
-    products = []
+    products = {}
     with gzip.open(os.path.join(data, "vulnrichment", "cve5_vulnrichment_all.jsonl.gz"), "rt") as lines:
         for line in lines:
             record = json.loads(line)
@@ -45,11 +45,14 @@ def inventory(data, path, assets=10_000, per_asset=5, seed=7):
                     for cpe in affected.get("cpes", []):
                         parts = cpe.split(":")
                         if len(parts) == 13 and parts[1] == "2.3" and "\\" not in cpe:
-                            versions = [v.get("version", "") for v in affected.get("versions", [])
-                                        if re.fullmatch(r"[0-9][0-9.]*", v.get("version", ""))]
-                            products.append((parts[2], parts[3], parts[4], versions or ["1.0"]))
+                            # Versions an inventory would hold: first affected ones and fixed ones alike.
+                            versions = [v.get(k, "") for v in affected.get("versions", [])
+                                        for k in ("version", "lessThan", "lessThanOrEqual")
+                                        if re.fullmatch(r"[0-9][0-9.]*", v.get(k, ""))]
+                            key = (parts[2], parts[3], parts[4])
+                            products.setdefault(key, set()).update(versions or ["1.0"])
     random.seed(seed)
-    products = random.sample(products, min(len(products), 5_000))
+    products = [(*key, sorted(versions)) for key, versions in random.sample(sorted(products.items()), min(len(products), 5_000))]
     kinds = ["server", "workstation", "network", "medical_device", "iot"]
     with open(path, "w") as out:
         out.write("name,type,address,zone,internet,criticality,vendor,product,version,cpe\n")

@@ -413,8 +413,8 @@ extension VulnService {
         }
         let matched = try await match(in: scope)
         report.detail = String(
-            format: "%d new findings, %d fixed; %d assets matched in %.2f s", matched.opened, matched.fixed, matched.assets,
-            matched.seconds)
+            format: "%d new findings, %d fixed; %d assets matched in %.2f s, of which index and matching %.2f s",
+            matched.opened, matched.fixed, matched.assets, matched.seconds, matched.matchingSeconds)
         return report
     }
 

@@ -160,171 +160,200 @@ extension VulnService {
         return try await match(establishment: scope.establishmentID.uuid)
     }
 
+    /// A finding as matching needs it back.
+    struct Known {
+        var id: UUID
+        var status: FindingStatus
+        var priority: String
+        var due: String
+        var first: Int64
+        var confidence: String
+        var reason: String
+    }
+
+    static let findingColumns = [
+        "id", "establishment_id", "asset_id", "component_id", "record_id", "match_key", "origin", "assessment_id", "title",
+        "description", "recommendation", "severity", "cvss_score", "confidence", "reason", "priority", "exploitation",
+        "exposure", "automatable", "human_impact", "status", "status_note", "assignee", "due_on", "accepted_by",
+        "accepted_until", "first_seen_at", "last_seen_at", "resolved_at", "updated_at",
+    ]
+    static let eventColumns = ["id", "establishment_id", "finding_id", "at", "seq", "actor", "kind", "old_value", "new_value", "note"]
+
+    /// Rows written in batches (one INSERT per 250 rows).
+    final class Batch {
+        let table: String
+        let columns: [String]
+        var rows: [[any Encodable & Sendable]] = []
+
+        init(_ table: String, _ columns: [String]) {
+            self.table = table
+            self.columns = columns
+        }
+
+        func add(_ row: [any Encodable & Sendable], on db: any SQLDatabase) async throws {
+            rows.append(row)
+            if rows.count >= 250 { try await flush(on: db) }
+        }
+
+        func flush(on db: any SQLDatabase) async throws {
+            guard !rows.isEmpty else { return }
+            var insert = db.insert(into: table).columns(columns)
+            for row in rows { insert = insert.values(row) }
+            try await insert.run()
+            rows.removeAll(keepingCapacity: true)
+        }
+    }
+
+    static func eventRow(
+        _ finding: UUID, _ establishment: UUID, _ kind: String, _ old: String?, _ new: String?, _ note: String,
+        by actor: String = "Hygie", at: Int64
+    ) -> [any Encodable & Sendable] {
+        [
+            UUID(), establishment, finding, at, eventSequence.add(1, ordering: .relaxed).newValue, actor, kind, old, new,
+            String(note.prefix(2000)),
+        ]
+    }
+
     func match(establishment: UUID) async throws -> MatchReport {
         let started = Date()
         let index = try await currentIndex()
+        let indexSeconds = Date().timeIntervalSince(started)
         let now = now()
         let today = today()
         return try await database.transaction { db in
             let db = db as! any SQLDatabase  // Both drivers are SQL databases.
             var report = MatchReport()
+            report.matchingSeconds = indexSeconds
             let settings = try await self.settings(for: establishment, on: db)
-            let assets = try await db.raw("SELECT * FROM vuln_assets WHERE establishment_id = \(bind: establishment)")
-                .all()
+            let assets = try await db.raw("SELECT * FROM vuln_assets WHERE establishment_id = \(bind: establishment)").all()
                 .map(Self.asset)
             var componentsByAsset: [UUID: [Component]] = [:]
-            for row in try await db.raw("SELECT * FROM vuln_components WHERE establishment_id = \(bind: establishment)")
-                .all()
-            {
+            for row in try await db.raw("SELECT * FROM vuln_components WHERE establishment_id = \(bind: establishment)").all() {
                 let component = try Self.component(row)
                 componentsByAsset[component.assetID, default: []].append(component)
             }
             report.assets = assets.count
-            struct Hit {
-                var asset: Asset
-                var componentID: UUID?
-                var label: String
-                var match: VulnerabilityMatch
+            var known: [String: Known] = [:]
+            for row in try await db.raw(
+                "SELECT id, match_key, status, priority, due_on, first_seen_at, confidence, reason FROM vuln_findings WHERE establishment_id = \(bind: establishment) AND origin = \(bind: FindingOrigin.match.rawValue)"
+            ).all() {
+                known[try row.decode(column: "match_key", as: String.self)] = Known(
+                    id: try row.decode(column: "id", as: UUID.self),
+                    status: FindingStatus(rawValue: try row.decode(column: "status", as: String.self)) ?? .open,
+                    priority: try row.decode(column: "priority", as: String.self), due: try row.decode(column: "due_on", as: String.self),
+                    first: try row.decode(column: "first_seen_at", as: Int64.self),
+                    confidence: try row.decode(column: "confidence", as: String.self),
+                    reason: try row.decode(column: "reason", as: String.self))
             }
-            var hits: [String: Hit] = [:]
+            var metas: [String: RecordMeta] = [:]
+            let findings = Batch("vuln_findings", Self.findingColumns)
+            let events = Batch("vuln_finding_events", Self.eventColumns)
+            var seen: Set<String> = []
             for asset in assets {
                 let components = componentsByAsset[asset.id] ?? []
                 var inventory = components.map { component in
                     InventoryComponent(
                         name: component.name, vendor: component.vendor, version: component.version,
-                        cpe: component.cpe.flatMap { try? CPE(parsing: $0) }, purl: component.purl,
-                        source: component.source)
-                }
-                var labels = components.map {
-                    "\($0.vendor) \($0.name) \($0.version)".trimmingCharacters(in: .whitespaces)
+                        cpe: component.cpe.flatMap { try? CPE(parsing: $0) }, purl: component.purl, source: component.source)
                 }
                 var ids: [UUID?] = components.map(\.id)
                 // A device is matched as itself too: advisories name the manufacturer's model and firmware.
-                if let manufacturer = asset.manufacturer, let model = asset.model, !manufacturer.isEmpty, !model.isEmpty
-                {
+                if let manufacturer = asset.manufacturer, let model = asset.model, !manufacturer.isEmpty, !model.isEmpty {
                     inventory.append(
-                        InventoryComponent(
-                            name: model, vendor: manufacturer, version: asset.firmware ?? "", source: .declared))
-                    labels.append(
-                        "\(manufacturer) \(model) \(asset.firmware ?? "")".trimmingCharacters(in: .whitespaces))
+                        InventoryComponent(name: model, vendor: manufacturer, version: asset.firmware ?? "", source: .declared))
                     ids.append(nil)
                 }
                 report.components += inventory.count
-                for match in index.match(inventory, loose: settings.includeProductMatches) {
-                    // Stable across imports (component rows are replaced): the asset, the record, the product.
+                let matchStarted = Date()
+                let matches = index.match(inventory, loose: settings.includeProductMatches)
+                report.matchingSeconds += Date().timeIntervalSince(matchStarted)
+                let missing = Set(matches.map(\.recordID)).subtracting(metas.keys)
+                if !missing.isEmpty { metas.merge(try await self.meta(Array(missing), on: db)) { current, _ in current } }
+                for match in matches {
                     let product = inventory[match.component]
-                    let key =
-                        "\(asset.id.uuidString)|\(match.recordID)|"
-                        + (ids[match.component] == nil
-                            ? "device" : ProductKey.normalise("\(product.vendor) \(product.name)"))
-                    hits[key] = Hit(
-                        asset: asset, componentID: ids[match.component], label: labels[match.component], match: match)
-                }
-            }
-            report.matches = hits.count
-            let metas = try await self.meta(Array(Set(hits.values.map(\.match.recordID))), on: db)
-            var existing: [String: (id: UUID, status: FindingStatus, priority: String, due: String, first: Int64)] = [:]
-            for row in try await db.raw(
-                "SELECT id, match_key, status, priority, due_on, first_seen_at FROM vuln_findings WHERE establishment_id = \(bind: establishment) AND origin = \(bind: FindingOrigin.match.rawValue)"
-            ).all() {
-                existing[try row.decode(column: "match_key", as: String.self)] = (
-                    try row.decode(column: "id", as: UUID.self),
-                    FindingStatus(rawValue: try row.decode(column: "status", as: String.self)) ?? .open,
-                    try row.decode(column: "priority", as: String.self),
-                    try row.decode(column: "due_on", as: String.self),
-                    try row.decode(column: "first_seen_at", as: Int64.self)
-                )
-            }
-            let system = "Hygie"
-            for (key, hit) in hits.sorted(by: { $0.key < $1.key }) {
-                let meta = metas[hit.match.recordID]
-                let (priority, exploitation, exposure, automatable, human) = Self.decision(meta, asset: hit.asset)
-                let severity = CVSS.severity(meta?.cvssScore ?? 0)
-                if let found = existing[key] {
-                    var update = db.update("vuln_findings").set("last_seen_at", to: now).set("updated_at", to: now)
-                        .set("confidence", to: hit.match.confidence.rawValue).set(
-                            "reason", to: String(hit.match.reason.prefix(1000))
-                        )
-                        .set("priority", to: priority.rawValue).set("exploitation", to: exploitation.rawValue)
-                        .set("exposure", to: exposure.rawValue).set("automatable", to: automatable).set(
-                            "human_impact", to: human.rawValue
-                        )
-                        .set("cvss_score", to: meta?.cvssScore).set("severity", to: severity)
-                    if found.priority != priority.rawValue {
-                        // A higher priority brings the deadline closer; a lower one never pushes it away.
-                        let due = Self.day(
-                            Date(milliseconds: found.first).addingTimeInterval(Double(settings.days(priority)) * 86_400)
-                        )
-                        if due < found.due { update = update.set("due_on", to: due) }
-                        try await Self.event(
-                            found.id, establishment, "priority", found.priority, priority.rawValue, "", by: system,
-                            at: now, on: db)
+                    // Stable across imports (component rows are replaced): the asset, the record, the product.
+                    let key = "\(asset.id.uuidString)|\(match.recordID)|"
+                        + (ids[match.component] == nil ? "device" : ProductKey.normalise("\(product.vendor) \(product.name)"))
+                    guard seen.insert(key).inserted else { continue }
+                    report.matches += 1
+                    let meta = metas[match.recordID]
+                    let (priority, exploitation, exposure, automatable, human) = Self.decision(meta, asset: asset)
+                    let reason = String(match.reason.prefix(1000))
+                    if let found = known[key] {
+                        let reopen = found.status == .fixed
+                        guard reopen || found.priority != priority.rawValue || found.confidence != match.confidence.rawValue
+                            || found.reason != reason
+                        else { continue }
+                        var update = db.update("vuln_findings").set("updated_at", to: now)
+                            .set("confidence", to: match.confidence.rawValue).set("reason", to: reason)
+                            .set("priority", to: priority.rawValue).set("exploitation", to: exploitation.rawValue)
+                            .set("exposure", to: exposure.rawValue).set("automatable", to: automatable)
+                            .set("human_impact", to: human.rawValue).set("cvss_score", to: meta?.cvssScore)
+                            .set("severity", to: CVSS.severity(meta?.cvssScore ?? 0))
+                        if found.priority != priority.rawValue {
+                            // A higher priority brings the deadline closer; a lower one never pushes it away.
+                            let due = Self.day(Date(milliseconds: found.first).addingTimeInterval(Double(settings.days(priority)) * 86_400))
+                            if due < found.due { update = update.set("due_on", to: due) }
+                            try await events.add(
+                                Self.eventRow(found.id, establishment, "priority", found.priority, priority.rawValue, "", at: now), on: db)
+                        }
+                        if reopen {
+                            update = update.set("status", to: FindingStatus.open.rawValue).set("resolved_at", to: SQLLiteral.null)
+                                .set("status_note", to: "detected again")
+                            try await events.add(
+                                Self.eventRow(found.id, establishment, "status", "fixed", "open", "detected again by matching", at: now),
+                                on: db)
+                            report.reopened += 1
+                        }
+                        try await update.where("id", .equal, found.id).run()
+                        continue
                     }
-                    if found.status == .fixed {
-                        update = update.set("status", to: FindingStatus.open.rawValue).set(
-                            "resolved_at", to: SQLLiteral.null
-                        )
-                        .set("status_note", to: "detected again")
-                        try await Self.event(
-                            found.id, establishment, "status", "fixed", "open", "detected again by matching",
-                            by: system, at: now, on: db)
-                        report.reopened += 1
-                    }
-                    try await update.where("id", .equal, found.id).run()
-                    existing[key] = nil
-                } else {
                     let id = UUID()
-                    let due = Self.day(
-                        Date(milliseconds: now).addingTimeInterval(Double(settings.days(priority)) * 86_400))
-                    try await db.insert(into: "vuln_findings")
-                        .columns(
-                            "id", "establishment_id", "asset_id", "component_id", "record_id", "match_key", "origin",
-                            "assessment_id", "title", "description", "recommendation", "severity", "cvss_score",
-                            "confidence",
-                            "reason", "priority", "exploitation", "exposure", "automatable", "human_impact", "status",
-                            "status_note", "assignee", "due_on", "accepted_by", "accepted_until", "first_seen_at",
-                            "last_seen_at", "resolved_at", "updated_at"
-                        )
-                        .values(
-                            id, establishment, hit.asset.id, hit.componentID, hit.match.recordID, key,
-                            FindingOrigin.match.rawValue, UUID?.none,
-                            String("\(hit.match.recordID) — \(hit.label)".prefix(300)),
-                            String((meta?.summary ?? "").prefix(4000)), meta?.kevAction ?? "", severity,
-                            meta?.cvssScore,
-                            hit.match.confidence.rawValue, String(hit.match.reason.prefix(1000)), priority.rawValue,
-                            exploitation.rawValue, exposure.rawValue, automatable, human.rawValue,
-                            FindingStatus.open.rawValue, "", String?.none, due, String?.none, String?.none, now, now,
-                            Int64?.none, now
-                        ).run()
-                    try await Self.event(
-                        id, establishment, "status", nil, "open", "detected: \(hit.match.reason.prefix(300))",
-                        by: system, at: now, on: db)
+                    let label = "\(product.vendor) \(product.name) \(product.version)".trimmingCharacters(in: .whitespaces)
+                    let due = Self.day(Date(milliseconds: now).addingTimeInterval(Double(settings.days(priority)) * 86_400))
+                    try await findings.add(
+                        [
+                            id, establishment, asset.id, ids[match.component], match.recordID, key, FindingOrigin.match.rawValue,
+                            UUID?.none, String("\(match.recordID) — \(label)".prefix(300)), String((meta?.summary ?? "").prefix(4000)),
+                            meta?.kevAction ?? "", CVSS.severity(meta?.cvssScore ?? 0), meta?.cvssScore, match.confidence.rawValue,
+                            reason, priority.rawValue, exploitation.rawValue, exposure.rawValue, automatable, human.rawValue,
+                            FindingStatus.open.rawValue, "", String?.none, due, String?.none, String?.none, now, now, Int64?.none, now,
+                        ], on: db)
+                    try await events.add(
+                        Self.eventRow(id, establishment, "status", nil, "open", "detected: \(reason.prefix(300))", at: now), on: db)
                     report.opened += 1
                 }
             }
+            try await findings.flush(on: db)
             // Findings whose vulnerable component is no longer there.
-            for (_, found) in existing where found.status.closesOnImport {
+            var gone: [UUID] = []
+            for (key, found) in known where !seen.contains(key) && found.status.closesOnImport {
+                gone.append(found.id)
+                try await events.add(
+                    Self.eventRow(found.id, establishment, "status", found.status.rawValue, "fixed",
+                        "verified: no longer detected in the inventory", at: now), on: db)
+            }
+            for start in stride(from: 0, to: gone.count, by: 500) {
                 try await db.update("vuln_findings").set("status", to: FindingStatus.fixed.rawValue)
                     .set("resolved_at", to: now).set("updated_at", to: now)
-                    .set("status_note", to: "no longer detected in the inventory").where("id", .equal, found.id).run()
-                try await Self.event(
-                    found.id, establishment, "status", found.status.rawValue, "fixed",
-                    "verified: no longer detected in the inventory", by: system, at: now, on: db)
-                report.fixed += 1
+                    .set("status_note", to: "no longer detected in the inventory")
+                    .where(SQLIdentifier("id"), .in, SQLBind.group(Array(gone[start..<min(start + 500, gone.count)]))).run()
             }
+            report.fixed = gone.count
             // Accepted risks whose acceptance has expired come back.
             for row in try await db.raw(
                 "SELECT id FROM vuln_findings WHERE establishment_id = \(bind: establishment) AND status = \(bind: FindingStatus.riskAccepted.rawValue) AND accepted_until < \(bind: today)"
             ).all() {
                 let id = try row.decode(column: "id", as: UUID.self)
                 try await db.update("vuln_findings").set("status", to: FindingStatus.open.rawValue)
-                    .set("status_note", to: "risk acceptance expired").set("updated_at", to: now).where(
-                        "id", .equal, id
-                    ).run()
-                try await Self.event(
-                    id, establishment, "status", "risk_accepted", "open", "risk acceptance expired", by: system,
-                    at: now, on: db)
+                    .set("status_note", to: "risk acceptance expired").set("updated_at", to: now).where("id", .equal, id).run()
+                try await events.add(Self.eventRow(id, establishment, "status", "risk_accepted", "open", "risk acceptance expired", at: now), on: db)
             }
+            try await events.flush(on: db)
+            // Still matched: seen now (one statement rather than one per finding).
+            try await db.raw(
+                "UPDATE vuln_findings SET last_seen_at = \(bind: now) WHERE establishment_id = \(bind: establishment) AND origin = \(bind: FindingOrigin.match.rawValue) AND status <> \(bind: FindingStatus.fixed.rawValue)"
+            ).run()
             try await Self.updateRisk(establishment: establishment, on: db)
             report.seconds = Date().timeIntervalSince(started)
             return report
@@ -354,11 +383,7 @@ extension VulnService {
         _ finding: UUID, _ establishment: UUID, _ kind: String, _ old: String?, _ new: String?, _ note: String,
         by actor: String, at: Int64, on db: any SQLDatabase
     ) async throws {
-        let seq = eventSequence.add(1, ordering: .relaxed).newValue
-        try await db.insert(into: "vuln_finding_events")
-            .columns(
-                "id", "establishment_id", "finding_id", "at", "seq", "actor", "kind", "old_value", "new_value", "note"
-            )
-            .values(UUID(), establishment, finding, at, seq, actor, kind, old, new, String(note.prefix(2000))).run()
+        try await db.insert(into: "vuln_finding_events").columns(eventColumns)
+            .values(eventRow(finding, establishment, kind, old, new, note, by: actor, at: at)).run()
     }
 }

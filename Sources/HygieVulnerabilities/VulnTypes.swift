@@ -353,7 +353,10 @@ public struct MatchReport: Sendable, Equatable {
     public var opened = 0
     public var reopened = 0
     public var fixed = 0
+    /// Whole run (index, matching, writing).
     public var seconds = 0.0
+    /// Building (or reusing) the index and matching every asset, without the database writes.
+    public var matchingSeconds = 0.0
 }
 
 /// Figures for the dashboard and reports.
