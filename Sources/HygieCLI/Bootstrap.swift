@@ -122,7 +122,8 @@ struct Bootstrap {
         ScheduledJob(name: "intel-feeds", schedule: try! CronSchedule("* * * * *"), kind: IntelFeedsJob.kind),
         ScheduledJob(
             name: "intel-maintenance", schedule: try! CronSchedule("40 3 * * *"), kind: IntelMaintenanceJob.kind),
-        ScheduledJob(name: "vuln-maintenance", schedule: try! CronSchedule("20 4 * * *"), kind: VulnMaintenanceJob.kind),
+        ScheduledJob(
+            name: "vuln-maintenance", schedule: try! CronSchedule("20 4 * * *"), kind: VulnMaintenanceJob.kind),
     ]
 }
 

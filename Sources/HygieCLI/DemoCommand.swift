@@ -147,7 +147,11 @@ struct DemoCommand: AsyncParsableCommand {
                 Threat intelligence: the agency shares "CERT Santé — indicateurs régionaux" with the region; the hospital
                 shares with its GHT. TAXII account soc-partenaire-valbrune, secret (shown once): \(partnerSecret)
                 """)
-            print("Vulnerabilities: \(vulnSummary)." + (vulnData == nil ? " Import CISA KEV and NVD data (hygie vuln import) to match the inventory against real CVEs." : ""))
+            print(
+                "Vulnerabilities: \(vulnSummary)."
+                    + (vulnData == nil
+                        ? " Import CISA KEV and NVD data (hygie vuln import) to match the inventory against real CVEs."
+                        : ""))
             if events > 0 {
                 print(
                     "\(events) demo log events wait in this node's spool: `hygie serve` evaluates them at start (alerts, rules, sources, event search)."

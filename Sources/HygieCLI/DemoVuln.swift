@@ -35,7 +35,8 @@ enum DemoVuln {
             "imprimante-urg-01;iot;10.50.1.21;Urgences;bureautique;non;faible;;Kyocera;ECOSYS M3645;;;;;",
             "camera-parking-02;iot;10.50.9.2;Direction générale;video;non;faible;;Axis;P1455-LE;;;;;",
         ]
-        return "Nom;Type;Adresse IP;Service;Zone;Exposé Internet;Criticité;Impact patient;Fabricant;Modèle;Firmware;Éditeur;Logiciel;Version;CPE\n"
+        return
+            "Nom;Type;Adresse IP;Service;Zone;Exposé Internet;Criticité;Impact patient;Fabricant;Modèle;Firmware;Éditeur;Logiciel;Version;CPE\n"
             + rows.joined(separator: "\n") + "\n"
     }
 
@@ -63,7 +64,8 @@ enum DemoVuln {
         let cli = Actor.system("hygie demo", channel: "cli")
         if let dataDirectory {
             for (kind, relative) in [
-                (VulnDataKind.kev, "kev_catalog.json"), (.nvd, "nvd_golden/nvd_api2_golden.json"), (.csaf, "csaf_cisa/icsma"),
+                (VulnDataKind.kev, "kev_catalog.json"), (.nvd, "nvd_golden/nvd_api2_golden.json"),
+                (.csaf, "csaf_cisa/icsma"),
                 (.cve5, "vulnrichment/cve5_vulnrichment_hospital_vendors.jsonl.gz"),
             ] {
                 let path = (dataDirectory as NSString).appendingPathComponent(relative)
@@ -75,7 +77,8 @@ enum DemoVuln {
         // Three months of history on a clock of its own: first inventory twelve weeks ago, the portal patched
         // five weeks later, the penetration test last week.
         let clock = ManualClock(now.addingTimeInterval(-84 * 86_400))
-        let vuln = VulnService(database: boot.database, audit: boot.audit, clock: clock, configuration: boot.configuration.vuln)
+        let vuln = VulnService(
+            database: boot.database, audit: boot.audit, clock: clock, configuration: boot.configuration.vuln)
         _ = try await vuln.importInventory(
             .csv, bytes: Array(inventory(citrixBuild: "13.1-49.13").utf8), origin: "inventaire-2026.csv", in: scope)
         clock.advance(by: 35 * 86_400)
@@ -87,8 +90,10 @@ enum DemoVuln {
         let assets = try await vuln.assets(in: scope, limit: 1_000)
         func asset(_ name: String) -> UUID? { assets.first { $0.name == name }?.id }
         let pentest = try await vuln.createAssessment(
-            title: "Test d'intrusion externe et interne 2026", kind: "pentest", auditor: "Cabinet PASSI Exemple (fictif)",
-            scope: "DMZ, réseau bureautique, VLAN biomédical", startedOn: VulnService.day(clock.now().addingTimeInterval(-4 * 86_400)),
+            title: "Test d'intrusion externe et interne 2026", kind: "pentest",
+            auditor: "Cabinet PASSI Exemple (fictif)",
+            scope: "DMZ, réseau bureautique, VLAN biomédical",
+            startedOn: VulnService.day(clock.now().addingTimeInterval(-4 * 86_400)),
             endedOn: VulnService.day(clock.now()), in: scope)
         let expert: [(String, String, String, ExpertSeverity, [String])] = [
             (
@@ -105,7 +110,8 @@ enum DemoVuln {
             ),
             (
                 "Interface d'administration de la caméra en HTTP avec identifiants par défaut",
-                "admin/admin fonctionne sur la caméra du parking.", "Changer le mot de passe, désactiver HTTP.", .medium,
+                "admin/admin fonctionne sur la caméra du parking.", "Changer le mot de passe, désactiver HTTP.",
+                .medium,
                 ["camera-parking-02"]
             ),
         ]
@@ -119,9 +125,14 @@ enum DemoVuln {
         if let first = expertIDs.first {
             _ = try await vuln.addEvidence(
                 to: first, filename: "capture-connexion-pacs.txt", contentType: "text/plain",
-                bytes: Array("$ dicom-echo -aet MAINT srv-pacs-01 104\nAssociation accepted (fictional demo evidence)\n".utf8),
+                bytes: Array(
+                    "$ dicom-echo -aet MAINT srv-pacs-01 104\nAssociation accepted (fictional demo evidence)\n".utf8),
                 in: scope)
-            _ = try await vuln.update(first, FindingUpdate(status: .inProgress, note: "Ticket ouvert chez le fabricant", assignee: "Équipe imagerie"), in: scope)
+            _ = try await vuln.update(
+                first,
+                FindingUpdate(
+                    status: .inProgress, note: "Ticket ouvert chez le fabricant", assignee: "Équipe imagerie"),
+                in: scope)
         }
         clock.advance(by: 5 * 86_400)
         // Remediation decisions on the matched findings, when vulnerability data was imported.
@@ -135,12 +146,15 @@ enum DemoVuln {
         }
         if let firewall = open.first(where: { $0.assetName == "fw-edge-01" && $0.kev }) {
             _ = try await vuln.update(
-                firewall.id, FindingUpdate(status: .inProgress, note: "Mise à jour FortiOS 7.2.7 planifiée ce soir", assignee: "Karim Benali"),
+                firewall.id,
+                FindingUpdate(
+                    status: .inProgress, note: "Mise à jour FortiOS 7.2.7 planifiée ce soir", assignee: "Karim Benali"),
                 in: scope)
         }
         let summary = try await vuln.summary(in: scope)
         lines.append(
-            "\(summary.assets) assets, \(summary.openByPriority.values.reduce(0, +)) open findings, \(summary.kevOnExposed) known-exploited on internet-exposed assets")
+            "\(summary.assets) assets, \(summary.openByPriority.values.reduce(0, +)) open findings, \(summary.kevOnExposed) known-exploited on internet-exposed assets"
+        )
         return lines.joined(separator: "; ")
     }
 }

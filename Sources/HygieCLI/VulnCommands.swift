@@ -151,7 +151,9 @@ struct VulnCommand: AsyncParsableCommand {
                             "\(scope.establishmentID.uuidString): \(report.assets) assets, \(report.components) components, "
                                 + "\(report.matches) matches, \(report.opened) new, \(report.reopened) reopened, \(report.fixed) fixed"
                                 + (stats
-                                    ? String(format: " in %.2f s (index and matching %.2f s)", report.seconds, report.matchingSeconds)
+                                    ? String(
+                                        format: " in %.2f s (index and matching %.2f s)", report.seconds,
+                                        report.matchingSeconds)
                                     : ""))
                     }
                 }

@@ -18,7 +18,9 @@ public struct VulnMaintenanceJob: JobHandler {
     public func run(_ job: Job) async throws {
         if service.configuration.refresh {
             let system = Actor.system("hygie refresh")
-            for (kind, url) in [(VulnDataKind.kev, service.configuration.kevURL), (.epss, service.configuration.epssURL)] {
+            for (kind, url) in [
+                (VulnDataKind.kev, service.configuration.kevURL), (.epss, service.configuration.epssURL),
+            ] {
                 let bytes = try await Self.download(url)
                 _ = try await service.importData(kind, bytes: bytes, origin: url, by: system)
             }

@@ -1,4 +1,3 @@
-import Crypto
 import FluentKit
 public import Foundation
 import HygieCore
@@ -368,7 +367,7 @@ extension VulnService {
         let type = contentType.count <= 100 && !contentType.isEmpty ? contentType : "application/octet-stream"
         let id = UUID()
         let now = now()
-        let hash = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+        let hash = Data(bytes).sha256Hex
         try await changing(
             AuditEntry(
                 action: "vuln.evidence.add", objectType: "vuln_finding", objectID: finding.uuidString,

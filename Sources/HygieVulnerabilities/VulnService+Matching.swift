@@ -172,12 +172,15 @@ extension VulnService {
     }
 
     static let findingColumns = [
-        "id", "establishment_id", "asset_id", "component_id", "record_id", "match_key", "origin", "assessment_id", "title",
+        "id", "establishment_id", "asset_id", "component_id", "record_id", "match_key", "origin", "assessment_id",
+        "title",
         "description", "recommendation", "severity", "cvss_score", "confidence", "reason", "priority", "exploitation",
         "exposure", "automatable", "human_impact", "status", "status_note", "assignee", "due_on", "accepted_by",
         "accepted_until", "first_seen_at", "last_seen_at", "resolved_at", "updated_at",
     ]
-    static let eventColumns = ["id", "establishment_id", "finding_id", "at", "seq", "actor", "kind", "old_value", "new_value", "note"]
+    static let eventColumns = [
+        "id", "establishment_id", "finding_id", "at", "seq", "actor", "kind", "old_value", "new_value", "note",
+    ]
 
     /// Rows written in batches (one INSERT per 250 rows).
     final class Batch {
@@ -209,7 +212,8 @@ extension VulnService {
         by actor: String = "Hygie", at: Int64
     ) -> [any Encodable & Sendable] {
         [
-            UUID(), establishment, finding, at, eventSequence.add(1, ordering: .relaxed).newValue, actor, kind, old, new,
+            UUID(), establishment, finding, at, eventSequence.add(1, ordering: .relaxed).newValue, actor, kind, old,
+            new,
             String(note.prefix(2000)),
         ]
     }
@@ -225,10 +229,13 @@ extension VulnService {
             var report = MatchReport()
             report.matchingSeconds = indexSeconds
             let settings = try await self.settings(for: establishment, on: db)
-            let assets = try await db.raw("SELECT * FROM vuln_assets WHERE establishment_id = \(bind: establishment)").all()
+            let assets = try await db.raw("SELECT * FROM vuln_assets WHERE establishment_id = \(bind: establishment)")
+                .all()
                 .map(Self.asset)
             var componentsByAsset: [UUID: [Component]] = [:]
-            for row in try await db.raw("SELECT * FROM vuln_components WHERE establishment_id = \(bind: establishment)").all() {
+            for row in try await db.raw("SELECT * FROM vuln_components WHERE establishment_id = \(bind: establishment)")
+                .all()
+            {
                 let component = try Self.component(row)
                 componentsByAsset[component.assetID, default: []].append(component)
             }
@@ -240,7 +247,8 @@ extension VulnService {
                 known[try row.decode(column: "match_key", as: String.self)] = Known(
                     id: try row.decode(column: "id", as: UUID.self),
                     status: FindingStatus(rawValue: try row.decode(column: "status", as: String.self)) ?? .open,
-                    priority: try row.decode(column: "priority", as: String.self), due: try row.decode(column: "due_on", as: String.self),
+                    priority: try row.decode(column: "priority", as: String.self),
+                    due: try row.decode(column: "due_on", as: String.self),
                     first: try row.decode(column: "first_seen_at", as: Int64.self),
                     confidence: try row.decode(column: "confidence", as: String.self),
                     reason: try row.decode(column: "reason", as: String.self))
@@ -254,13 +262,16 @@ extension VulnService {
                 var inventory = components.map { component in
                     InventoryComponent(
                         name: component.name, vendor: component.vendor, version: component.version,
-                        cpe: component.cpe.flatMap { try? CPE(parsing: $0) }, purl: component.purl, source: component.source)
+                        cpe: component.cpe.flatMap { try? CPE(parsing: $0) }, purl: component.purl,
+                        source: component.source)
                 }
                 var ids: [UUID?] = components.map(\.id)
                 // A device is matched as itself too: advisories name the manufacturer's model and firmware.
-                if let manufacturer = asset.manufacturer, let model = asset.model, !manufacturer.isEmpty, !model.isEmpty {
+                if let manufacturer = asset.manufacturer, let model = asset.model, !manufacturer.isEmpty, !model.isEmpty
+                {
                     inventory.append(
-                        InventoryComponent(name: model, vendor: manufacturer, version: asset.firmware ?? "", source: .declared))
+                        InventoryComponent(
+                            name: model, vendor: manufacturer, version: asset.firmware ?? "", source: .declared))
                     ids.append(nil)
                 }
                 report.components += inventory.count
@@ -268,12 +279,16 @@ extension VulnService {
                 let matches = index.match(inventory, loose: settings.includeProductMatches)
                 report.matchingSeconds += Date().timeIntervalSince(matchStarted)
                 let missing = Set(matches.map(\.recordID)).subtracting(metas.keys)
-                if !missing.isEmpty { metas.merge(try await self.meta(Array(missing), on: db)) { current, _ in current } }
+                if !missing.isEmpty {
+                    metas.merge(try await self.meta(Array(missing), on: db)) { current, _ in current }
+                }
                 for match in matches {
                     let product = inventory[match.component]
                     // Stable across imports (component rows are replaced): the asset, the record, the product.
-                    let key = "\(asset.id.uuidString)|\(match.recordID)|"
-                        + (ids[match.component] == nil ? "device" : ProductKey.normalise("\(product.vendor) \(product.name)"))
+                    let key =
+                        "\(asset.id.uuidString)|\(match.recordID)|"
+                        + (ids[match.component] == nil
+                            ? "device" : ProductKey.normalise("\(product.vendor) \(product.name)"))
                     guard seen.insert(key).inserted else { continue }
                     report.matches += 1
                     let meta = metas[match.recordID]
@@ -281,8 +296,10 @@ extension VulnService {
                     let reason = String(match.reason.prefix(1000))
                     if let found = known[key] {
                         let reopen = found.status == .fixed
-                        guard reopen || found.priority != priority.rawValue || found.confidence != match.confidence.rawValue
-                            || found.reason != reason
+                        guard
+                            reopen || found.priority != priority.rawValue
+                                || found.confidence != match.confidence.rawValue
+                                || found.reason != reason
                         else { continue }
                         var update = db.update("vuln_findings").set("updated_at", to: now)
                             .set("confidence", to: match.confidence.rawValue).set("reason", to: reason)
@@ -292,16 +309,24 @@ extension VulnService {
                             .set("severity", to: CVSS.severity(meta?.cvssScore ?? 0))
                         if found.priority != priority.rawValue {
                             // A higher priority brings the deadline closer; a lower one never pushes it away.
-                            let due = Self.day(Date(milliseconds: found.first).addingTimeInterval(Double(settings.days(priority)) * 86_400))
+                            let due = Self.day(
+                                Date(milliseconds: found.first).addingTimeInterval(
+                                    Double(settings.days(priority)) * 86_400))
                             if due < found.due { update = update.set("due_on", to: due) }
                             try await events.add(
-                                Self.eventRow(found.id, establishment, "priority", found.priority, priority.rawValue, "", at: now), on: db)
+                                Self.eventRow(
+                                    found.id, establishment, "priority", found.priority, priority.rawValue, "", at: now),
+                                on: db)
                         }
                         if reopen {
-                            update = update.set("status", to: FindingStatus.open.rawValue).set("resolved_at", to: SQLLiteral.null)
-                                .set("status_note", to: "detected again")
+                            update = update.set("status", to: FindingStatus.open.rawValue).set(
+                                "resolved_at", to: SQLLiteral.null
+                            )
+                            .set("status_note", to: "detected again")
                             try await events.add(
-                                Self.eventRow(found.id, establishment, "status", "fixed", "open", "detected again by matching", at: now),
+                                Self.eventRow(
+                                    found.id, establishment, "status", "fixed", "open", "detected again by matching",
+                                    at: now),
                                 on: db)
                             report.reopened += 1
                         }
@@ -309,18 +334,27 @@ extension VulnService {
                         continue
                     }
                     let id = UUID()
-                    let label = "\(product.vendor) \(product.name) \(product.version)".trimmingCharacters(in: .whitespaces)
-                    let due = Self.day(Date(milliseconds: now).addingTimeInterval(Double(settings.days(priority)) * 86_400))
+                    let label = "\(product.vendor) \(product.name) \(product.version)".trimmingCharacters(
+                        in: .whitespaces)
+                    let due = Self.day(
+                        Date(milliseconds: now).addingTimeInterval(Double(settings.days(priority)) * 86_400))
                     try await findings.add(
                         [
-                            id, establishment, asset.id, ids[match.component], match.recordID, key, FindingOrigin.match.rawValue,
-                            UUID?.none, String("\(match.recordID) — \(label)".prefix(300)), String((meta?.summary ?? "").prefix(4000)),
-                            meta?.kevAction ?? "", CVSS.severity(meta?.cvssScore ?? 0), meta?.cvssScore, match.confidence.rawValue,
-                            reason, priority.rawValue, exploitation.rawValue, exposure.rawValue, automatable, human.rawValue,
-                            FindingStatus.open.rawValue, "", String?.none, due, String?.none, String?.none, now, now, Int64?.none, now,
+                            id, establishment, asset.id, ids[match.component], match.recordID, key,
+                            FindingOrigin.match.rawValue,
+                            UUID?.none, String("\(match.recordID) — \(label)".prefix(300)),
+                            String((meta?.summary ?? "").prefix(4000)),
+                            meta?.kevAction ?? "", CVSS.severity(meta?.cvssScore ?? 0), meta?.cvssScore,
+                            match.confidence.rawValue,
+                            reason, priority.rawValue, exploitation.rawValue, exposure.rawValue, automatable,
+                            human.rawValue,
+                            FindingStatus.open.rawValue, "", String?.none, due, String?.none, String?.none, now, now,
+                            Int64?.none, now,
                         ], on: db)
                     try await events.add(
-                        Self.eventRow(id, establishment, "status", nil, "open", "detected: \(reason.prefix(300))", at: now), on: db)
+                        Self.eventRow(
+                            id, establishment, "status", nil, "open", "detected: \(reason.prefix(300))", at: now),
+                        on: db)
                     report.opened += 1
                 }
             }
@@ -330,14 +364,16 @@ extension VulnService {
             for (key, found) in known where !seen.contains(key) && found.status.closesOnImport {
                 gone.append(found.id)
                 try await events.add(
-                    Self.eventRow(found.id, establishment, "status", found.status.rawValue, "fixed",
+                    Self.eventRow(
+                        found.id, establishment, "status", found.status.rawValue, "fixed",
                         "verified: no longer detected in the inventory", at: now), on: db)
             }
             for start in stride(from: 0, to: gone.count, by: 500) {
                 try await db.update("vuln_findings").set("status", to: FindingStatus.fixed.rawValue)
                     .set("resolved_at", to: now).set("updated_at", to: now)
                     .set("status_note", to: "no longer detected in the inventory")
-                    .where(SQLIdentifier("id"), .in, SQLBind.group(Array(gone[start..<min(start + 500, gone.count)]))).run()
+                    .where(SQLIdentifier("id"), .in, SQLBind.group(Array(gone[start..<min(start + 500, gone.count)])))
+                    .run()
             }
             report.fixed = gone.count
             // Accepted risks whose acceptance has expired come back.
@@ -346,8 +382,13 @@ extension VulnService {
             ).all() {
                 let id = try row.decode(column: "id", as: UUID.self)
                 try await db.update("vuln_findings").set("status", to: FindingStatus.open.rawValue)
-                    .set("status_note", to: "risk acceptance expired").set("updated_at", to: now).where("id", .equal, id).run()
-                try await events.add(Self.eventRow(id, establishment, "status", "risk_accepted", "open", "risk acceptance expired", at: now), on: db)
+                    .set("status_note", to: "risk acceptance expired").set("updated_at", to: now).where(
+                        "id", .equal, id
+                    ).run()
+                try await events.add(
+                    Self.eventRow(
+                        id, establishment, "status", "risk_accepted", "open", "risk acceptance expired", at: now),
+                    on: db)
             }
             try await events.flush(on: db)
             // Still matched: seen now (one statement rather than one per finding).

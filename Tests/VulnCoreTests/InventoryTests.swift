@@ -114,6 +114,12 @@ import Testing
         #expect(throws: InventoryError.self) { try InventoryCSV.parse(Array("name,cpe\nx,cpe:2.3:bad\n".utf8)) }
         #expect(throws: InventoryError.self) { try InventoryCSV.parse(Array("name,type\n\"x,server\n".utf8)) }
         #expect(throws: InventoryError.self) { try InventoryCSV.parse([]) }
+        // A 2 MiB field is refused, not kept.
+        let huge = "name,notes\nx," + String(repeating: "A", count: 2 << 20) + "\n"
+        #expect(throws: InventoryError.self) { try InventoryCSV.parse(Array(huge.utf8)) }
+        #expect(throws: InventoryError.self) {
+            try NmapXML.parse(Array(("<nmaprun a=\"" + String(repeating: "x", count: 1 << 20)).utf8))
+        }
     }
 
     @Test func packageURLs() throws {

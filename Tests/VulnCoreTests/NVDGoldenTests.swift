@@ -29,6 +29,17 @@ import Testing
         #expect(pacs.preferredCVSS?.version == "4.0")
     }
 
+    @Test func ourCVSSScoresEqualTheRecordsScores() throws {
+        var checked = 0
+        for record in Self.records {
+            for entry in record.cvss where entry.version != "2.0" {
+                #expect(try CVSS.evaluate(entry.vector).base == entry.baseScore, "\(record.id) \(entry.vector)")
+                checked += 1
+            }
+        }
+        #expect(checked >= 12)
+    }
+
     @Test func citrixBleedNeedsTheRightEditionAndBuild() throws {
         let adc = "cpe:2.3:a:citrix:netscaler_application_delivery_controller"
         #expect(try affected("CVE-2023-4966", "\(adc):13.1-49.13:*:*:*:-:*:*:*"))

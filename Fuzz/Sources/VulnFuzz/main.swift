@@ -22,7 +22,8 @@ public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
         for scheme in VersionScheme.allCases {
             guard let order = Versions.compareIfValid(parts[0], parts[1], scheme: scheme) else { continue }
             // Antisymmetric, and every valid version equals itself.
-            precondition(Versions.compareIfValid(parts[1], parts[0], scheme: scheme) == -order, "\(scheme) not antisymmetric")
+            precondition(
+                Versions.compareIfValid(parts[1], parts[0], scheme: scheme) == -order, "\(scheme) not antisymmetric")
             precondition(Versions.compareIfValid(parts[0], parts[0], scheme: scheme) == 0, "\(scheme) not reflexive")
         }
     case 2:

@@ -23,6 +23,21 @@ struct APIOperation: Sendable {
     var routerPath: String {
         path.replacingOccurrences(of: "{", with: ":").replacingOccurrences(of: "}", with: "")
     }
+
+    typealias Handler = @Sendable (Request, HygieRequestContext) async throws -> Response
+
+    /// Makes operations of one tag: `op(.get, path, summary, requestSchema, responseSchema, status, handler)`.
+    static func tagged(_ tag: String) -> (HTTPRequest.Method, String, String, String?, String, Int, @escaping Handler)
+        ->
+        APIOperation
+    {
+        { method, path, summary, request, response, status, handler in
+            APIOperation(
+                method: method, path: path, summary: summary, tag: tag, requestSchema: request,
+                responseSchema: response,
+                successStatus: status, handler: handler)
+        }
+    }
 }
 
 /// `/api/v1`: bearer-token JSON API over the foundation objects.

@@ -13,14 +13,7 @@ struct DetectionAPIController {
     var detection: DetectionService { services.detection }
 
     var operations: [APIOperation] {
-        func op(
-            _ method: HTTPRequest.Method, _ path: String, _ summary: String, _ request: String?, _ response: String,
-            _ status: Int, _ handler: @escaping @Sendable (Request, HygieRequestContext) async throws -> Response
-        ) -> APIOperation {
-            APIOperation(
-                method: method, path: path, summary: summary, tag: "detection", requestSchema: request,
-                responseSchema: response, successStatus: status, handler: handler)
-        }
+        let op = APIOperation.tagged("detection")
         return [
             op(
                 .post, "/api/v1/ingest", "Send events (NDJSON or JSON array, gzip allowed) with an ingest token",

@@ -15,15 +15,7 @@ struct IntelAPIController {
     var intel: IntelService { services.intel }
 
     var operations: [APIOperation] {
-        func op(
-            _ method: HTTPRequest.Method, _ path: String, _ summary: String, _ request: String?, _ response: String,
-            _ status: Int, _ handler: @escaping @Sendable (Request, HygieRequestContext) async throws -> Response
-        ) -> APIOperation {
-            APIOperation(
-                method: method, path: path, summary: summary, tag: "intel", requestSchema: request,
-                responseSchema: response,
-                successStatus: status, handler: handler)
-        }
+        let op = APIOperation.tagged("intel")
         return [
             op(
                 .get, "/api/v1/intel/collections", "Collections this establishment can read or write", nil, "Object",

@@ -14,14 +14,7 @@ struct VulnAPIController {
     var vuln: VulnService { services.vuln }
 
     var operations: [APIOperation] {
-        func op(
-            _ method: HTTPRequest.Method, _ path: String, _ summary: String, _ request: String?, _ response: String,
-            _ status: Int, _ handler: @escaping @Sendable (Request, HygieRequestContext) async throws -> Response
-        ) -> APIOperation {
-            APIOperation(
-                method: method, path: path, summary: summary, tag: "vulnerabilities", requestSchema: request,
-                responseSchema: response, successStatus: status, handler: handler)
-        }
+        let op = APIOperation.tagged("vulnerabilities")
         return [
             op(
                 .get, "/api/v1/vuln/summary", "Figures: assets, open findings by priority, KEV on exposed assets", nil,
