@@ -37,6 +37,21 @@ extension Date {
     public init(milliseconds: Int64) { self.init(timeIntervalSince1970: Double(milliseconds) / 1000) }
     /// Milliseconds since 1970.
     public var milliseconds: Int64 { Int64(timeIntervalSince1970 * 1000) }
+
+    /// The UTC calendar day, `YYYY-MM-DD` (arithmetic on the day number, no formatter: cheap in loops).
+    public var utcDay: String {
+        // Howard Hinnant's civil_from_days.
+        let z = Int((timeIntervalSince1970 / 86_400).rounded(.down)) + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1_460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let shifted = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * shifted + 2) / 5 + 1
+        let month = shifted < 10 ? shifted + 3 : shifted - 9
+        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        return String(format: "%04d-%02d-%02d", year, month, day)
+    }
 }
 
 /// Creates identifiers; injected for deterministic tests.

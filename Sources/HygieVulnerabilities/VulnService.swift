@@ -61,13 +61,7 @@ public struct VulnService: Sendable {
 
     func today() -> String { Self.day(clock.now()) }
 
-    public static func day(_ date: Date) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyy-MM-dd"
-        return formatter.string(from: date)
-    }
+    public static func day(_ date: Date) -> String { date.utcDay }
 
     /// Runs `body` in a transaction with an audit entry.
     func changing<T: Sendable>(
@@ -86,6 +80,7 @@ public struct VulnService: Sendable {
     /// Imports vulnerability data from files or directories (walked, `.json`, `.jsonl`, `.csv` and their
     /// `.gz`). All or nothing: a file that does not parse leaves the catalogue as it was.
     public func importData(_ kind: VulnDataKind, paths: [String], by actor: Actor) async throws -> ImportReport {
+        try Self.requireCatalogueAdministrator(actor)
         let files = try expandPaths(paths, missing: "file or directory") { path in
             let name = path.lowercased()
             return [".json", ".jsonl", ".csv", ".json.gz", ".jsonl.gz", ".csv.gz", ".gz"].contains {
@@ -127,10 +122,7 @@ public struct VulnService: Sendable {
     public func importData(_ kind: VulnDataKind, bytes: [UInt8], origin: String, by actor: Actor) async throws
         -> ImportReport
     {
-        guard actor.isInstanceAdmin || actor.role == .admin else {
-            throw HygieCoreError.forbidden(
-                "only the instance administrator imports vulnerability data (shared by every establishment)")
-        }
+        try Self.requireCatalogueAdministrator(actor)
         guard bytes.count <= configuration.maxUploadBytes else {
             throw VulnError.tooLarge(limit: configuration.maxUploadBytes)
         }
@@ -143,6 +135,14 @@ public struct VulnService: Sendable {
             } else {
                 try await consume(data, origin)
             }
+        }
+    }
+
+    /// The catalogue is shared by every establishment: only the instance administrator changes it.
+    static func requireCatalogueAdministrator(_ actor: Actor) throws {
+        guard actor.isInstanceAdmin || actor.role == .admin else {
+            throw HygieCoreError.forbidden(
+                "only the instance administrator imports vulnerability data (shared by every establishment)")
         }
     }
 

@@ -57,3 +57,19 @@ import Testing
         #expect(Establishment.ID(uuidString: "not-a-uuid") == nil)
     }
 }
+
+@Suite struct UTCDayTests {
+    @Test func agreesWithTheCalendarAcrossCenturiesAndLeapDays() {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyy-MM-dd"
+        for seconds in stride(from: -2_208_988_800.0, to: 4_102_444_800, by: 86_400 * 37 + 3_601) {
+            let date = Date(timeIntervalSince1970: seconds)
+            #expect(date.utcDay == formatter.string(from: date), "\(seconds)")
+        }
+        #expect(Date(timeIntervalSince1970: 951_782_399).utcDay == "2000-02-28")
+        #expect(Date(timeIntervalSince1970: 951_782_400).utcDay == "2000-02-29")
+        #expect(Date(timeIntervalSince1970: -1).utcDay == "1969-12-31")
+    }
+}

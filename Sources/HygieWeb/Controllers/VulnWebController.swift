@@ -172,7 +172,7 @@ struct VulnWebController: PageController {
         }.filter { !$0.isEmpty }
         let report = try await vuln.importInventory(
             kind, bytes: file.bytes, mapping: mapping, origin: file.filename, in: scope)
-        return .redirect("/vuln/assets?flash=imported&created=\(report.created)&updated=\(report.updated)")
+        return .redirect("/vuln/assets?imported=1&created=\(report.created)&updated=\(report.updated)")
     }
 
     func importData(_ request: Request, context: HygieRequestContext) async throws -> Response {
@@ -256,20 +256,21 @@ struct VulnWebController: PageController {
         let kind = query.get("kind").flatMap(AssetKind.init(rawValue:))
         let items = try await vuln.assets(in: scope, kind: kind, search: query.get("q"), limit: 1_000)
         var notice: String?
-        if query.get("flash") == "imported" {
+        if query.get("imported") != nil {
             notice = t("vuln.importedAssets", context).replacingOccurrences(
                 of: "{created}", with: query.get("created") ?? "0"
             )
             .replacingOccurrences(of: "{updated}", with: query.get("updated") ?? "0")
         }
-        let content: [String: Any] = [
+        var content: [String: Any] = [
             "assets": items.map { assetRow($0, context) }, "q": query.get("q") ?? "",
             "kindFilter": [["value": "", "label": "—", "selected": kind == nil]]
                 + options(AssetKind.allCases, selected: kind, prefix: "vuln.kind", context),
-            "form": assetForm(nil, context), "canWrite": Self.writers.contains(scope.role), "error": error ?? "",
-            "notice": notice ?? "",
+            "form": assetForm(nil, context), "canWrite": Self.writers.contains(scope.role),
             "inventoryKinds": options(InventoryKind.allCases, selected: nil, prefix: "vuln.inventoryKind", context),
         ]
+        if let error { content["error"] = error }
+        if let notice { content["notice"] = notice }
         return page(
             "vuln_assets", t("vuln.inventory", context), active: "vuln", content: content, signedIn: signedIn,
             request: request, context: context, status: status)
@@ -346,7 +347,7 @@ struct VulnWebController: PageController {
         row["sources"] = asset.sources.joined(separator: ", ")
         row["lastSeen"] = Self.date(asset.lastSeenAt)
         row["unsupported"] = (asset.endOfSupport ?? "9999") < today
-        let content: [String: Any] = [
+        var content: [String: Any] = [
             "asset": row, "form": assetForm(asset, context), "canWrite": Self.writers.contains(scope.role),
             "components": try await vuln.components(of: id, in: scope).map { component -> [String: Any] in
                 [
@@ -357,8 +358,8 @@ struct VulnWebController: PageController {
                 ]
             },
             "findings": try await vuln.findings(filter, in: scope).items.map { findingRow($0, context, today: today) },
-            "error": error ?? "",
         ]
+        if let error { content["error"] = error }
         return page(
             "vuln_asset", asset.name, active: "vuln", content: content, signedIn: signedIn, request: request,
             context: context, status: status)
@@ -469,7 +470,7 @@ struct VulnWebController: PageController {
             "human": t("vuln.human.\(finding.humanImpact.rawValue)", context),
         ]
         row["nvd"] = finding.recordID?.hasPrefix("CVE-") == true
-        let content: [String: Any] = [
+        var content: [String: Any] = [
             "finding": row,
             "statuses": options(FindingStatus.allCases, selected: finding.status, prefix: "vuln.status", context),
             "timeline": try await vuln.events(of: id, in: scope).map { event -> [String: Any] in
@@ -485,8 +486,9 @@ struct VulnWebController: PageController {
                     "by": item.uploadedBy, "at": Self.date(item.uploadedAt),
                 ]
             },
-            "canWrite": Self.writers.union([.auditor]).contains(scope.role), "error": error ?? "",
+            "canWrite": Self.writers.union([.auditor]).contains(scope.role),
         ]
+        if let error { content["error"] = error }
         return page(
             "vuln_finding", finding.title, active: "vuln", content: content, signedIn: signedIn, request: request,
             context: context, status: status)
@@ -549,7 +551,7 @@ struct VulnWebController: PageController {
         let signedIn = try await services.signedIn(context)
         let scope = try signedIn.requireScope(Self.readers)
         let items = try await vuln.assessments(in: scope)
-        let content: [String: Any] = [
+        var content: [String: Any] = [
             "assessments": items.map {
                 [
                     "id": $0.id.uuidString.lowercased(), "title": $0.title,
@@ -568,9 +570,10 @@ struct VulnWebController: PageController {
             "assets": try await vuln.assets(in: scope, limit: 2_000).map {
                 ["id": $0.id.uuidString.lowercased(), "name": $0.name]
             },
-            "canRecord": [.admin, .rssi, .analyst, .auditor].contains(scope.role), "error": error ?? "",
+            "canRecord": [.admin, .rssi, .analyst, .auditor].contains(scope.role),
             "today": VulnService.day(services.clock.now()),
         ]
+        if let error { content["error"] = error }
         return page(
             "vuln_assessments", t("vuln.assessments", context), active: "vuln", content: content, signedIn: signedIn,
             request: request, context: context, status: status)
