@@ -33,17 +33,28 @@ extension VulnService {
             try await sql.raw("SELECT value FROM vuln_state WHERE key = \(bind: "data_version")").first()
             .map { try $0.decode(column: "value", as: String.self) } ?? "empty"
         if let cached = cache.state.withLock({ $0 }), cached.version == version { return cached.index }
-        let rows = try await sql.raw("SELECT record_id, data FROM vuln_affected ORDER BY record_id, source").all()
-        let decoder = JSONDecoder()
-        var records: [VulnerabilityRecord] = []
-        for row in rows {
-            let id = try row.decode(column: "record_id", as: String.self)
-            let data = try decoder.decode(
-                StoredMatchData.self, from: Data(try row.decode(column: "data", as: String.self).utf8))
-            if records.last?.id != id { records.append(VulnerabilityRecord(id: id, source: .nvd)) }
-            records[records.count - 1].configurations += data.configurations
-            records[records.count - 1].affected += data.affected
+        // Rows are decoded as they arrive: the raw JSON of the whole catalogue is never held at once.
+        let gathered = Mutex<(records: [VulnerabilityRecord], failure: String?)>(([], nil))
+        try await sql.raw("SELECT record_id, data FROM vuln_affected ORDER BY record_id, source").run { row in
+            do {
+                let id = try row.decode(column: "record_id", as: String.self)
+                let data = try JSONDecoder().decode(
+                    StoredMatchData.self, from: Data(try row.decode(column: "data", as: String.self).utf8))
+                gathered.withLock { state in
+                    if state.records.last?.id != id { state.records.append(VulnerabilityRecord(id: id, source: .nvd)) }
+                    state.records[state.records.count - 1].configurations += data.configurations
+                    state.records[state.records.count - 1].affected += data.affected
+                }
+            } catch {
+                gathered.withLock { $0.failure = $0.failure ?? "\(error)" }
+            }
         }
+        let (records, failure) = gathered.withLock { state in
+            let result = (state.records, state.failure)
+            state.records = []
+            return result
+        }
+        if let failure { throw VulnError.invalid("the vulnerability catalogue cannot be read: \(failure)") }
         let index = VulnerabilityIndex(records: records)
         cache.state.withLock { $0 = (version, index) }
         return index
