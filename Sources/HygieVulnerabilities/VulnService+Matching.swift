@@ -426,8 +426,13 @@ extension VulnService {
         try await db.raw(
             "UPDATE vuln_assets SET risk = 0 WHERE establishment_id = \(bind: establishment) AND risk <> 0"
         ).run()
-        for (asset, value) in risk {
-            try await db.update("vuln_assets").set("risk", to: min(100, value)).where("id", .equal, asset).run()
+        // Risks take few distinct values: one statement per value (and per 500 assets).
+        let byValue = Dictionary(grouping: risk.keys) { min(100, risk[$0]!) }
+        for (value, assets) in byValue.sorted(by: { $0.key < $1.key }) {
+            for start in stride(from: 0, to: assets.count, by: 500) {
+                try await db.update("vuln_assets").set("risk", to: value)
+                    .where(SQLIdentifier("id"), .in, SQLBind.group(Array(assets[start..<min(start + 500, assets.count)]))).run()
+            }
         }
     }
 
