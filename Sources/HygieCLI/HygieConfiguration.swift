@@ -52,7 +52,8 @@ import Yams
 /// | hygie.intel.pageLimit | HYGIE_INTEL_PAGE_LIMIT | int 10–10000 | 1000 (largest TAXII page) |
 /// | hygie.vuln.maxUploadBytes | HYGIE_VULN_MAX_UPLOAD_BYTES | int bytes 1024–1073741824 | 67108864 (largest inventory or vulnerability file sent to the pages and API) |
 /// | hygie.vuln.refresh | HYGIE_VULN_REFRESH | bool | false (download KEV and EPSS every night) |
-/// | hygie.vuln.kevURL, hygie.vuln.epssURL | HYGIE_VULN_KEV_URL, HYGIE_VULN_EPSS_URL | https URLs | CISA's and FIRST's feeds |
+/// | hygie.vuln.kevURL, hygie.vuln.epssURL, hygie.vuln.nvdURL | HYGIE_VULN_KEV_URL, HYGIE_VULN_EPSS_URL, HYGIE_VULN_NVD_URL | https URLs (nvdURL empty: no NVD download) | CISA's, FIRST's and NVD's |
+/// | hygie.vuln.nvdAPIKey | HYGIE_VULN_NVD_API_KEY (secret) | NVD API key (50 requests per 30 s instead of 5) | none |
 struct HygieConfiguration: Sendable {
     var host = "127.0.0.1"
     var port = 8080
@@ -100,9 +101,11 @@ struct HygieConfiguration: Sendable {
         "hygie.detection.storeEvents", "hygie.detection.enabled", "hygie.smtp.host", "hygie.smtp.port",
         "hygie.smtp.security", "hygie.smtp.username", "hygie.smtp.password", "hygie.smtp.from", "hygie.smtp.trustRoots",
         "hygie.intel.maxContentLength", "hygie.intel.pageLimit", "hygie.vuln.maxUploadBytes", "hygie.vuln.refresh",
-        "hygie.vuln.kevURL", "hygie.vuln.epssURL",
+        "hygie.vuln.kevURL", "hygie.vuln.epssURL", "hygie.vuln.nvdURL", "hygie.vuln.nvdAPIKey",
     ]
-    static let secretKeys: Set<String> = ["hygie.database.url", "hygie.security.secretKey", "hygie.smtp.password"]
+    static let secretKeys: Set<String> = [
+        "hygie.database.url", "hygie.security.secretKey", "hygie.smtp.password", "hygie.vuln.nvdAPIKey",
+    ]
 
     /// The configuration problems found, all at once.
     struct Invalid: Error, CustomStringConvertible {
@@ -256,16 +259,21 @@ struct HygieConfiguration: Sendable {
         int("hygie.intel.pageLimit", 10...10_000, into: &config.intel.pageLimit)
         int("hygie.vuln.maxUploadBytes", 1024...(1 << 30), into: &config.vuln.maxUploadBytes)
         bool("hygie.vuln.refresh", into: &config.vuln.refresh)
-        for (key, keyPath) in [
-            ("hygie.vuln.kevURL", \VulnConfiguration.kevURL), ("hygie.vuln.epssURL", \VulnConfiguration.epssURL),
-        ] {
-            guard let url = string(key) else { continue }
-            if url.hasPrefix("https://") || url.hasPrefix("http://127.0.0.1") || url.hasPrefix("http://localhost") {
-                config.vuln[keyPath: keyPath] = url
-            } else {
+        func feedURL(_ key: String) -> String? {
+            guard let url = string(key) else { return nil }
+            guard
+                url.isEmpty || url.hasPrefix("https://") || url.hasPrefix("http://127.0.0.1")
+                    || url.hasPrefix("http://localhost")
+            else {
                 problems.append("\(key): '\(url)' must be an https URL")
+                return nil
             }
+            return url
         }
+        if let url = feedURL("hygie.vuln.kevURL"), !url.isEmpty { config.vuln.kevURL = url }
+        if let url = feedURL("hygie.vuln.epssURL"), !url.isEmpty { config.vuln.epssURL = url }
+        if let url = feedURL("hygie.vuln.nvdURL") { config.vuln.nvdURL = url.isEmpty ? nil : url }
+        config.vuln.nvdAPIKey = string("hygie.vuln.nvdAPIKey")
         if let host = string("hygie.smtp.host"), !host.isEmpty {
             var port = 587
             int("hygie.smtp.port", 1...65535, into: &port)

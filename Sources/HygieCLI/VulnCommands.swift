@@ -11,7 +11,7 @@ struct VulnCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vuln", abstract: "Vulnerability assessment: inventory, vulnerability data, matching, findings.",
         subcommands: [
-            Import.self, Inventory.self, Match.self, Report.self, Assets.self, Findings.self, Update.self,
+            Import.self, Refresh.self, Inventory.self, Match.self, Report.self, Assets.self, Findings.self, Update.self,
             VersionCompare.self, CVSSCommand.self,
         ])
 
@@ -61,6 +61,25 @@ struct VulnCommand: AsyncParsableCommand {
                         String(
                             format: "stats: %.2f s, %.0f records/s", seconds,
                             Double(report.records) / max(seconds, 0.001)))
+                }
+            }
+        }
+    }
+
+    struct Refresh: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Download the KEV catalog, EPSS scores and NVD's changes now (what the nightly job does).",
+            discussion: """
+                URLs from hygie.vuln.kevURL, hygie.vuln.epssURL and hygie.vuln.nvdURL (empty: no NVD); NVD's \
+                changes since the last refresh (the last 7 days the first time), 6 s between requests without \
+                hygie.vuln.nvdAPIKey. Then run `hygie vuln match --all`.
+                """)
+        @OptionGroup var common: CommonOptions
+
+        func run() async throws {
+            try await VulnCommand.run(common) { boot in
+                for report in try await boot.vuln.refresh(by: .system("hygie cli", channel: "cli")) {
+                    VulnCommand.printReport(report)
                 }
             }
         }

@@ -431,7 +431,9 @@ extension VulnService {
         for (value, assets) in byValue.sorted(by: { $0.key < $1.key }) {
             for start in stride(from: 0, to: assets.count, by: 500) {
                 try await db.update("vuln_assets").set("risk", to: value)
-                    .where(SQLIdentifier("id"), .in, SQLBind.group(Array(assets[start..<min(start + 500, assets.count)]))).run()
+                    .where(
+                        SQLIdentifier("id"), .in, SQLBind.group(Array(assets[start..<min(start + 500, assets.count)]))
+                    ).run()
             }
         }
     }

@@ -8,23 +8,30 @@ import STIX
 import VulnCore
 
 /// Settings of the vulnerability module. Keys: `hygie.vuln.maxUploadBytes` (largest file accepted by
-/// the pages and the API, default 64 MiB), `hygie.vuln.refresh` (download KEV and EPSS every day when
-/// the instance has network access, default false), `hygie.vuln.kevURL`, `hygie.vuln.epssURL`.
+/// the pages and the API, default 64 MiB), `hygie.vuln.refresh` (download KEV, EPSS and NVD's changes every
+/// night when the instance has network access, default false), `hygie.vuln.kevURL`, `hygie.vuln.epssURL`,
+/// `hygie.vuln.nvdURL` (empty: no NVD download), `hygie.vuln.nvdAPIKey` (secret).
 public struct VulnConfiguration: Sendable, Hashable {
     public var maxUploadBytes: Int
     public var refresh: Bool
     public var kevURL: String
     public var epssURL: String
+    /// NVD CVE API 2.0 endpoint; nil: NVD is imported from files only.
+    public var nvdURL: String?
+    public var nvdAPIKey: String?
 
     public init(
         maxUploadBytes: Int = 64 * 1_048_576, refresh: Bool = false,
         kevURL: String = "https://www.cisa.gov/sites/default/files/feeds/known_exploited_vulnerabilities.json",
-        epssURL: String = "https://epss.empiricalsecurity.com/epss_scores-current.csv.gz"
+        epssURL: String = "https://epss.empiricalsecurity.com/epss_scores-current.csv.gz",
+        nvdURL: String? = "https://services.nvd.nist.gov/rest/json/cves/2.0", nvdAPIKey: String? = nil
     ) {
         self.maxUploadBytes = maxUploadBytes
         self.refresh = refresh
         self.kevURL = kevURL
         self.epssURL = epssURL
+        self.nvdURL = nvdURL
+        self.nvdAPIKey = nvdAPIKey
     }
 }
 

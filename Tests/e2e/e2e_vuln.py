@@ -14,11 +14,12 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
-from hygie_client import Report, Server  # noqa: E402
+from hygie_client import Report, Server, free_port  # noqa: E402
 
 BINARY = sys.argv[1]
 PG_URL = sys.argv[sys.argv.index("--postgres") + 1] if "--postgres" in sys.argv else None
@@ -126,6 +127,36 @@ def main():
     check("the fixed finding is listed as fixed", [f["cve"] for f in fixed] == ["CVE-2024-21762"], fixed)
     csv = run(work, "vuln", "report", "-e", est, "--format", "csv").stdout
     check("the CSV report has a header and rows", csv.startswith("id,cve,title") and csv.count("\n") >= 2, csv[:200])
+    # The nightly refresh, against feeds served on this machine: KEV, EPSS and NVD's API.
+    feeds = os.path.join(work, "feeds")
+    os.makedirs(feeds)
+    with open(os.path.join(DATA, "kev_catalog.json")) as f, open(os.path.join(feeds, "kev.json"), "w") as out:
+        out.write(f.read())
+    with open(os.path.join(feeds, "epss.csv"), "w") as out:
+        out.write("#model_version:v2025.03.14,score_date:2025-08-25T00:00:00+0000\ncve,epss,percentile\n"
+                  "CVE-2024-21762,0.94,0.999\nCVE-2023-40159,0.0012,0.31\n")
+    with open(NVD) as f, open(os.path.join(feeds, "cves"), "w") as out:
+        out.write(f.read())
+    port = free_port()
+    http = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", feeds],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(1)
+        base = f"http://127.0.0.1:{port}"
+        ENV.update({"HYGIE_VULN_KEV_URL": f"{base}/kev.json", "HYGIE_VULN_EPSS_URL": f"{base}/epss.csv",
+                    "HYGIE_VULN_NVD_URL": f"{base}/cves"})
+        result = run(work, "vuln", "refresh")
+        check("vuln refresh downloads KEV, EPSS and NVD's changes", result.returncode == 0 and "kev: 1404 read" in result.stdout
+              and "epss: 2 read" in result.stdout and "nvd: 9 read" in result.stdout, result.stdout + result.stderr)
+        ENV["HYGIE_VULN_KEV_URL"] = "http://example.org/kev.json"
+        result = run(work, "vuln", "refresh")
+        check("a feed URL in clear to another machine is refused", result.returncode != 0 and "https" in result.stderr, result.stderr)
+    finally:
+        http.terminate()
+        for key in ["HYGIE_VULN_KEV_URL", "HYGIE_VULN_EPSS_URL", "HYGIE_VULN_NVD_URL"]:
+            ENV.pop(key, None)
+    epss = json.loads(run(work, "vuln", "findings", "-e", est, "--status", "fixed", "--format", "json").stdout)
+    check("findings still read after the refresh", isinstance(epss, list), epss)
     server = Server(BINARY, work, env=ENV).start()
     try:
         for path, status in [("/api/v1/vuln/findings", 401), ("/api/v1/vuln/summary", 401)]:
