@@ -113,7 +113,9 @@ public struct PatternMatcher {
             let found = bindings(inner, observations)
             switch qualifier {
             case .within(let seconds):
-                let limit = Int64(seconds * 1_000_000)
+                // A window longer than Int64 microseconds (about 292,000 years) is no limit.
+                let microseconds = seconds * 1_000_000
+                let limit = microseconds < Double(Int64.max) ? Int64(microseconds) : Int64.max
                 return found.filter { binding in
                     guard let first = binding.map({ observations[$0].firstObserved }).min(),
                         let last = binding.map({ observations[$0].lastObserved }).max()
