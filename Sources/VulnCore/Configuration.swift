@@ -83,7 +83,8 @@ public struct CPEMatchCriterion: Sendable, Codable {
         case .equal:
             if case .value = criteria.version { return (.exact, "version matches \(criteria)") }
             if criteria.version == .na { return (.exact, "matches \(criteria)") }
-            return (.product, "all versions of \(criteria) are affected; the asset's version is unknown")
+            // Criterion and asset both without a version: every version is affected, whichever the asset runs.
+            return (.range, "all versions of \(criteria) are affected")
         case .superset:
             if criteria.version == .any {
                 return (.range, "all versions of \(criteria) are affected (asset version \(target.version.text))")

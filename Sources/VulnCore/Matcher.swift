@@ -96,7 +96,8 @@ public struct VulnerabilityIndex: Sendable {
                             confidence = .exact
                             reason = "\(label) \(version) is listed as affected by \(record.id)"
                         } else if let statement {
-                            confidence = component.effectiveVersion == nil ? .product : .range
+                            // "All versions" is certain even when the asset's version is unknown.
+                            confidence = component.effectiveVersion == nil && !statement.all ? .product : .range
                             reason = "\(label) \(version) is in \(statement.text) affected by \(record.id)"
                         } else {
                             confidence = component.effectiveVersion == nil ? .product : .range

@@ -193,11 +193,9 @@ extension AffectedProduct {
     /// (no false alarm when a CNA lists a fixed branch), then the default status.
     public func status(of version: String?) -> (AffectedStatus, AffectedVersion?, decided: Bool) {
         guard let version, !version.isEmpty else {
-            if versions.isEmpty || versions.allSatisfy(\.all) {
-                return (
-                    defaultStatus == .unknown && !versions.isEmpty ? .affected : defaultStatus, versions.first, true
-                )
-            }
+            // Without a version only "all versions" statements (or the default status alone) decide.
+            if let every = versions.first(where: \.all) { return (every.status, every, true) }
+            if versions.isEmpty { return (defaultStatus, nil, true) }
             return (.unknown, nil, false)
         }
         var affected: AffectedVersion?
