@@ -51,12 +51,7 @@ public struct IntelService: Sendable {
     func changing<T: Sendable>(
         _ entry: AuditEntry, by actor: Actor, _ body: @Sendable @escaping (any SQLDatabase) async throws -> T
     ) async throws -> T {
-        let audit = audit
-        return try await database.transaction { db in
-            let result = try await body(db as! any SQLDatabase)  // Both drivers are SQL databases.
-            try await audit.record(entry, by: actor, on: db)
-            return result
-        }
+        try await audit.recording(entry, by: actor, in: database, body)
     }
 
     // MARK: Principals

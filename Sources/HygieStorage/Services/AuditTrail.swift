@@ -1,7 +1,7 @@
 public import FluentKit
 import Foundation
 public import HygieCore
-import SQLKit
+public import SQLKit
 
 /// What happened, for the audit trail. The actor, time and chain are added by ``AuditTrail``.
 public struct AuditEntry: Sendable {
@@ -82,6 +82,19 @@ public struct AuditTrail: Sendable {
     public init(dialect: SQLDialectKind, clock: any HygieClock) {
         self.dialect = dialect
         self.clock = clock
+    }
+
+    /// Runs `body` in a transaction of `database` that also records `entry`: the change and its audit event land
+    /// together or not at all.
+    public func recording<T: Sendable>(
+        _ entry: AuditEntry, by actor: Actor, in database: DatabaseService,
+        _ body: @Sendable @escaping (any SQLDatabase) async throws -> T
+    ) async throws -> T {
+        try await database.transaction { db in
+            let result = try await body(db as! any SQLDatabase)  // Both drivers are SQL databases.
+            try await self.record(entry, by: actor, on: db)
+            return result
+        }
     }
 
     /// Appends one event to the chain.
