@@ -228,12 +228,6 @@ public struct CPE: Sendable, Hashable, CustomStringConvertible {
 
     public enum Relation: Sendable { case superset, equal, `subset`, disjoint, undefined }
 
-    /// How this name (the source, e.g. a vulnerability's criterion) relates to `target` (an asset's
-    /// name), attribute by attribute.
-    public func relations(to target: CPE) -> [Relation] {
-        zip(attributes, target.attributes).map { CPE.relation($0, $1) }
-    }
-
     /// True when every attribute of this name is a superset of or equal to the target's (the name
     /// matches the target). With `ignoringVersion` the version attribute is left to range checks.
     public func matches(_ target: CPE, ignoringVersion: Bool = false) -> Bool {

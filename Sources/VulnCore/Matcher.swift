@@ -7,8 +7,6 @@ public struct VulnerabilityMatch: Sendable {
     public var component: Int
     public var confidence: MatchConfidence
     public var reason: String
-    /// The asset name (CPE) that matched NVD criteria, when it was a CPE match.
-    public var cpe: CPE?
 }
 
 /// Records indexed by normalised vendor:product keys, for matching many assets fast.
@@ -74,7 +72,7 @@ public struct VulnerabilityIndex: Sendable {
                 keep(
                     VulnerabilityMatch(
                         record: Int(recordIndex), recordID: record.id, component: component,
-                        confidence: finding.confidence, reason: finding.reason, cpe: finding.cpe))
+                        confidence: finding.confidence, reason: finding.reason))
             }
         }
         for (position, keys) in keysByComponent.enumerated() {
@@ -107,15 +105,15 @@ public struct VulnerabilityIndex: Sendable {
                         keep(
                             VulnerabilityMatch(
                                 record: Int(recordIndex), recordID: record.id, component: position,
-                                confidence: confidence, reason: reason, cpe: nil))
+                                confidence: confidence, reason: reason))
                     case .unknown where loose && !decided:
                         keep(
                             VulnerabilityMatch(
                                 record: Int(recordIndex), recordID: record.id, component: position,
                                 confidence: .product,
                                 reason:
-                                    "\(label) is named by \(record.id) but version \(component.effectiveVersion ?? "?") cannot be compared",
-                                cpe: nil))
+                                    "\(label) is named by \(record.id) but version \(component.effectiveVersion ?? "?") cannot be compared"
+                            ))
                     default: continue
                     }
                 }
