@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "STIX", targets: ["STIX"]),
         .library(name: "RecordInput", targets: ["RecordInput"]),
         .library(name: "VulnCore", targets: ["VulnCore"]),
+        .library(name: "ComplianceCore", targets: ["ComplianceCore"]),
         .library(name: "HygieVulnerabilities", targets: ["HygieVulnerabilities"]),
         .library(name: "HygieDetection", targets: ["HygieDetection"]),
         .library(name: "HygieMail", targets: ["HygieMail"]),
@@ -66,6 +67,12 @@ let package = Package(
         .target(
             name: "VulnCore",
             dependencies: ["RecordInput", "STIX"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "ComplianceCore",
+            dependencies: ["STIX", .product(name: "Yams", package: "Yams")],
+            resources: [.copy("Resources")],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -250,6 +257,11 @@ let package = Package(
                 "HygieDetection", "HygieTestSupport", "HygieIntel", "STIX",
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ComplianceCoreTests",
+            dependencies: ["ComplianceCore", "STIX"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
