@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "RecordInput", targets: ["RecordInput"]),
         .library(name: "VulnCore", targets: ["VulnCore"]),
         .library(name: "ComplianceCore", targets: ["ComplianceCore"]),
+        .library(name: "HygieCompliance", targets: ["HygieCompliance"]),
         .library(name: "HygieVulnerabilities", targets: ["HygieVulnerabilities"]),
         .library(name: "HygieDetection", targets: ["HygieDetection"]),
         .library(name: "HygieMail", targets: ["HygieMail"]),
@@ -179,6 +180,20 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "HygieCompliance",
+            dependencies: [
+                "ComplianceCore",
+                "HygieCore",
+                "HygieStorage",
+                "HygieJobs",
+                "HygieMail",
+                .product(name: "FluentKit", package: "fluent-kit"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SQLKit", package: "sql-kit"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "HygieDetection",
             dependencies: [
                 "HygieMail",
@@ -233,6 +248,7 @@ let package = Package(
             name: "HygieTestSupport",
             dependencies: [
                 "HygieCore",
+                "HygieCompliance",
                 "HygieVulnerabilities",
                 "HygieDetection",
                 "HygieIntel",
@@ -262,6 +278,14 @@ let package = Package(
         .testTarget(
             name: "ComplianceCoreTests",
             dependencies: ["ComplianceCore", "STIX"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "HygieComplianceTests",
+            dependencies: [
+                "HygieCompliance", "ComplianceCore", "HygieTestSupport", "HygieCore", "HygieStorage", "HygieMail",
+                .product(name: "SQLKit", package: "sql-kit"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -142,6 +142,20 @@ public enum OSCAL {
             return framework
         }
 
+        /// The catalog as a library holding one framework.
+        public func library() -> FrameworkLibrary {
+            let framework = framework()
+            var library = FrameworkLibrary(
+                urn: "urn:oscal:library:\(uuid.lowercased())", refID: title, name: title, locale: "en", version: 1)
+            library.description = framework.description
+            library.provider = raw["metadata"]?["parties"]?.arrayValue?.first?["name"]?.stringValue
+            library.packager = "oscal"
+            library.publicationDate = raw["metadata"]?["published"]?.stringValue
+            library.copyright = "OSCAL catalog, version \(version)"
+            library.frameworks = [framework]
+            return library
+        }
+
         /// The `label` property (`AC-1`) when there is one.
         static func label(_ value: JSONValue) -> String? {
             for prop in value["props"]?.arrayValue ?? [] where prop["name"]?.stringValue == "label" {

@@ -1,5 +1,6 @@
 public import FluentKit
 import Foundation
+import HygieCompliance
 public import HygieCore
 import HygieDetection
 import HygieIntel
@@ -24,6 +25,7 @@ public enum TestDatabase: String, Sendable, CustomTestStringConvertible {
 
     public static var migrations: [any Migration] {
         CoreMigrations.all + JobsMigrations.all + IntelMigrations.all + DetectionMigrations.all + VulnMigrations.all
+            + ComplianceMigrations.all
     }
 
     static let logger: Logger = {
