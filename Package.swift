@@ -113,6 +113,8 @@ let package = Package(
             name: "HygieWeb",
             dependencies: [
                 "HygieCore",
+                "HygieCompliance",
+                "ComplianceCore",
                 "HygieVulnerabilities",
                 "VulnCore",
                 "HygieDetection",
@@ -222,6 +224,8 @@ let package = Package(
             name: "HygieCLI",
             dependencies: [
                 "HygieCore",
+                "HygieCompliance",
+                "ComplianceCore",
                 "HygieMail",
                 "HygieIntel",
                 "STIX",

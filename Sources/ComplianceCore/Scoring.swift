@@ -336,3 +336,4 @@ public enum Scoring {
         }
     }
 }
+extension ResultStatus: CodingKeyRepresentable {}

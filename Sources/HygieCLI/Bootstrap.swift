@@ -1,5 +1,6 @@
 import FluentKit
 import Foundation
+import HygieCompliance
 import HygieCore
 import HygieDetection
 import HygieIntel
@@ -18,6 +19,7 @@ struct Bootstrap {
 
     static var migrations: [any Migration] {
         CoreMigrations.all + JobsMigrations.all + IntelMigrations.all + DetectionMigrations.all + VulnMigrations.all
+            + ComplianceMigrations.all
     }
 
     init(configuration: HygieConfiguration) throws {
@@ -64,6 +66,15 @@ struct Bootstrap {
     var vuln: VulnService {
         VulnService(database: database, audit: audit, clock: clock, configuration: configuration.vuln)
     }
+    /// Compliance reads the indicators of the other modules through `IndicatorSource`.
+    func compliance(identity: IdentityService, vuln: VulnService? = nil, detection: DetectionService? = nil)
+        -> ComplianceService
+    {
+        ComplianceService(
+            database: database, audit: audit, clock: clock, configuration: configuration.compliance,
+            indicatorSources: [vuln ?? self.vuln, detection ?? self.detection, identity])
+    }
+
     var detection: DetectionService {
         DetectionService(database: database, audit: audit, clock: clock, configuration: configuration.detection)
     }
@@ -96,7 +107,9 @@ struct Bootstrap {
     }
 
     /// The jobs every instance runs.
-    func builtInHandlers(identity: IdentityService, vuln: VulnService? = nil) -> [any JobHandler] {
+    func builtInHandlers(
+        identity: IdentityService, vuln: VulnService? = nil, compliance: ComplianceService? = nil
+    ) -> [any JobHandler] {
         // One intel service (one read of the instance key) for both intel jobs.
         let intelService = intel
         return [
@@ -107,6 +120,8 @@ struct Bootstrap {
             WebhookDeliveryJob(service: detection), IntelFeedsJob(service: intelService),
             IntelMaintenanceJob(service: intelService),
             VulnMaintenanceJob(service: vuln ?? self.vuln),
+            ComplianceDailyJob(
+                service: compliance ?? self.compliance(identity: identity, vuln: vuln), smtp: configuration.smtp),
         ] + (configuration.smtp.map { [EmailDeliveryJob(service: detection, smtp: $0)] } ?? [])
     }
 
@@ -124,6 +139,8 @@ struct Bootstrap {
             name: "intel-maintenance", schedule: try! CronSchedule("40 3 * * *"), kind: IntelMaintenanceJob.kind),
         ScheduledJob(
             name: "vuln-maintenance", schedule: try! CronSchedule("20 4 * * *"), kind: VulnMaintenanceJob.kind),
+        ScheduledJob(
+            name: "compliance-daily", schedule: try! CronSchedule("10 6 * * *"), kind: ComplianceDailyJob.kind),
     ]
 }
 

@@ -10,7 +10,7 @@ struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
         abstract:
-            "Seed a fictional hospital (Centre hospitalier de Valbrune): departments, users of every role, log sources, ten days of log events, threat intelligence and an inventory with vulnerability findings.",
+            "Seed a fictional hospital (Centre hospitalier de Valbrune): departments, users of every role, log sources, ten days of log events, threat intelligence, an inventory with vulnerability findings and a half-finished CaRE domain 2 self-assessment.",
         discussion:
             "Every demo account gets the same random password, printed once. Never use on a production instance.")
 
@@ -126,6 +126,9 @@ struct DemoCommand: AsyncParsableCommand {
             let partnerSecret = try await DemoIntel.seed(
                 intel: boot.intel, agency: agencyScope, hospital: scope, clinic: clinic.id, now: Date())
             let vulnSummary = try await DemoVuln.seed(scope: scope, boot: boot, dataDirectory: vulnData, now: Date())
+            let complianceSummary = try await DemoCompliance.seed(
+                boot: boot, identity: identity, hospital: scope, clinic: clinicScope, region: region, actor: actor,
+                now: Date())
             _ = try await boot.detection.syncBuiltInRules()
             let events = try await DemoDetection.seed(
                 scope: scope, detection: boot.detection, events: !noEvents,
@@ -152,6 +155,7 @@ struct DemoCommand: AsyncParsableCommand {
                     + (vulnData == nil
                         ? " Import CISA KEV and NVD data (hygie vuln import) to match the inventory against real CVEs."
                         : ""))
+            print("Compliance: \(complianceSummary).")
             if events > 0 {
                 print(
                     "\(events) demo log events wait in this node's spool: `hygie serve` evaluates them at start (alerts, rules, sources, event search)."

@@ -1,5 +1,6 @@
 import Configuration
 import Foundation
+import HygieCompliance
 import HygieDetection
 import HygieIntel
 import HygieMail
@@ -54,6 +55,8 @@ import Yams
 /// | hygie.vuln.refresh | HYGIE_VULN_REFRESH | bool | false (download KEV and EPSS every night) |
 /// | hygie.vuln.kevURL, hygie.vuln.epssURL, hygie.vuln.nvdURL | HYGIE_VULN_KEV_URL, HYGIE_VULN_EPSS_URL, HYGIE_VULN_NVD_URL | https URLs (nvdURL empty: no NVD download) | CISA's, FIRST's and NVD's |
 /// | hygie.vuln.nvdAPIKey | HYGIE_VULN_NVD_API_KEY (secret) | NVD API key (50 requests per 30 s instead of 5) | none |
+/// | hygie.compliance.maxUploadBytes | HYGIE_COMPLIANCE_MAX_UPLOAD_BYTES | int bytes 1024–1073741824 | 33554432 (largest evidence file or framework library) |
+/// | hygie.compliance.chromium | HYGIE_COMPLIANCE_CHROMIUM | path of Chromium/Chrome for PDF reports | looked up in PATH (chromium, chromium-browser, google-chrome) |
 struct HygieConfiguration: Sendable {
     var host = "127.0.0.1"
     var port = 8080
@@ -88,6 +91,7 @@ struct HygieConfiguration: Sendable {
     var smtp: SMTPSettings?
     var intel = IntelConfiguration()
     var vuln = VulnConfiguration()
+    var compliance = ComplianceConfiguration()
 
     static let knownKeys: Set<String> = [
         "hygie.http.host", "hygie.http.port", "hygie.http.publicURL", "hygie.http.maxBodyBytes", "hygie.dataDir",
@@ -102,6 +106,7 @@ struct HygieConfiguration: Sendable {
         "hygie.smtp.security", "hygie.smtp.username", "hygie.smtp.password", "hygie.smtp.from", "hygie.smtp.trustRoots",
         "hygie.intel.maxContentLength", "hygie.intel.pageLimit", "hygie.vuln.maxUploadBytes", "hygie.vuln.refresh",
         "hygie.vuln.kevURL", "hygie.vuln.epssURL", "hygie.vuln.nvdURL", "hygie.vuln.nvdAPIKey",
+        "hygie.compliance.maxUploadBytes", "hygie.compliance.chromium",
     ]
     static let secretKeys: Set<String> = [
         "hygie.database.url", "hygie.security.secretKey", "hygie.smtp.password", "hygie.vuln.nvdAPIKey",
@@ -274,6 +279,8 @@ struct HygieConfiguration: Sendable {
         if let url = feedURL("hygie.vuln.epssURL"), !url.isEmpty { config.vuln.epssURL = url }
         if let url = feedURL("hygie.vuln.nvdURL") { config.vuln.nvdURL = url.isEmpty ? nil : url }
         config.vuln.nvdAPIKey = string("hygie.vuln.nvdAPIKey")
+        int("hygie.compliance.maxUploadBytes", 1024...(1 << 30), into: &config.compliance.maxUploadBytes)
+        if let path = string("hygie.compliance.chromium"), !path.isEmpty { config.compliance.chromium = path }
         if let host = string("hygie.smtp.host"), !host.isEmpty {
             var port = 587
             int("hygie.smtp.port", 1...65535, into: &port)

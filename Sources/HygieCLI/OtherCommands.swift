@@ -62,14 +62,10 @@ struct CreateAdminCommand: AsyncParsableCommand {
     }
 }
 
-struct AuditCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "audit", abstract: "Audit trail tools.", subcommands: [AuditVerifyCommand.self])
-}
-
 struct AuditVerifyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "verify", abstract: "Check the hash chain of the audit trail; exit 1 at the first broken link.")
+        commandName: "verify",
+        abstract: "Check the hash chain of the audit trail (not a compliance audit); exit 1 at the first broken link.")
 
     @OptionGroup var common: CommonOptions
 

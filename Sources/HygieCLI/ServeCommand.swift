@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Hummingbird
+import HygieCompliance
 import HygieCore
 import HygieDetection
 import HygieIntel
@@ -101,6 +102,14 @@ struct ServeCommand: AsyncParsableCommand {
         }
         // One service for the pages and the jobs: they share the matching index.
         let vuln = boot.vuln
+        let compliance = boot.compliance(identity: identity, vuln: vuln, detection: detection)
+        do {
+            // Hygie's own frameworks, or their newer version after an upgrade; idempotent.
+            try await compliance.installBuiltins()
+        } catch {
+            await boot.database.shutdown()
+            throw CLIError("cannot install the built-in frameworks: \(error)")
+        }
         let services = try await HygieServices(
             database: boot.database, identity: identity, tenancy: boot.tenancy, audit: boot.audit, jobs: boot.jobs,
             clock: boot.clock,
@@ -108,7 +117,7 @@ struct ServeCommand: AsyncParsableCommand {
                 publicURL: configuration.publicURL, maxBodyBytes: configuration.maxBodyBytes,
                 tlsEnabled: configuration.tlsCertificate != nil, maxIngestBytes: configuration.maxIngestBytes),
             logger: logger, detection: detection, ingest: ingest, udpPorts: udpPorts, intel: boot.intel,
-            vuln: vuln)
+            vuln: vuln, compliance: compliance)
         var background: [any Service] = [boot.database]
         background.append(
             JobScheduler(queue: boot.jobs, entries: Bootstrap.builtInSchedule, clock: boot.clock, logger: logger))
@@ -116,7 +125,9 @@ struct ServeCommand: AsyncParsableCommand {
             let workerName = "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
             background.append(
                 JobWorker(
-                    queue: boot.jobs, handlers: boot.builtInHandlers(identity: identity, vuln: vuln), name: workerName,
+                    queue: boot.jobs,
+                    handlers: boot.builtInHandlers(identity: identity, vuln: vuln, compliance: compliance),
+                    name: workerName,
                     concurrency: configuration.jobWorkers, logger: logger))
         }
         background += receivers

@@ -3,6 +3,7 @@ import HTTPTypes
 public import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS
+import HygieCompliance
 import HygieCore
 import HygieIntel
 import HygieJobs
@@ -24,7 +25,8 @@ public func buildRouter(services: HygieServices) throws -> Router<HygieRequestCo
         middleware: FormCSRFMiddleware(
             maxBodyBytes: services.settings.maxBodyBytes, maxIngestBytes: services.settings.maxIngestBytes,
             maxTAXIIBytes: services.intel.configuration.maxContentLength,
-            maxUploadBytes: services.vuln.configuration.maxUploadBytes))
+            maxUploadBytes: max(
+                services.vuln.configuration.maxUploadBytes, services.compliance.configuration.maxUploadBytes)))
     try OperationsController(services: services).addRoutes(to: router)
     AuthWebController(services: services).addRoutes(to: router)
     EstablishmentWebController(services: services).addRoutes(to: router)
@@ -37,6 +39,8 @@ public func buildRouter(services: HygieServices) throws -> Router<HygieRequestCo
     TAXIIController(services: services).addRoutes(to: router)
     VulnAPIController(services: services).addRoutes(to: router)
     VulnWebController(services: services).addRoutes(to: router)
+    ComplianceAPIController(services: services).addRoutes(to: router)
+    ComplianceWebController(services: services).addRoutes(to: router)
     return router
 }
 
@@ -44,7 +48,8 @@ public func buildRouter(services: HygieServices) throws -> Router<HygieRequestCo
 public func openAPIDocument(services: HygieServices) -> [String: Any] {
     OpenAPIDocument.make(
         CoreAPIController(services: services).operations + DetectionAPIController(services: services).operations
-            + IntelAPIController(services: services).operations + VulnAPIController(services: services).operations)
+            + IntelAPIController(services: services).operations + VulnAPIController(services: services).operations
+            + ComplianceAPIController(services: services).operations)
 }
 
 /// Where and how the HTTP server listens.

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+public import HygieCompliance
 public import HygieCore
 public import HygieDetection
 public import HygieIntel
@@ -28,6 +29,8 @@ public struct HygieServices: Sendable {
     public let intel: IntelService
     /// Inventory, vulnerability catalogue, findings.
     public let vuln: VulnService
+    /// Frameworks, assessments, evidence, action plans, recurring audits, indicators.
+    public let compliance: ComplianceService
     /// Event ingestion; nil when this node does not receive events (tests, CLI).
     public let ingest: IngestService?
     public let sourceDirectory: SourceDirectory?
@@ -41,11 +44,18 @@ public struct HygieServices: Sendable {
         database: DatabaseService, identity: IdentityService, tenancy: TenancyService, audit: AuditTrail,
         jobs: JobQueue,
         clock: any HygieClock, settings: WebSettings, logger: Logger, detection: DetectionService? = nil,
-        ingest: IngestService? = nil, udpPorts: [Int] = [], intel: IntelService? = nil, vuln: VulnService? = nil
+        ingest: IngestService? = nil, udpPorts: [Int] = [], intel: IntelService? = nil, vuln: VulnService? = nil,
+        compliance: ComplianceService? = nil
     ) async throws {
-        self.vuln = vuln ?? VulnService(database: database, audit: audit, clock: clock)
+        let vuln = vuln ?? VulnService(database: database, audit: audit, clock: clock)
+        self.vuln = vuln
         self.intel = intel ?? IntelService(database: database, audit: audit, clock: clock)
-        self.detection = detection ?? DetectionService(database: database, audit: audit, clock: clock)
+        let detection = detection ?? DetectionService(database: database, audit: audit, clock: clock)
+        self.detection = detection
+        self.compliance =
+            compliance
+            ?? ComplianceService(
+                database: database, audit: audit, clock: clock, indicatorSources: [vuln, detection, identity])
         self.ingest = ingest
         self.sourceDirectory = ingest?.directory
         self.detectionMetrics = ingest?.metrics ?? DetectionMetrics()

@@ -14,6 +14,8 @@ public enum HygieWebError: ClassifiedError {
     case payloadTooLarge(limit: Int)
     case csrfRejected
     case notSignedIn
+    /// Something this instance cannot do as set up (PDF without Chromium).
+    case unavailable(String)
 
     public var kind: ErrorKind {
         switch self {
@@ -22,6 +24,7 @@ public enum HygieWebError: ClassifiedError {
         case .payloadTooLarge: .payloadTooLarge
         case .csrfRejected: .forbidden
         case .notSignedIn: .unauthorized
+        case .unavailable: .conflict
         }
     }
 
@@ -32,6 +35,7 @@ public enum HygieWebError: ClassifiedError {
         case .payloadTooLarge(let limit): "request body larger than \(limit) bytes"
         case .csrfRejected: "the form has expired or did not come from Hygie; reload the page and try again"
         case .notSignedIn: "sign in first"
+        case .unavailable(let message): message
         }
     }
 }

@@ -80,6 +80,12 @@ extension HygieServices {
                 nav.append(.init(href: "/\(item)", label: t("nav.\(item)"), active: active == item))
             }
         }
+        if let role, [.admin, .rssi, .analyst, .auditor, .dpo].contains(role) {
+            nav.append(.init(href: "/compliance", label: t("nav.compliance"), active: active == "compliance"))
+        }
+        if let role, [.admin, .coordinator].contains(role) {
+            nav.append(.init(href: "/compliance/fleet", label: t("nav.fleet"), active: active == "fleet"))
+        }
         if let role, [.admin, .rssi, .analyst, .coordinator].contains(role) {
             nav.append(.init(href: "/tokens", label: t("nav.tokens"), active: active == "tokens"))
         }

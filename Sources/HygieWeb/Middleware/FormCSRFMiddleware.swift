@@ -18,10 +18,10 @@ struct FormCSRFMiddleware: RouterMiddleware {
     let maxIngestBytes: Int
     /// The TAXII API root's `max_content_length`.
     let maxTAXIIBytes: Int
-    /// Inventory files, vulnerability data and evidence (pages and API).
+    /// Inventory files, vulnerability data, framework libraries and evidence (pages and API).
     let maxUploadBytes: Int
     /// Paths (prefixes) that take uploads: their pages post `multipart/form-data`.
-    static let uploadPrefixes = ["/api/v1/vuln/", "/vuln/"]
+    static let uploadPrefixes = ["/api/v1/vuln/", "/vuln/", "/api/v1/compliance/", "/compliance/"]
     static let preSessionCookie = "hygie_csrf"
     static let bulkPaths: Set<String> = ["/api/v1/ingest", "/api/v1/rules", "/api/v1/intel/import"]
 
