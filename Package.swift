@@ -350,6 +350,7 @@ let package = Package(
             name: "HygieWebTests",
             dependencies: [
                 "HygieWeb", "HygieTestSupport", "HygieDetection", "HygieStorage", "HygieCore", "HygieVulnerabilities",
+                "HygieCompliance",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -21,7 +21,7 @@ from selenium import webdriver  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.common.exceptions import WebDriverException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 
 BINARY, SHOTS = sys.argv[1], sys.argv[2]
 PASSWORD = "Correct-Horse-Battery-Staple-42"
@@ -58,6 +58,11 @@ def fill(driver, fields, by=By.NAME):
         element = driver.find_element(by, name)
         element.clear()
         element.send_keys(value)
+
+
+def set_date(driver, element_id, value):
+    """Date inputs take keys in the browser's locale format; set the ISO value directly."""
+    driver.execute_script("arguments[0].value = arguments[1]", driver.find_element(By.ID, element_id), value)
 
 
 def main():
@@ -242,7 +247,88 @@ def main():
               or "Interface d'administration exposée" in driver.page_source)
         driver.get(server.base + "/vuln/assessments")
         shot(driver, "22-vuln-assessments")
+        # Compliance: a CaRE domain 2 self-assessment from start to the printed declaration checklist.
+        driver.get(server.base + "/compliance")
+        fill(driver, {"a-title": "CaRE domaine 2 — dossier 2026",
+                      "a-scope": "mco;Hôpital de Valbrune (MCO);600\nssr;Site de la Roche;250\nehpad;EHPAD Les Glycines;150"}, by=By.ID)
+        click_and_wait(driver, By.CSS_SELECTOR, "form[action='/compliance/assessments'] button")
+        check("an assessment is opened from the form", "/compliance/assessments/" in driver.current_url and "Prérequis" in driver.page_source,
+              driver.current_url)
+        assessment_url = driver.current_url.split("?")[0]
+        click_and_wait(driver, By.PARTIAL_LINK_TEXT, "Politique de sécurité (PSSI)")
+        Select(driver.find_element(By.ID, "r-status")).select_by_value("compliant")
+        click_and_wait(driver, By.CSS_SELECTOR, "form[action$='/requirement'] button[type=submit]")
+        evidence_file = os.path.join(work, "pssi-2021.pdf")
+        with open(evidence_file, "wb") as f:
+            f.write(b"%PDF-1.4 PSSI 2021")
+        fill(driver, {"e-title": "PSSI 2021"}, by=By.ID)
+        set_date(driver, "e-effective", "2021-05-10")
+        driver.find_element(By.ID, "e-file").send_keys(evidence_file)
+        click_and_wait(driver, By.CSS_SELECTOR, "form[action$='/evidence'] button")
+        check("evidence reviewed before 16 July 2022 does not make p1 compliant",
+              "Partielle" in driver.page_source and "périmées" in driver.page_source)
+        fill(driver, {"e-title": "PSSI revue 2024"}, by=By.ID)
+        set_date(driver, "e-effective", "2024-03-01")
+        driver.find_element(By.ID, "e-file").send_keys(evidence_file)
+        click_and_wait(driver, By.CSS_SELECTOR, "form[action$='/evidence'] button")
+        check("a PSSI reviewed after 16 July 2022 makes p1 compliant, with its SHA-256",
+              "badge st-ok" in driver.page_source and "sha256 " in driver.page_source)
+        shot(driver, "24-compliance-requirement")
+        driver.get(assessment_url)
+        click_and_wait(driver, By.PARTIAL_LINK_TEXT, "Bilans d'impact et PCRA")
+        for unit in ["unit.mco", "unit.ehpad"]:
+            driver.find_element(By.NAME, unit).click()
+        click_and_wait(driver, By.CSS_SELECTOR, "form[action$='/requirement'] button[type=submit]")
+        check("plans covering 75 % of activity meet the 66 % rule", "Conforme" in driver.page_source and "75 %" in driver.page_source)
+        driver.get(assessment_url)
+        shot(driver, "25-compliance-assessment")
+        check("the theme chart is drawn", driver.execute_script("return document.querySelector('img.chart').naturalWidth") > 0)
+        assessment_id = assessment_url.rsplit("/", 1)[1]
+        check("the CLI records a non-compliance in the same assessment", "non_compliant" in hygie(
+            "audit", "set", "-e", "999000017", assessment_id, "--requirement", "o4", "--status", "non_compliant",
+            "--comment", "Aucun test de restauration en production"))
+        driver.get(assessment_url)
+        click_and_wait(driver, By.CSS_SELECTOR, "form[action$='/plan'] button")
+        check("gaps become planned actions on the roadmap", "Actions créées : 1" in driver.page_source
+              and "o4 — Au moins une restauration" in driver.page_source)
+        shot(driver, "26-compliance-actions")
+        check("the roadmap is drawn", driver.execute_script("return document.querySelector('img.chart').naturalWidth") > 0)
+        driver.get(server.base + "/compliance/schedules")
+        fill(driver, {"s-title": "Exercice de crise cyber"}, by=By.ID)
+        set_date(driver, "s-next", "2027-03-15")
+        Select(driver.find_element(By.ID, "s-kind")).select_by_value("crisis_exercise")
+        click_and_wait(driver, By.CSS_SELECTOR, "form[action='/compliance/schedules'] button")
+        check("a recurring audit is scheduled", "Exercice de crise cyber" in driver.page_source and "2027-03-15" in driver.page_source)
+        shot(driver, "27-compliance-schedules")
+        driver.get(assessment_url)
+        click_and_wait(driver, By.CSS_SELECTOR, "form[action$='/submit'] button")
+        click_and_wait(driver, By.CSS_SELECTOR, "form[action$='/signoff'] button")
+        check("sign-off closes and freezes the assessment", "Évaluation close et figée" in driver.page_source)
+        driver.get(assessment_url + "/report?kind=checklist")
+        shot(driver, "28-compliance-checklist")
+        check("the declaration checklist lists p1 with both pieces of evidence",
+              "Liste de contrôle de la déclaration" in driver.page_source and driver.page_source.count("SHA-256") >= 2)
+        driver.get(server.base + "/compliance/fleet")
+        shot(driver, "29-compliance-fleet")
+        check("the fleet heat map shows the establishment's score", "Centre hospitalier de Valbrune" in driver.page_source
+              and "heat-" in driver.page_source)
+        library = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "shared", "data", "frameworks",
+                               "ciso-assistant", "anssi-guide-hygiene.yaml")
+        driver.get(server.base + "/compliance/frameworks")
+        driver.find_element(By.ID, "fw-file").send_keys(os.path.abspath(library))
+        click_and_wait(driver, By.CSS_SELECTOR, "form[action='/compliance/frameworks'] button")
+        check("a CISO Assistant library is imported from the page", "importé" in driver.page_source
+              and "ANSSI - Guide d" in driver.page_source)
+        shot(driver, "30-compliance-frameworks")
         driver.set_window_size(390, 844)
+        driver.get(assessment_url)
+        shot(driver, "31-compliance-phone")
+        width = driver.execute_script("return document.documentElement.scrollWidth")
+        wide = driver.execute_script(
+            "return [...document.querySelectorAll('main *')].filter(e => !e.closest('.table-wrap'))"
+            ".sort((a, b) => b.getBoundingClientRect().right - a.getBoundingClientRect().right)"
+            ".slice(0, 3).map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))")
+        check("the assessment page fits a phone screen", width <= 400, (width, wide))
         driver.get(server.base + "/vuln")
         shot(driver, "23-vuln-phone")
         width = driver.execute_script("return document.documentElement.scrollWidth")

@@ -21,8 +21,20 @@ struct ComplianceReports {
         case checklist
     }
 
-    /// The report page as a standalone HTML document (no navigation, print stylesheet).
-    func html(_ id: UUID, kind: Kind, in scope: TenantScope, locale: User.Locale) async throws -> String {
+    /// The print stylesheet: linked from the pages, inlined in documents printed to PDF or saved by the CLI.
+    static let stylesheet: String = {
+        guard
+            let url = Bundle.module.url(forResource: "report", withExtension: "css", subdirectory: "Resources/Static"),
+            let data = FileManager.default.contents(atPath: url.path)
+        else { return "" }
+        return String(decoding: data, as: UTF8.self)
+    }()
+
+    /// The report page as a standalone HTML document (no navigation, print stylesheet). `standalone` documents
+    /// carry their stylesheet and a Content-Security-Policy forbidding scripts and external resources.
+    func html(_ id: UUID, kind: Kind, in scope: TenantScope, locale: User.Locale, standalone: Bool = false)
+        async throws -> String
+    {
         let detail = try await compliance.detail(id, in: scope)
         let establishment = try await services.tenancy.establishment(in: scope)
         let actions = try await compliance.actions(in: scope, assessment: id)
@@ -70,7 +82,7 @@ struct ComplianceReports {
             "counts": ResultStatus.allCases.map {
                 ["label": t("compliance.status.\($0.rawValue)"), "value": detail.overall.count($0)] as [String: Any]
             },
-            "chart": chart, "checklist": kind == .checklist,
+            "chart": Data(chart.utf8).base64EncodedString(), "checklist": kind == .checklist,
             "gaps": rows.filter { $0.outcome.status.isGap || $0.outcome.status == .notAssessed }.map(requirement),
             "requirements": rows.map(requirement),
             "actions": actions.map {
@@ -84,6 +96,7 @@ struct ComplianceReports {
             "evidenceCount": Set(rows.flatMap { $0.evidence.map(\.id) }).count,
         ]
         if let level = detail.overall.level { content["level"] = level }
+        if standalone { content["css"] = Self.stylesheet }
         if let signed = detail.assessment.signedOffBy {
             content["signedOff"] = "\(signed) — \(DisplayDate.format(detail.assessment.signedOffAt))"
         }
@@ -98,7 +111,7 @@ struct ComplianceReports {
     func response(_ id: UUID, kind: Kind, format: String, in scope: TenantScope, locale: User.Locale) async throws
         -> Response
     {
-        let html = try await html(id, kind: kind, in: scope, locale: locale)
+        let html = try await html(id, kind: kind, in: scope, locale: locale, standalone: format == "pdf")
         switch format {
         case "pdf":
             let pdf = try await PDFPrinter(chromium: compliance.configuration.chromium).print(html)
@@ -206,7 +219,8 @@ public func complianceReport(
         throw HygieWebError.badRequest("kind must be full or checklist")
     }
     let reports = ComplianceReports(services: services)
-    let html = try await reports.html(assessment, kind: kind, in: scope, locale: User.Locale(rawValue: language) ?? .fr)
+    let html = try await reports.html(
+        assessment, kind: kind, in: scope, locale: User.Locale(rawValue: language) ?? .fr, standalone: true)
     guard format == "pdf" else { return Data(html.utf8) }
     return try await PDFPrinter(chromium: services.compliance.configuration.chromium).print(html)
 }

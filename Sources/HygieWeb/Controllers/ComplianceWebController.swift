@@ -46,6 +46,11 @@ struct ComplianceWebController: PageController {
         router.post("/compliance/frameworks", use: importFramework)
         router.get("/compliance/frameworks/:id", use: framework)
         router.get("/compliance/fleet", use: fleet)
+        router.get("/static/report.css") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "text/css; charset=utf-8", .cacheControl: "public, max-age=3600"],
+                body: .init(byteBuffer: ByteBuffer(string: ComplianceReports.stylesheet)))
+        }
     }
 
     // MARK: Labels
@@ -129,7 +134,7 @@ struct ComplianceWebController: PageController {
             row["score"] = ComplianceCharts.percent(detail.overall.score)
             row["scoreWidth"] = Int(((detail.overall.score ?? 0) * 100).rounded())
             row["progress"] = ComplianceCharts.percent(detail.overall.progress)
-            row["colour"] = ComplianceCharts.colour(detail.overall.score)
+            row["band"] = ComplianceCharts.band(detail.overall.score)
             if let level = detail.overall.level { row["level"] = level }
             rows.append(row)
         }
@@ -395,7 +400,8 @@ struct ComplianceWebController: PageController {
                 ["score": $0.score, "name": $0.name, "selected": $0.score == state.result.maturity] as [String: Any]
             },
             "hasScale": !framework.scores.isEmpty || framework.maxScore != nil,
-            "hasScaleList": !framework.scores.isEmpty, "hasUnits": !detail.assessment.scope.isEmpty,
+            "hasScaleList": !framework.scores.isEmpty,
+            "hasUnits": !detail.assessment.scope.isEmpty && node.rules.coverageMinimum != nil,
             "hasControls": !node.referenceControls.isEmpty, "hasMappings": !mappings.isEmpty,
             "hasRules": !node.rules.isEmpty,
             "minScore": framework.minScore ?? 0, "maxScore": framework.maxScore ?? 5,
@@ -439,7 +445,6 @@ struct ComplianceWebController: PageController {
                 return ["ref": found?.refID ?? urn, "name": found?.name ?? ""]
             },
             "mappings": mappings.map { ["urn": $0.urn, "relationship": $0.relationship] },
-            "groups": node.implementationGroups.joined(separator: ", "),
             "canWrite": Self.writers.contains(scope.role) && detail.assessment.status != .closed,
             "canComment": detail.assessment.status != .closed,
             "today": DayStamp(services.clock.now()).description,
@@ -452,6 +457,7 @@ struct ComplianceWebController: PageController {
             if let value, !value.isEmpty { content[key] = value }
         }
         if let measured = state.measurement { content["measured"] = Self.format(measured.value) }
+        if !node.implementationGroups.isEmpty { content["groups"] = node.implementationGroups.joined(separator: ", ") }
         if state.outcome.origin != .manual {
             content["auto"] = tr("compliance.origin.\(state.outcome.origin.rawValue)")
         }
@@ -932,17 +938,19 @@ struct ComplianceWebController: PageController {
             let scored = view.rows.compactMap(\.score)
             content["themes"] = view.themeNames
             content["rows"] = view.rows.map { row -> [String: Any] in
+                let trend = ComplianceCharts.sparkline(row.trend)
                 var item: [String: Any] = [
                     "name": row.establishment, "score": ComplianceCharts.percent(row.score),
                     "progress": ComplianceCharts.percent(row.progress), "band": ComplianceCharts.band(row.score),
                     "cells": row.themes.map {
                         ["value": ComplianceCharts.percent($0), "band": ComplianceCharts.band($0)]
                     },
-                    "trend": ComplianceCharts.sparkline(row.trend, title: row.establishment),
+                    "trend": trend.points,
                     "status": row.status.map { t("compliance.assessmentStatus.\($0.rawValue)", context) }
                         ?? t("compliance.notStarted", context),
                 ]
                 if let level = row.level { item["level"] = level }
+                if let last = trend.last { item["last"] = ["x": last.x, "y": last.y] }
                 return item
             }
             content["summary"] =

@@ -52,27 +52,22 @@ enum ComplianceCharts {
             """
     }
 
-    /// A small line of weekly values (0…1), for the fleet table.
-    static func sparkline(_ values: [Double?], title: String) -> String {
-        let width = 120
-        let height = 28
-        let step = values.count > 1 ? Double(width - 4) / Double(values.count - 1) : 0
+    /// The points of a small line of weekly values (0…1) in a 120 × 28 box, for the fleet table's template,
+    /// and the last point (drawn as a dot).
+    static func sparkline(_ values: [Double?]) -> (points: String, last: (x: String, y: String)?) {
+        let width = 120.0
+        let height = 28.0
+        let step = values.count > 1 ? (width - 4) / Double(values.count - 1) : 0
         var points: [String] = []
-        var dots = ""
+        var last: (String, String)?
         for (index, value) in values.enumerated() {
             guard let value else { continue }
-            let x = 2 + Double(index) * step
-            let y = Double(height - 3) - value * Double(height - 6)
-            points.append(String(format: "%.1f,%.1f", x, y))
-            if index == values.count - 1 {
-                dots += String(format: "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\" fill=\"#0f7c74\"/>", x, y)
-            }
+            let x = String(format: "%.1f", 2 + Double(index) * step)
+            let y = String(format: "%.1f", height - 3 - value * (height - 6))
+            points.append("\(x),\(y)")
+            last = (x, y)
         }
-        return """
-            <svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 \(width) \(height)" width="\(width)" height="\(height)" \
-            role="img" aria-label="\(HTMLEscape.attribute(title))"><polyline fill="none" stroke="#0f7c74" stroke-width="1.5" \
-            points="\(points.joined(separator: " "))"/>\(dots)</svg>
-            """
+        return (points.joined(separator: " "), last)
     }
 
     struct RoadmapItem {
