@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every Hygie test: build, format lint, unit + integration on SQLite, the same suite on a private
 # PostgreSQL, end-to-end scenarios against the real binary on both engines, and the browser test.
-# Installs what it needs (Debian: postgresql, chromium, chromium-driver, zbar-tools, zlib1g-dev, openssl, curl; PyPI:
-# selenium in .venv, the conformance clients in .venv-conformance). The Sigma regression tests read ../shared/data/sigma.
+# Installs what it needs (Debian: postgresql, chromium, chromium-driver, zbar-tools, poppler-utils, zlib1g-dev, openssl,
+# curl; PyPI: selenium, stix2-matcher and compliance-trestle in .venv, the conformance clients in .venv-conformance).
+# The Sigma regression tests read ../shared/data/sigma, the compliance tests ../shared/data/frameworks.
 # Ends with "N passed, N failed" and exits non-zero on any failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -26,6 +27,7 @@ missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 command -v zbarimg >/dev/null 2>&1 || missing+=(zbar-tools)
+command -v pdftoppm >/dev/null 2>&1 || missing+=(poppler-utils)
 ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || missing+=(postgresql)
 [ -f /usr/include/zlib.h ] || missing+=(zlib1g-dev)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
@@ -34,7 +36,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     echo "installing ${missing[*]}"
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
-if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import selenium, stix2matcher' 2>/dev/null; then
+if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import selenium, stix2matcher, trestle' 2>/dev/null; then
     python3 -m venv .venv && .venv/bin/pip install -q -r Tests/e2e/requirements.txt
 fi
 
@@ -124,6 +126,12 @@ e2e vuln-sqlite python3 Tests/e2e/e2e_vuln.py .build/debug/hygie
 
 log "End-to-end vulnerabilities on PostgreSQL"
 e2e vuln-postgres python3 Tests/e2e/e2e_vuln.py .build/debug/hygie --postgres "$pgurl"
+
+log "End-to-end compliance on SQLite (every framework file, CaRE D2 self-assessment, OSCAL validated by compliance-trestle, PDF to PNG)"
+e2e compliance-sqlite python3 Tests/e2e/e2e_compliance.py .build/debug/hygie --python .venv/bin/python --shots "$out/screenshots"
+
+log "End-to-end compliance on PostgreSQL"
+e2e compliance-postgres python3 Tests/e2e/e2e_compliance.py .build/debug/hygie --python .venv/bin/python --postgres "$pgurl" --shots "$out/screenshots"
 
 log "Browser (headless Chromium)"
 e2e browser .venv/bin/python Tests/e2e/browser_login.py .build/debug/hygie "$out/screenshots"
