@@ -22,6 +22,12 @@ let package = Package(
             dependencies: [.product(name: "STIX", package: "hygie")]
         ),
         .executableTarget(
+            name: "ComplianceFuzz",
+            dependencies: [
+                .product(name: "ComplianceCore", package: "hygie"), .product(name: "STIX", package: "hygie"),
+            ]
+        ),
+        .executableTarget(
             name: "VulnFuzz",
             dependencies: [.product(name: "VulnCore", package: "hygie")]
         ),
