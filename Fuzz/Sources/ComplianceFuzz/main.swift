@@ -20,7 +20,8 @@ public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
             precondition(try! JSONDecoder().decode(Framework.self, from: stored) == framework, "framework round trip")
             var outcomes: [String: RequirementOutcome] = [:]
             for (index, node) in framework.nodes.enumerated() {
-                outcomes[node.urn] = RequirementOutcome(status: ResultStatus.allCases[index % ResultStatus.allCases.count])
+                outcomes[node.urn] = RequirementOutcome(
+                    status: ResultStatus.allCases[index % ResultStatus.allCases.count])
             }
             let summary = Scoring.summarize(framework, outcomes: outcomes).overall
             precondition(summary.score.map { $0 >= 0 && $0 <= 1 } ?? true, "score outside 0…1")

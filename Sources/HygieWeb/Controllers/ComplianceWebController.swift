@@ -138,12 +138,23 @@ struct ComplianceWebController: PageController {
             if let level = detail.overall.level { row["level"] = level }
             rows.append(row)
         }
+        // The requirements the signed-in member must answer.
+        var mine: [[String: Any]] = []
+        for (assessment, urn) in try await compliance.assignments(of: signedIn.session.user.id.uuid, in: scope).prefix(
+            20)
+        {
+            let node = try await compliance.framework(assessment.frameworkID).nodes.first { $0.urn == urn }
+            mine.append([
+                "assessment": assessment.title, "ref": node?.refID ?? "",
+                "name": node?.name(in: context.locale.rawValue) ?? urn, "link": requirementLink(assessment.id, urn),
+            ])
+        }
         let readings = try await compliance.readings(in: scope)
         let schedules = try await compliance.schedules(in: scope)
         let open = try await compliance.actions(in: scope, openOnly: true)
         let frameworks = try await compliance.frameworks()
         var content: [String: Any] = [
-            "assessments": rows, "assessmentCount": rows.count,
+            "assessments": rows, "assessmentCount": rows.count, "mine": mine, "hasMine": !mine.isEmpty,
             "frameworks": frameworks.map {
                 ["id": Self.id($0.id), "name": $0.name, "builtin": $0.builtin, "selected": $0.refID == "CaRE-D2"]
                     as [String: Any]
