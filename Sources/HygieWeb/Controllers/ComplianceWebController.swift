@@ -27,8 +27,8 @@ struct ComplianceWebController: PageController {
         router.get("/compliance/assessments/:id/requirement", use: requirement)
         router.post("/compliance/assessments/:id/requirement", use: updateRequirement)
         router.post("/compliance/assessments/:id/evidence", use: addEvidence)
-        router.post("/compliance/assessments/:id/evidence/attach", use: attachEvidence)
-        router.post("/compliance/assessments/:id/evidence/detach", use: detachEvidence)
+        router.post("/compliance/assessments/:id/evidence/attach", use: linkEvidence)
+        router.post("/compliance/assessments/:id/evidence/detach", use: linkEvidence)
         router.post("/compliance/assessments/:id/comments", use: addComment)
         router.get("/compliance/assessments/:id/report", use: report)
         router.get("/compliance/assessments/:id/export", use: export)
@@ -560,7 +560,8 @@ struct ComplianceWebController: PageController {
         }
     }
 
-    func attachEvidence(_ request: Request, context: HygieRequestContext) async throws -> Response {
+    /// Attaches a piece of the evidence library to the requirement, or (path ending in `/detach`) removes it.
+    func linkEvidence(_ request: Request, context: HygieRequestContext) async throws -> Response {
         let urn = context.form[field: "urn"]
         return try await services.submitForm(context) {
             let scope = try await services.signedIn(context).requireScope(Self.writers)
@@ -568,22 +569,11 @@ struct ComplianceWebController: PageController {
             guard let evidence = UUID(uuidString: context.form[field: "evidence"]) else {
                 throw ValidationError(field: "evidence", message: "choose a piece of evidence", key: "required")
             }
-            try await compliance.attachEvidence(evidence, to: id, requirement: urn, in: scope)
-            return .redirect(requirementLink(id, urn) + "&flash=saved")
-        } redisplay: { error, status in
-            try await requirementPage(request, context, urn: urn, error: error, status: status)
-        }
-    }
-
-    func detachEvidence(_ request: Request, context: HygieRequestContext) async throws -> Response {
-        let urn = context.form[field: "urn"]
-        return try await services.submitForm(context) {
-            let scope = try await services.signedIn(context).requireScope(Self.writers)
-            let id = try context.idParameter("assessment")
-            guard let evidence = UUID(uuidString: context.form[field: "evidence"]) else {
-                throw HygieCoreError.notFound("evidence")
+            if request.uri.path.hasSuffix("/detach") {
+                try await compliance.detachEvidence(evidence, from: id, requirement: urn, in: scope)
+            } else {
+                try await compliance.attachEvidence(evidence, to: id, requirement: urn, in: scope)
             }
-            try await compliance.detachEvidence(evidence, from: id, requirement: urn, in: scope)
             return .redirect(requirementLink(id, urn) + "&flash=saved")
         } redisplay: { error, status in
             try await requirementPage(request, context, urn: urn, error: error, status: status)
