@@ -300,9 +300,6 @@ struct AuditCommand: AsyncParsableCommand {
         @Option(name: .shortAndLong, help: "Output file.") var output: String
 
         func run() async throws {
-            guard FileManager.default.createFile(atPath: output, contents: nil) else {
-                throw CLIError("cannot write \(output)")
-            }
             try await AuditCommand.run(common) { boot, compliance in
                 let scope = try await target.scope(boot)
                 let id = try AuditCommand.uuid(assessment, "assessment")
@@ -332,7 +329,11 @@ struct AuditCommand: AsyncParsableCommand {
                     default: throw CLIError("format must be html, pdf, csv, json or oscal")
                     }
                 }
-                try data.write(to: URL(fileURLWithPath: output))
+                do {
+                    try data.write(to: URL(fileURLWithPath: output), options: .atomic)
+                } catch {
+                    throw CLIError("cannot write \(output): \(error.localizedDescription)")
+                }
                 print("\(output): \(data.count) bytes")
             }
         }

@@ -96,7 +96,14 @@ public struct ComplianceService: Sendable {
     public func installBuiltins() async throws {
         for library in try BuiltinFrameworks.all() {
             let encoded = try JSONEncoder().encode(library)
-            _ = try await store(library, sha256: encoded.sha256Hex, builtin: true, by: Actor.system("hygie"))
+            do {
+                _ = try await store(library, sha256: encoded.sha256Hex, builtin: true, by: Actor.system("hygie"))
+            } catch {
+                // Several nodes starting together race to install the same library: whoever loses finds it there.
+                let stored = try await sql.raw("SELECT version FROM comp_libraries WHERE urn = \(bind: library.urn)")
+                    .first().map { try $0.decode(column: "version", as: Int.self) }
+                guard let stored, stored >= library.version else { throw error }
+            }
         }
     }
 

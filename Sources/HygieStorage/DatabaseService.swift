@@ -73,11 +73,20 @@ public final class DatabaseService: Service, Sendable {
             } catch {
                 throw HygieStorageError.configuration("cannot create data directory \(directory)")
             }
-            databases.use(.sqlite(.file(path), maxConnectionsPerEventLoop: 1, sqlLogLevel: .trace), as: .sqlite)
+            // One connection serialises every statement (decision 0001): a request may wait behind a long import,
+            // so it waits up to a minute rather than the pool's default ten seconds.
+            databases.use(
+                .sqlite(
+                    .file(path), maxConnectionsPerEventLoop: 1, connectionPoolTimeout: .seconds(60), sqlLogLevel: .trace
+                ),
+                as: .sqlite)
             dialect = .sqlite
             pinnedEventLoop = group.next()
         case .sqliteMemory:
-            databases.use(.sqlite(.memory, maxConnectionsPerEventLoop: 1, sqlLogLevel: .trace), as: .sqlite)
+            databases.use(
+                .sqlite(
+                    .memory, maxConnectionsPerEventLoop: 1, connectionPoolTimeout: .seconds(60), sqlLogLevel: .trace),
+                as: .sqlite)
             dialect = .sqlite
             pinnedEventLoop = group.next()
         case .postgres(let url):
