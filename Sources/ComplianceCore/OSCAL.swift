@@ -215,24 +215,6 @@ public enum OSCAL {
             }
             self.imports = imports
         }
-
-        /// Keeps the requirements of `framework` that the profile selects (by control id), with their ancestors.
-        public func select(from framework: Framework) -> Framework {
-            let ids = Set(imports.flatMap(\.includedIDs).map { $0.lowercased() })
-            guard !imports.contains(where: \.includeAll) else { return framework }
-            var keep = Set<String>()
-            let parentOf = Dictionary(
-                framework.nodes.map { ($0.urn, $0.parentURN) }, uniquingKeysWith: { first, _ in first })
-            for node in framework.nodes {
-                let id = node.urn.split(separator: ":").last.map { String($0).lowercased() } ?? ""
-                guard ids.contains(id) else { continue }
-                var current: String? = node.urn
-                while let urn = current, keep.insert(urn).inserted { current = parentOf[urn] ?? nil }
-            }
-            var selected = framework
-            selected.nodes = framework.nodes.filter { keep.contains($0.urn) }
-            return selected
-        }
     }
 
     public struct AssessmentResults: Sendable, Hashable {

@@ -103,20 +103,6 @@ extension ComplianceService {
         return result
     }
 
-    /// Daily values of one indicator over the last `days` days (oldest first).
-    public func history(of key: String, days: Int = 90, in scope: TenantScope) async throws -> [(
-        day: String, value: Double
-    )] {
-        try scope.require(Self.readers)
-        let since = today().adding(days: -days).description
-        return try await sql.raw(
-            """
-            SELECT day, value FROM comp_indicator_values WHERE establishment_id = \(bind: scope.establishmentID.uuid) \
-            AND key = \(bind: key) AND day >= \(bind: since) ORDER BY day
-            """
-        ).all().map { (try $0.decode(column: "day", as: String.self), try $0.decode(column: "value", as: Double.self)) }
-    }
-
     /// Daily work for every establishment: measure and store indicators, then store the score of every open
     /// assessment (trends and fleet view).
     public func dailyRecord() async throws -> Int {

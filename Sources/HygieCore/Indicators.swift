@@ -25,8 +25,6 @@ public struct IndicatorDefinition: Sendable, Hashable, Codable {
         self.titleEN = titleEN
     }
 
-    public var module: String { String(key.prefix { $0 != "." }) }
-
     public func title(for language: String) -> String { language == "en" ? titleEN : titleFR }
 }
 
