@@ -22,7 +22,7 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
-from hygie_client import Report, Server  # noqa: E402
+from hygie_client import Browser, Report, Server, totp  # noqa: E402
 
 BINARY = sys.argv[1]
 PYTHON = sys.argv[sys.argv.index("--python") + 1]
@@ -45,6 +45,55 @@ print(len(results.results[0].findings or []), len(results.results[0].observation
 def run(work, *args):
     return subprocess.run([BINARY, *args, "--data-dir", work], capture_output=True, text=True,
                           env=dict(os.environ, **ENV), timeout=600)
+
+
+def sign_in(base, email, password):
+    """Signs a demo account in and enrols its second factor, as anyone does at first sign-in."""
+    browser = Browser(base)
+    token, _ = browser.csrf("/login")
+    browser.post("/login", {"_csrf": token, "email": email, "password": password})
+    page = browser.get("/mfa/enrol")
+    secret = re.search(r'<code id="secret" class="secret">([A-Z2-7 ]+)</code>', page.text).group(1)
+    token = re.search(r'name="_csrf" value="([^"]+)"', page.text).group(1)
+    browser.post("/mfa/enrol", {"_csrf": token, "code": totp(secret.replace(" ", ""))})
+    return browser
+
+
+def demo_and_fleet():
+    """`hygie demo` seeds a half-finished CaRE assessment; the region's coordinator sees it in the fleet view."""
+    work = tempfile.mkdtemp(prefix=f"hygie-e2e-compliance-demo-{ENGINE}-")
+    if PG_URL:
+        subprocess.run(["psql", PG_URL, "-qc", "DROP DATABASE IF EXISTS hygie_e2e_compliance_demo WITH (FORCE)"],
+                       capture_output=True)
+        subprocess.run(["psql", PG_URL, "-qc", "CREATE DATABASE hygie_e2e_compliance_demo"], check=True, capture_output=True)
+        ENV["HYGIE_DATABASE_URL"] = PG_URL.rsplit("/", 1)[0] + "/hygie_e2e_compliance_demo"
+        run(work, "migrate")
+    seeded = run(work, "demo", "--no-events")
+    summary = re.search(r"Compliance: CaRE domain 2 at (\d+) % \((\d+) % assessed\)", seeded.stdout)
+    check("the demo seeds a half-finished CaRE domain 2 assessment", seeded.returncode == 0 and summary is not None
+          and 40 <= int(summary.group(2)) < 100, seeded.stdout[-400:] + seeded.stderr[-400:])
+    password = re.search(r"the password (\S+)", seeded.stdout).group(1)
+    server = Server(BINARY, work, env=ENV).start()
+    try:
+        coordinator = sign_in(server.base, "coordination@ars-valdelune.example", password)
+        fleet = coordinator.get("/compliance/fleet")
+        check("the coordinator's fleet view shows the region's CaRE scores", fleet.status == 200
+              and "Centre hospitalier de Valbrune" in fleet.text and "Clinique des Tilleuls" in fleet.text
+              and f"{summary.group(1)} %" in fleet.text and "heat-" in fleet.text, fleet.status)
+        check("the fleet view carries no names of people", "Claire Morel" not in fleet.text and "@valbrune" not in fleet.text)
+        check("the coordinator cannot open an establishment's assessments", coordinator.get("/compliance").status == 403)
+        rssi = sign_in(server.base, "rssi@valbrune.example", password)
+        page = rssi.get("/compliance")
+        check("the RSSI sees the assessment, the AD level and the overdue recurring audit",
+              "CaRE domaine 2 — dossier de candidature" in page.text and "Niveau 3" in page.text and "En retard" in page.text,
+              page.status)
+        assessment = re.search(r'href="/compliance/assessments/([0-9a-f-]{36})">CaRE domaine 2', page.text).group(1)
+        checklist = rssi.get(f"/compliance/assessments/{assessment}/report?kind=checklist")
+        check("the demo checklist lists dated evidence with fingerprints", checklist.status == 200
+              and "PSSI v3 signée" in checklist.text and "SHA-256" in checklist.text)
+    finally:
+        check("demo server stops cleanly", server.stop() == 0)
+        ENV.pop("HYGIE_DATABASE_URL", None)
 
 
 def order(name):
@@ -227,4 +276,4 @@ def main():
 
 
 if __name__ == "__main__":
-    report.run(main)
+    report.run(lambda: (main(), demo_and_fleet()))
