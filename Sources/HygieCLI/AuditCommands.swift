@@ -16,7 +16,7 @@ struct AuditCommand: AsyncParsableCommand {
         subcommands: [
             Frameworks.self, Import.self, Assessments.self, Create.self, Show.self, Set.self, Evidence.self,
             Submit.self, SignOff.self, Report.self, Compare.self, Actions.self, Schedules.self, Schedule.self,
-            Done.self, Indicators.self, Fleet.self, AuditVerifyCommand.self,
+            Done.self, Indicators.self, Fleet.self, Daily.self, AuditVerifyCommand.self,
         ])
 
     static let actor = Actor.system("hygie cli", channel: "cli")
@@ -460,6 +460,22 @@ struct AuditCommand: AsyncParsableCommand {
                     let value = reading.measurement.map { "\($0.value)" } ?? "—"
                     print("\(reading.definition.key.padding(toLength: 28, withPad: " ", startingAt: 0)) \(value)")
                 }
+            }
+        }
+    }
+
+    struct Daily: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run the daily compliance work now: measure indicators, store scores, send due reminders.",
+            discussion: "`hygie serve` does it every morning at 06:10; reminders need hygie.smtp.*.")
+        @OptionGroup var common: CommonOptions
+
+        func run() async throws {
+            try await AuditCommand.run(common) { boot, compliance in
+                let done = try await ComplianceDailyJob.perform(service: compliance, smtp: boot.configuration.smtp)
+                print(
+                    "\(done.scored) open assessment(s) scored, \(done.reminded) reminder(s) sent"
+                        + (boot.configuration.smtp == nil ? " (no SMTP relay configured)" : ""))
             }
         }
     }

@@ -18,13 +18,24 @@ public struct ComplianceDailyJob: JobHandler {
     }
 
     public func run(_ job: Job) async throws {
-        _ = try await service.dailyRecord()
-        guard let smtp else { return }
+        _ = try await Self.perform(service: service, smtp: smtp)
+    }
+
+    /// The daily work, also run by `hygie audit daily`: returns the assessments scored and the reminders sent.
+    /// Without SMTP no reminder is claimed, so none is lost.
+    public static func perform(service: ComplianceService, smtp: SMTPSettings?) async throws -> (
+        scored: Int, reminded: Int
+    ) {
+        let scored = try await service.dailyRecord()
+        guard let smtp else { return (scored, 0) }
         let client = SMTPClient(settings: smtp)
+        var reminded = 0
         for (_, schedule) in try await service.dueReminders() {
             guard let email = schedule.ownerEmail else { continue }
             try await client.send(ComplianceService.reminder(for: schedule, to: email))
+            reminded += 1
         }
+        return (scored, reminded)
     }
 }
 

@@ -22,7 +22,7 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
-from hygie_client import Browser, Report, Server, totp  # noqa: E402
+from hygie_client import Browser, Report, Server, SMTPSink, totp  # noqa: E402
 
 BINARY = sys.argv[1]
 PYTHON = sys.argv[sys.argv.index("--python") + 1]
@@ -202,6 +202,22 @@ def main():
     schedule = audit("schedule", "--title", "Exercice de crise cyber", "--kind", "crisis_exercise", "--every", "12",
                      "--next", "2020-01-15").stdout.strip()
     check("an overdue recurring audit is listed as such", "OVERDUE" in audit("schedules").stdout)
+    restore = audit("schedule", "--title", "Test de restauration du DPI", "--kind", "restore_test", "--every", "3",
+                    "--next", "2020-02-01", "--owner", "rssi@ch-lys.example").stdout.strip()
+    sink = SMTPSink()
+    mail_env = {"HYGIE_SMTP_HOST": "127.0.0.1", "HYGIE_SMTP_PORT": str(sink.port), "HYGIE_SMTP_SECURITY": "none",
+                "HYGIE_SMTP_FROM": "hygie@ch-lys.example"}
+    ENV.update(mail_env)
+    first = run(work, "audit", "daily")
+    second = run(work, "audit", "daily")
+    for key in mail_env:
+        ENV.pop(key)
+    sink.close()
+    check("the daily run e-mails the owner of an overdue recurring audit once", "1 reminder(s) sent" in first.stdout
+          and "0 reminder(s) sent" in second.stdout and len(sink.mails) == 1
+          and "Test de restauration du DPI" in sink.mails[0] and "rssi@ch-lys.example" in sink.mails[0],
+          first.stdout + first.stderr + second.stdout)
+    check("the recurring audit without an owner's e-mail is not reminded", restore and len(sink.mails) == 1)
     done = audit("done", schedule, "--on", "2026-01-10", "--note", "Exercice rançongiciel")
     check("recording it moves the next due day a year on", "next due 2027-01-10" in done.stdout, done.stdout + done.stderr)
     indicators = audit("indicators").stdout

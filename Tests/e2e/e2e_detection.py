@@ -19,7 +19,7 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
-from hygie_client import Report, Server, free_port, metrics  # noqa: E402
+from hygie_client import Report, Server, SMTPSink, free_port, metrics  # noqa: E402
 
 BINARY = sys.argv[1]
 PG_URL = sys.argv[sys.argv.index("--postgres") + 1] if "--postgres" in sys.argv else None
@@ -296,8 +296,7 @@ class Sink:
 
     def __init__(self):
         import http.server
-        import socketserver
-        self.posts, self.mails = [], []
+        self.posts = []
         sink = self
 
         class Hook(http.server.BaseHTTPRequestHandler):
@@ -310,40 +309,14 @@ class Sink:
             def log_message(self, *args):
                 pass
 
-        class SMTP(socketserver.StreamRequestHandler):
-            def handle(self):
-                self.wfile.write(b"220 sink ESMTP\r\n")
-                data, in_data = [], False
-                for raw in self.rfile:
-                    line = raw.decode("utf-8", "replace").rstrip("\r\n")
-                    if in_data:
-                        if line == ".":
-                            sink.mails.append("\n".join(data))
-                            in_data = False
-                            self.wfile.write(b"250 queued\r\n")
-                        else:
-                            data.append(line[1:] if line.startswith("..") else line)
-                        continue
-                    verb = line.split(" ")[0].upper()
-                    if verb == "EHLO":
-                        self.wfile.write(b"250-sink\r\n250 8BITMIME\r\n")
-                    elif verb == "DATA":
-                        in_data = True
-                        self.wfile.write(b"354 go on\r\n")
-                    elif verb == "QUIT":
-                        self.wfile.write(b"221 bye\r\n")
-                        return
-                    else:
-                        self.wfile.write(b"250 ok\r\n")
-
         self.http = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hook)
-        self.smtp = socketserver.ThreadingTCPServer(("127.0.0.1", 0), SMTP)
-        for server in (self.http, self.smtp):
-            threading.Thread(target=server.serve_forever, daemon=True).start()
+        threading.Thread(target=self.http.serve_forever, daemon=True).start()
+        self.smtp = SMTPSink()
+        self.mails = self.smtp.mails
 
     def close(self):
         self.http.shutdown()
-        self.smtp.shutdown()
+        self.smtp.close()
 
 
 def certificates(directory):
@@ -374,7 +347,7 @@ def scenario_notifications_and_tls(env_base):
     cli(work, "sources", "add", "-e", FINESS, "--name", "fw-tls", "--kind", "syslog", "--sender", "cn:fw-tls.chu.example", env=env)
     tls_port = free_port()
     env.update({
-        "HYGIE_SMTP_HOST": "127.0.0.1", "HYGIE_SMTP_PORT": str(sink.smtp.server_address[1]), "HYGIE_SMTP_SECURITY": "none",
+        "HYGIE_SMTP_HOST": "127.0.0.1", "HYGIE_SMTP_PORT": str(sink.smtp.port), "HYGIE_SMTP_SECURITY": "none",
         "HYGIE_SMTP_FROM": "hygie@valbrune.example", "HYGIE_SYSLOG_TLS": f"127.0.0.1:{tls_port}",
         "HYGIE_SYSLOG_TLS_CERTIFICATE": f"{certs}/server.pem", "HYGIE_SYSLOG_TLS_KEY": f"{certs}/server.key",
         "HYGIE_SYSLOG_TLS_CLIENT_CA": f"{certs}/ca.pem",

@@ -211,3 +211,47 @@ def metrics(base):
             name, _, value = line.rpartition(" ")
             values[name] = float(value)
     return values
+
+
+class SMTPSink:
+    """A loopback SMTP server that keeps every message it is given (`mails`, as text), for mail checks."""
+
+    def __init__(self):
+        import socketserver
+        import threading
+        self.mails = []
+        sink = self
+
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self):
+                self.wfile.write(b"220 sink ESMTP\r\n")
+                data, in_data = [], False
+                for raw in self.rfile:
+                    line = raw.decode("utf-8", "replace").rstrip("\r\n")
+                    if in_data:
+                        if line == ".":
+                            sink.mails.append("\n".join(data))
+                            data, in_data = [], False
+                            self.wfile.write(b"250 queued\r\n")
+                        else:
+                            data.append(line[1:] if line.startswith("..") else line)
+                        continue
+                    verb = line.split(" ")[0].upper()
+                    if verb == "EHLO":
+                        self.wfile.write(b"250-sink\r\n250 8BITMIME\r\n")
+                    elif verb == "DATA":
+                        in_data = True
+                        self.wfile.write(b"354 go on\r\n")
+                    elif verb == "QUIT":
+                        self.wfile.write(b"221 bye\r\n")
+                        return
+                    else:
+                        self.wfile.write(b"250 ok\r\n")
+
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+
