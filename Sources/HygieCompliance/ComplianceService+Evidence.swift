@@ -115,15 +115,10 @@ extension ComplianceService {
     static func link(_ evidence: UUID, _ assessment: UUID, _ urn: String, establishment: UUID, on db: any SQLDatabase)
         async throws
     {
-        try await db.raw(
-            """
-            DELETE FROM comp_evidence_links WHERE establishment_id = \(bind: establishment) AND evidence_id = \(bind: evidence) \
-            AND assessment_id = \(bind: assessment) AND requirement_urn = \(bind: urn)
-            """
-        ).run()
         try await db.insert(into: "comp_evidence_links")
             .columns("establishment_id", "evidence_id", "assessment_id", "requirement_urn")
-            .values(SQLBind(establishment), SQLBind(evidence), SQLBind(assessment), SQLBind(urn)).run()
+            .values(SQLBind(establishment), SQLBind(evidence), SQLBind(assessment), SQLBind(urn))
+            .ignoringConflicts(with: ["establishment_id", "assessment_id", "requirement_urn", "evidence_id"]).run()
     }
 
     func requireOpenRequirement(_ assessmentID: UUID, _ urn: String, in scope: TenantScope) async throws {

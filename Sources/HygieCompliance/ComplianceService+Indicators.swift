@@ -62,21 +62,16 @@ extension ComplianceService {
             let measurement = try await measure(definition.key, for: establishment)
             readings.append(IndicatorReading(definition: definition, measurement: measurement))
             guard let measurement else { continue }
-            try await database.transaction { db in
-                let sql = db as! any SQLDatabase  // Both drivers are SQL databases.
-                try await sql.raw(
-                    """
-                    DELETE FROM comp_indicator_values WHERE establishment_id = \(bind: establishment.uuid) \
-                    AND key = \(bind: definition.key) AND day = \(bind: day)
-                    """
-                ).run()
-                try await sql.insert(into: "comp_indicator_values")
-                    .columns("establishment_id", "key", "day", "value", "basis", "measured_at")
-                    .values(
-                        SQLBind(establishment.uuid), SQLBind(definition.key), SQLBind(day), SQLBind(measurement.value),
-                        SQLBind(measurement.basis), SQLBind(measurement.measuredAt.milliseconds)
-                    ).run()
-            }
+            try await sql.insert(into: "comp_indicator_values")
+                .columns("establishment_id", "key", "day", "value", "basis", "measured_at")
+                .values(
+                    SQLBind(establishment.uuid), SQLBind(definition.key), SQLBind(day), SQLBind(measurement.value),
+                    SQLBind(measurement.basis), SQLBind(measurement.measuredAt.milliseconds)
+                )
+                .onConflict(with: ["establishment_id", "key", "day"]) { conflict in
+                    for column in ["value", "basis", "measured_at"] { conflict.set(excludedValueOf: column) }
+                    return conflict
+                }.run()
         }
         return readings
     }
@@ -126,9 +121,7 @@ extension ComplianceService {
     func recordScore(of assessment: Assessment) async throws {
         let detail = try await compute(assessment, measure: false)
         let day = today().description
-        try await database.transaction { db in
-            try await Self.recordScore(detail, day: day, on: db as! any SQLDatabase)  // Both drivers are SQL databases.
-        }
+        try await Self.recordScore(detail, day: day, on: sql)
     }
 
     // MARK: Fleet
