@@ -140,8 +140,9 @@ extension ComplianceService {
     }
 
     /// The assessment with every requirement's state and the scores; a closed assessment is read from the
-    /// snapshot frozen when it was signed off.
-    public func detail(_ id: UUID, in scope: TenantScope) async throws -> AssessmentDetail {
+    /// snapshot frozen when it was signed off. `live: false` scores with the indicator values stored today
+    /// instead of measuring again (lists that show many assessments right after ``readings(in:)``).
+    public func detail(_ id: UUID, in scope: TenantScope, live: Bool = true) async throws -> AssessmentDetail {
         let assessment = try await assessment(id, in: scope)
         if assessment.status == .closed,
             let snapshot = try await sql.raw(
@@ -153,7 +154,7 @@ extension ComplianceService {
             detail.frozen = true
             return detail
         }
-        return try await compute(assessment, measure: true)
+        return try await compute(assessment, measure: live)
     }
 
     /// Computes the live state of an assessment: results, evidence checks, coverage, indicators and scores.

@@ -127,10 +127,12 @@ struct ComplianceWebController: PageController {
     {
         let signedIn = try await services.signedIn(context)
         let scope = try signedIn.requireScope(Self.readers)
+        // Measured once here and stored for the day, so the assessments below score without measuring again.
+        let readings = try await compliance.readings(in: scope)
         var rows: [[String: Any]] = []
         for assessment in try await compliance.assessments(in: scope) {
             var row = try await assessmentRow(assessment, context)
-            let detail = try await compliance.detail(assessment.id, in: scope)
+            let detail = try await compliance.detail(assessment.id, in: scope, live: false)
             row["score"] = ComplianceCharts.percent(detail.overall.score)
             row["scoreWidth"] = Int(((detail.overall.score ?? 0) * 100).rounded())
             row["progress"] = ComplianceCharts.percent(detail.overall.progress)
@@ -149,7 +151,6 @@ struct ComplianceWebController: PageController {
                 "name": node?.name(in: context.locale.rawValue) ?? urn, "link": requirementLink(assessment.id, urn),
             ])
         }
-        let readings = try await compliance.readings(in: scope)
         let schedules = try await compliance.schedules(in: scope)
         let open = try await compliance.actions(in: scope, openOnly: true)
         let frameworks = try await compliance.frameworks()
@@ -495,12 +496,26 @@ struct ComplianceWebController: PageController {
         "/compliance/assessments/\(Self.id(id))/requirement?urn=\(urn.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")"
     }
 
-    func updateRequirement(_ request: Request, context: HygieRequestContext) async throws -> Response {
+    /// A form posted from a requirement page: runs `action` with the scope, the assessment id, the requirement's
+    /// URN and the form, then goes back to the requirement (or the one `action` names); bad input shows the page
+    /// again with the message.
+    func requirementForm(
+        _ request: Request, _ context: HygieRequestContext, roles: Set<Role>,
+        _ action: (TenantScope, UUID, String, [String: String]) async throws -> String?
+    ) async throws -> Response {
         let urn = context.form[field: "urn"]
         return try await services.submitForm(context) {
-            let scope = try await services.signedIn(context).requireScope(Self.writers)
+            let scope = try await services.signedIn(context).requireScope(roles)
             let id = try context.idParameter("assessment")
-            let form = context.form
+            let next = try await action(scope, id, urn, context.form)
+            return .redirect(requirementLink(id, next ?? urn) + "&flash=saved")
+        } redisplay: { error, status in
+            try await requirementPage(request, context, urn: urn, error: error, status: status)
+        }
+    }
+
+    func updateRequirement(_ request: Request, context: HygieRequestContext) async throws -> Response {
+        try await requirementForm(request, context, roles: Self.writers) { scope, id, urn, form in
             var update = ResultUpdate()
             guard let status = ResultStatus(rawValue: form[field: "status"]) else {
                 throw ValidationError(field: "status", message: "choose a status", key: "required")
@@ -532,19 +547,13 @@ struct ComplianceWebController: PageController {
             }
             _ = try await compliance.updateResult(id, requirement: urn, update, in: scope)
             let next = form[field: "next"]
-            return .redirect(requirementLink(id, next.isEmpty ? urn : next) + "&flash=saved")
-        } redisplay: { error, status in
-            try await requirementPage(request, context, urn: urn, error: error, status: status)
+            return next.isEmpty ? nil : next
         }
     }
 
     func addEvidence(_ request: Request, context: HygieRequestContext) async throws -> Response {
-        let urn = context.form[field: "urn"]
-        return try await services.submitForm(context) {
-            let scope = try await services.signedIn(context).requireScope(Self.writers)
-            let id = try context.idParameter("assessment")
-            let form = context.form
-            let file = context.files["file"].flatMap { $0.bytes.isEmpty ? nil : $0 }
+        let file = context.files["file"].flatMap { $0.bytes.isEmpty ? nil : $0 }
+        return try await requirementForm(request, context, roles: Self.writers) { scope, id, urn, form in
             let link = form[field: "link"]
             let until = form[field: "until"]
             _ = try await compliance.addEvidence(
@@ -554,19 +563,14 @@ struct ComplianceWebController: PageController {
                     effectiveOn: form[field: "effective"], validUntil: until.isEmpty ? nil : until,
                     owner: form[field: "owner"]),
                 attachTo: id, requirement: urn, in: scope)
-            return .redirect(requirementLink(id, urn) + "&flash=saved")
-        } redisplay: { error, status in
-            try await requirementPage(request, context, urn: urn, error: error, status: status)
+            return nil
         }
     }
 
     /// Attaches a piece of the evidence library to the requirement, or (path ending in `/detach`) removes it.
     func linkEvidence(_ request: Request, context: HygieRequestContext) async throws -> Response {
-        let urn = context.form[field: "urn"]
-        return try await services.submitForm(context) {
-            let scope = try await services.signedIn(context).requireScope(Self.writers)
-            let id = try context.idParameter("assessment")
-            guard let evidence = UUID(uuidString: context.form[field: "evidence"]) else {
+        try await requirementForm(request, context, roles: Self.writers) { scope, id, urn, form in
+            guard let evidence = UUID(uuidString: form[field: "evidence"]) else {
                 throw ValidationError(field: "evidence", message: "choose a piece of evidence", key: "required")
             }
             if request.uri.path.hasSuffix("/detach") {
@@ -574,21 +578,14 @@ struct ComplianceWebController: PageController {
             } else {
                 try await compliance.attachEvidence(evidence, to: id, requirement: urn, in: scope)
             }
-            return .redirect(requirementLink(id, urn) + "&flash=saved")
-        } redisplay: { error, status in
-            try await requirementPage(request, context, urn: urn, error: error, status: status)
+            return nil
         }
     }
 
     func addComment(_ request: Request, context: HygieRequestContext) async throws -> Response {
-        let urn = context.form[field: "urn"]
-        return try await services.submitForm(context) {
-            let scope = try await services.signedIn(context).requireScope(Self.readers)
-            let id = try context.idParameter("assessment")
-            _ = try await compliance.addComment(context.form[field: "body"], to: id, requirement: urn, in: scope)
-            return .redirect(requirementLink(id, urn) + "&flash=saved")
-        } redisplay: { error, status in
-            try await requirementPage(request, context, urn: urn, error: error, status: status)
+        try await requirementForm(request, context, roles: Self.readers) { scope, id, urn, form in
+            _ = try await compliance.addComment(form[field: "body"], to: id, requirement: urn, in: scope)
+            return nil
         }
     }
 
