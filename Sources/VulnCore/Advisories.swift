@@ -1,4 +1,5 @@
 import Foundation
+import RecordInput
 public import STIX
 
 /// One entry of CISA's Known Exploited Vulnerabilities catalog.
@@ -38,7 +39,8 @@ public enum KEVCatalog {
             }
             return (document.text("catalogVersion"), entries)
         }
-        let rows = try CSV.rows(bytes, what: "KEV catalog")
+        let rows: [[String]]
+        do { rows = try CSV.rows(bytes, what: "KEV catalog") } catch { throw VulnDataError(error.message) }
         guard let header = rows.first, header.contains("cveID"), header.contains("dueDate") else {
             throw VulnDataError("KEV catalog: expected CISA's JSON or CSV (header with cveID and dueDate)")
         }
@@ -336,76 +338,5 @@ public enum CSAFFormat {
             result.append(parsed)
         }
         return result
-    }
-}
-
-/// RFC 4180 CSV (quoted fields, doubled quotes, CRLF or LF), bounded.
-public enum CSV {
-    public static func rows(_ bytes: [UInt8], what: String, maximumFieldLength: Int = 1 << 20) throws(VulnDataError)
-        -> [[String]]
-    {
-        var rows: [[String]] = []
-        var row: [String] = []
-        var field: [UInt8] = []
-        var index = 0
-        var quoted = false
-        var start = 0
-        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { index = 3 }
-        var line = 1
-        let delimiter = delimiterIsSemicolon(bytes) ? UInt8(ascii: ";") : UInt8(ascii: ",")
-        while index < bytes.count {
-            let byte = bytes[index]
-            if quoted {
-                if byte == UInt8(ascii: "\"") {
-                    if index + 1 < bytes.count, bytes[index + 1] == UInt8(ascii: "\"") {
-                        field.append(byte)
-                        index += 2
-                        continue
-                    }
-                    quoted = false
-                } else {
-                    if byte == 0x0A { line += 1 }
-                    field.append(byte)
-                }
-            } else {
-                switch byte {
-                case UInt8(ascii: "\""):
-                    guard field.isEmpty else {
-                        throw VulnDataError("\(what): line \(line): a quote inside an unquoted field")
-                    }
-                    quoted = true
-                    start = line
-                case delimiter:
-                    row.append(String(decoding: field, as: UTF8.self))
-                    field.removeAll(keepingCapacity: true)
-                case 0x0D:
-                    break
-                case 0x0A:
-                    row.append(String(decoding: field, as: UTF8.self))
-                    field.removeAll(keepingCapacity: true)
-                    rows.append(row)
-                    row = []
-                    line += 1
-                default:
-                    field.append(byte)
-                }
-            }
-            if field.count > maximumFieldLength {
-                throw VulnDataError("\(what): line \(line): a field is longer than \(maximumFieldLength) bytes")
-            }
-            index += 1
-        }
-        if quoted { throw VulnDataError("\(what): the quoted field opened on line \(start) never closes") }
-        if !field.isEmpty || !row.isEmpty {
-            row.append(String(decoding: field, as: UTF8.self))
-            rows.append(row)
-        }
-        return rows
-    }
-
-    /// Spreadsheets in French locales write `;`: the header line decides.
-    static func delimiterIsSemicolon(_ bytes: [UInt8]) -> Bool {
-        let header = bytes.prefix { $0 != 0x0A }
-        return header.filter { $0 == UInt8(ascii: ";") }.count > header.filter { $0 == UInt8(ascii: ",") }.count
     }
 }

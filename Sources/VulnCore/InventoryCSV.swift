@@ -1,3 +1,5 @@
+import RecordInput
+
 /// Inventory spreadsheets: one row per asset or per (asset, software) pair; columns found by their
 /// usual French or English names, or named explicitly (`field=Header`).
 public enum InventoryCSV {
