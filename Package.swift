@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "RecordInput", targets: ["RecordInput"]),
         .library(name: "VulnCore", targets: ["VulnCore"]),
         .library(name: "ComplianceCore", targets: ["ComplianceCore"]),
+        .library(name: "AwarenessCore", targets: ["AwarenessCore"]),
         .library(name: "HygieCompliance", targets: ["HygieCompliance"]),
         .library(name: "HygieVulnerabilities", targets: ["HygieVulnerabilities"]),
         .library(name: "HygieDetection", targets: ["HygieDetection"]),
@@ -68,6 +69,11 @@ let package = Package(
         .target(
             name: "VulnCore",
             dependencies: ["RecordInput", "STIX"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "AwarenessCore",
+            dependencies: ["RecordInput"],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -277,6 +283,11 @@ let package = Package(
                 "HygieDetection", "HygieTestSupport", "HygieIntel", "STIX",
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "AwarenessCoreTests",
+            dependencies: ["AwarenessCore"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

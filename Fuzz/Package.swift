@@ -22,6 +22,10 @@ let package = Package(
             dependencies: [.product(name: "STIX", package: "hygie")]
         ),
         .executableTarget(
+            name: "AwarenessFuzz",
+            dependencies: [.product(name: "AwarenessCore", package: "hygie")]
+        ),
+        .executableTarget(
             name: "ComplianceFuzz",
             dependencies: [
                 .product(name: "ComplianceCore", package: "hygie"), .product(name: "STIX", package: "hygie"),

@@ -2,12 +2,13 @@
 # Builds the libFuzzer targets (Fuzz/) with address sanitizer and runs each for SECONDS (default 60) on its seed
 # corpus: HygieFuzz (HygieCore parsers), SigmaFuzz (rules, conditions, events) and STIXFuzz (bundles, patterns,
 # addresses, timestamps), VulnFuzz (CPE, versions, CVSS, nmap, SBOM, CSV, NVD, CVE, CSAF, OSV, KEV) and ComplianceFuzz
-# (framework libraries, OSCAL documents, indicator bindings, dates). A crash leaves its input in
+# (framework libraries, OSCAL documents, indicator bindings, dates) and AwarenessFuzz (message templates, target
+# lists). A crash leaves its input in
 # Fuzz/crash-* and exits non-zero. `scripts/fuzz.sh 600 SigmaFuzz` runs one target.
 set -euo pipefail
 cd "$(dirname "$0")/../Fuzz"
 seconds=${1:-60}
-targets=${2:-"HygieFuzz SigmaFuzz STIXFuzz VulnFuzz ComplianceFuzz"}
+targets=${2:-"HygieFuzz SigmaFuzz STIXFuzz VulnFuzz ComplianceFuzz AwarenessFuzz"}
 # SwiftPM's --sanitize=fuzzer alone leaves the libraries without coverage counters; ask for them explicitly.
 build_log=$(mktemp)
 if ! swift build --sanitize=fuzzer --sanitize=address \
@@ -26,6 +27,7 @@ for target in $targets; do
     if [ "$target" = STIXFuzz ]; then corpus=corpus-stix; maxlen=4096; fi
     if [ "$target" = VulnFuzz ]; then corpus=corpus-vuln; maxlen=4096; fi
     if [ "$target" = ComplianceFuzz ]; then corpus=corpus-compliance; maxlen=4096; fi
+    if [ "$target" = AwarenessFuzz ]; then corpus=corpus-awareness; maxlen=4096; fi
     work=$(mktemp -d)
     cp "$corpus"/* "$work/"
     echo "$target:"
