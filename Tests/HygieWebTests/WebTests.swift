@@ -242,3 +242,14 @@ func signIn(_ client: any TestClientProtocol, email: String) async throws -> (co
         #expect(ReedSolomon.remainder(data, degree: 10) == [165, 36, 212, 193, 237, 54, 199, 135, 44, 85])
     }
 }
+
+@Suite struct PrintSlotsTests {
+    @Test func atMostTwoPrintsRunAtOnce() async {
+        let slots = PrintSlots(limit: 2)
+        #expect(await slots.acquire())
+        #expect(await slots.acquire())
+        #expect(await !slots.acquire())
+        await slots.release()
+        #expect(await slots.acquire())
+    }
+}

@@ -153,12 +153,30 @@ struct PDFPrinter {
         return nil
     }
 
+    /// At most two Chromium processes print at once on a node (each takes about 100 MB): more requests are
+    /// refused with a message rather than queued behind them.
+    static let slots = PrintSlots(limit: 2)
+
     func print(_ html: String) async throws -> Data {
         guard let binary = binary() else {
             throw HygieWebError.unavailable(
                 "PDF needs Chromium: install it or set hygie.compliance.chromium (the printable HTML report works without it)"
             )
         }
+        guard await Self.slots.acquire() else {
+            throw HygieWebError.unavailable("other reports are being printed; try again in a moment")
+        }
+        do {
+            let data = try await run(binary, html)
+            await Self.slots.release()
+            return data
+        } catch {
+            await Self.slots.release()
+            throw error
+        }
+    }
+
+    func run(_ binary: String, _ html: String) async throws -> Data {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("hygie-pdf-\(UUID().uuidString)")
         try FileManager.default.createDirectory(
             at: folder, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
@@ -223,4 +241,20 @@ public func complianceReport(
         assessment, kind: kind, in: scope, locale: User.Locale(rawValue: language) ?? .fr, standalone: true)
     guard format == "pdf" else { return Data(html.utf8) }
     return try await PDFPrinter(chromium: services.compliance.configuration.chromium).print(html)
+}
+
+/// Counts the PDF prints running on this node.
+actor PrintSlots {
+    let limit: Int
+    private var busy = 0
+
+    init(limit: Int) { self.limit = limit }
+
+    func acquire() -> Bool {
+        guard busy < limit else { return false }
+        busy += 1
+        return true
+    }
+
+    func release() { busy = max(0, busy - 1) }
 }
