@@ -365,14 +365,7 @@ struct ComplianceAPIController {
 
     /// An evidence file as an attachment (never rendered inline), with its SHA-256.
     static func download(_ item: EvidenceItem, _ content: Data) -> Response {
-        let name = (item.filename ?? "evidence").filter { $0.isLetter || $0.isNumber || ".-_ ".contains($0) }
-        return Response(
-            status: .ok,
-            headers: [
-                .contentType: "application/octet-stream",
-                .contentDisposition: "attachment; filename=\"\(name.isEmpty ? "evidence" : name)\"",
-                .init("X-Content-SHA256")!: item.sha256 ?? "",
-            ], body: .init(byteBuffer: ByteBuffer(bytes: content)))
+        .evidenceFile(named: item.filename ?? "evidence", sha256: item.sha256 ?? "", content)
     }
 
     // MARK: Actions and schedules

@@ -98,12 +98,6 @@ struct ComplianceWebController: PageController {
         value == value.rounded() ? String(Int(value)) : String(format: "%.1f", value)
     }
 
-    func statusOptions(_ selected: ResultStatus?, _ context: HygieRequestContext) -> [[String: Any]] {
-        ResultStatus.allCases.map {
-            ["value": $0.rawValue, "label": t("compliance.status.\($0.rawValue)", context), "selected": $0 == selected]
-        }
-    }
-
     static func id(_ uuid: UUID) -> String { uuid.uuidString.lowercased() }
 
     func assessmentRow(_ assessment: Assessment, _ context: HygieRequestContext) async throws -> [String: Any] {
@@ -284,7 +278,8 @@ struct ComplianceWebController: PageController {
             "themeOptions": detail.themes.map {
                 ["urn": $0.urn, "name": "\($0.refID) \($0.name)", "selected": $0.urn == themeFilter] as [String: Any]
             },
-            "statusOptions": statusOptions(statusFilter, context),
+            "statusOptions": options(
+                ResultStatus.allCases, selected: statusFilter, prefix: "compliance.status", context),
             "due": assessment.dueOn ?? "", "created": Self.date(assessment.createdAt),
             "createdBy": assessment.createdBy,
             "groups": framework.implementationGroups.map {
@@ -405,7 +400,8 @@ struct ComplianceWebController: PageController {
             "ref": node.refID ?? "", "name": node.name(in: language) ?? node.label,
             "status": tr("compliance.status.\(state.outcome.status.rawValue)"),
             "statusClass": Self.statusClass(state.outcome.status),
-            "statusOptions": statusOptions(state.result.status, context),
+            "statusOptions": options(
+                ResultStatus.allCases, selected: state.result.status, prefix: "compliance.status", context),
             "comment": state.result.comment ?? "", "justification": state.result.justification ?? "",
             "maturity": state.result.maturity.map(String.init) ?? "",
             "scale": framework.scores.map {
@@ -674,27 +670,17 @@ struct ComplianceWebController: PageController {
                     "status": t("compliance.actionStatus.\(action.status.rawValue)", context),
                     "overdue": action.overdue,
                     "assessment": action.assessmentID.flatMap { titles[$0] } ?? "",
-                    "statusOptions": ActionStatus.allCases.map {
-                        [
-                            "value": $0.rawValue, "label": t("compliance.actionStatus.\($0.rawValue)", context),
-                            "selected": $0 == action.status,
-                        ] as [String: Any]
-                    },
-                    "priorityOptions": ActionPriority.allCases.map {
-                        [
-                            "value": $0.rawValue, "label": t("compliance.priorityLevel.\($0.rawValue)", context),
-                            "selected": $0 == action.priority,
-                        ] as [String: Any]
-                    },
+                    "statusOptions": options(
+                        ActionStatus.allCases, selected: action.status, prefix: "compliance.actionStatus", context),
+                    "priorityOptions": options(
+                        ActionPriority.allCases, selected: action.priority, prefix: "compliance.priorityLevel", context),
                     "assessmentID": action.assessmentID.map(Self.id) ?? "",
                     "requirementURN": action.requirementURN ?? "",
                 ]
             },
             "open": items.count(where: { $0.status.isOpen }), "overdue": items.count(where: \.overdue),
             "canWrite": Self.writers.contains(scope.role),
-            "priorities": ActionPriority.allCases.map {
-                ["value": $0.rawValue, "label": t("compliance.priorityLevel.\($0.rawValue)", context)]
-            },
+            "priorities": options(ActionPriority.allCases, selected: nil, prefix: "compliance.priorityLevel", context),
             "filter": assessment.map(Self.id) ?? "",
         ]
         if let planned = request.uri.queryParameters.get("planned") { content["planned"] = planned }
@@ -783,9 +769,7 @@ struct ComplianceWebController: PageController {
         }
         var content: [String: Any] = [
             "schedules": rows,
-            "kinds": ScheduleKind.allCases.map {
-                ["value": $0.rawValue, "label": t("compliance.scheduleKind.\($0.rawValue)", context)]
-            },
+            "kinds": options(ScheduleKind.allCases, selected: nil, prefix: "compliance.scheduleKind", context),
             "canManage": Self.managers.contains(scope.role), "canWrite": Self.writers.contains(scope.role),
             "today": DayStamp(services.clock.now()).description,
         ]

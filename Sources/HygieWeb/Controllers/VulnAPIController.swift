@@ -448,14 +448,7 @@ struct VulnAPIController {
 
     /// An evidence file, always as an attachment (never rendered in the browser).
     static func download(_ item: Evidence, _ content: Data) -> Response {
-        let safeName = item.filename.filter { $0.isLetter || $0.isNumber || ".-_ ".contains($0) }
-        return Response(
-            status: .ok,
-            headers: [
-                .contentType: "application/octet-stream",
-                .contentDisposition: "attachment; filename=\"\(safeName.isEmpty ? "evidence" : safeName)\"",
-                .init("X-Content-SHA256")!: item.sha256,
-            ], body: .init(byteBuffer: ByteBuffer(bytes: content)))
+        .evidenceFile(named: item.filename, sha256: item.sha256, content)
     }
 
     func assessments(_ request: Request, context: HygieRequestContext) async throws -> Response {

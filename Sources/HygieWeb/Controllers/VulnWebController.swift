@@ -72,14 +72,6 @@ struct VulnWebController: PageController {
         ]
     }
 
-    func options<T: RawRepresentable & Equatable>(
-        _ values: [T], selected: T?, prefix: String, _ context: HygieRequestContext
-    ) -> [[String: Any]] where T.RawValue == String {
-        values.map {
-            ["value": $0.rawValue, "label": t("\(prefix).\($0.rawValue)", context), "selected": $0 == selected]
-        }
-    }
-
     // MARK: Overview
 
     func overview(_ request: Request, context: HygieRequestContext) async throws -> Response {

@@ -119,6 +119,18 @@ extension Response {
     static func redirect(_ location: String) -> Response {
         Response(status: .seeOther, headers: [.location: location])
     }
+
+    /// An evidence file: always an attachment of bytes (never rendered), a sanitised name, its SHA-256.
+    static func evidenceFile(named filename: String, sha256: String, _ content: Data) -> Response {
+        let name = filename.filter { $0.isLetter || $0.isNumber || ".-_ ".contains($0) }
+        return Response(
+            status: .ok,
+            headers: [
+                .contentType: "application/octet-stream",
+                .contentDisposition: "attachment; filename=\"\(name.isEmpty ? "evidence" : name)\"",
+                .init("X-Content-SHA256")!: sha256,
+            ], body: .init(byteBuffer: ByteBuffer(bytes: content)))
+    }
 }
 
 /// Cookie helpers.
@@ -171,6 +183,15 @@ extension PageController {
     }
 
     static func date(_ date: Date?) -> String { DisplayDate.format(date) }
+
+    /// The options of a `<select>` over an enumeration, labelled by the translations `prefix.value`.
+    func options<T: RawRepresentable & Equatable>(
+        _ values: [T], selected: T?, prefix: String, _ context: HygieRequestContext
+    ) -> [[String: Any]] where T.RawValue == String {
+        values.map {
+            ["value": $0.rawValue, "label": t("\(prefix).\($0.rawValue)", context), "selected": $0 == selected]
+        }
+    }
 
     func page(
         _ template: String, _ title: String, active: String, content: [String: Any], signedIn: SignedIn,
