@@ -24,6 +24,7 @@ let package = Package(
         .library(name: "ComplianceCore", targets: ["ComplianceCore"]),
         .library(name: "AwarenessCore", targets: ["AwarenessCore"]),
         .library(name: "HygieCompliance", targets: ["HygieCompliance"]),
+        .library(name: "HygieAwareness", targets: ["HygieAwareness"]),
         .library(name: "HygieVulnerabilities", targets: ["HygieVulnerabilities"]),
         .library(name: "HygieDetection", targets: ["HygieDetection"]),
         .library(name: "HygieMail", targets: ["HygieMail"]),
@@ -119,6 +120,8 @@ let package = Package(
             name: "HygieWeb",
             dependencies: [
                 "HygieCore",
+                "HygieAwareness",
+                "AwarenessCore",
                 "HygieCompliance",
                 "ComplianceCore",
                 "HygieVulnerabilities",
@@ -202,6 +205,25 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "HygieAwareness",
+            dependencies: [
+                "AwarenessCore",
+                "HygieCore",
+                "HygieStorage",
+                "HygieJobs",
+                "HygieMail",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "FluentKit", package: "fluent-kit"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "HygieDetection",
             dependencies: [
                 "HygieMail",
@@ -230,6 +252,8 @@ let package = Package(
             name: "HygieCLI",
             dependencies: [
                 "HygieCore",
+                "HygieAwareness",
+                "AwarenessCore",
                 "HygieCompliance",
                 "ComplianceCore",
                 "HygieMail",

@@ -1,22 +1,28 @@
 #!/usr/bin/env bash
 # Interoperability checks against a fresh Hygie, driven by third-party client libraries (../shared/conformance).
 #
-#   scripts/conformance.sh taxii [BINARY]
+#   scripts/conformance.sh taxii|gophish [BINARY]
 #
 # taxii: starts `hygie serve` over HTTPS (self-signed certificate) on a free loopback port with a temporary data
 # directory; creates, with Hygie's own CLI, an establishment, a partner TAXII account and four collections
 # (read-write, read-only holding one indicator, write-only, listed without access); runs
 # ../shared/conformance/taxii_conformance.py with every level of check; stops the server. Exits non-zero unless
 # the check's last line reports 0 failed. The Python packages go to .venv-conformance.
+#
+# gophish: starts `hygie serve` over HTTP on a free loopback port with a temporary data directory; creates, with
+# Hygie's own CLI, an establishment, an rssi member, an API token for them and the awareness programme (staff
+# informed, approver: without them no campaign may launch); runs ../shared/conformance/gophish_client_check.py
+# (the PyPI gophish client and an aiosmtpd sink); stops the server. Exits non-zero unless the last line reports
+# 0 failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 suite=${1:-taxii}
 binary=${2:-.build/debug/hygie}
 shared=../shared/conformance
-[ "$suite" = taxii ] || { echo "unknown suite $suite (taxii)"; exit 2; }
+case "$suite" in taxii | gophish) ;; *) echo "unknown suite $suite (taxii, gophish)"; exit 2 ;; esac
 [ -x "$binary" ] || { echo "no binary at $binary: run swift build first"; exit 2; }
 
-if [ ! -x .venv-conformance/bin/python ] || ! .venv-conformance/bin/python -c 'import taxii2client, stix2, stix2validator' 2>/dev/null; then
+if [ ! -x .venv-conformance/bin/python ] || ! .venv-conformance/bin/python -c 'import taxii2client, stix2, stix2validator, gophish, aiosmtpd' 2>/dev/null; then
     python3 -m venv .venv-conformance && .venv-conformance/bin/pip install -q -r "$shared/requirements.txt" || exit 1
 fi
 
@@ -29,6 +35,41 @@ cleanup() {
 trap cleanup EXIT
 export HYGIE_LOG_LEVEL=warning HYGIE_INGEST_ENABLED=false HYGIE_JOBS_WORKERS=0
 hygie() { "$binary" "$@" --data-dir "$work/data"; }
+
+wait_ready() {  # wait_ready URL
+    for _ in $(seq 1 100); do
+        curl -ksf "$1/health/ready" >/dev/null 2>&1 && return 0
+        sleep 0.2
+    done
+    echo "hygie serve did not start:"
+    tail -20 "$work/serve.log"
+    return 1
+}
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+finish() {  # the check's last line must say 0 failed
+    if ! tail -1 "$work/result.log" | grep -qE "^[0-9]+ passed, 0 failed"; then
+        echo "server log (last lines):"
+        tail -20 "$work/serve.log"
+        exit 1
+    fi
+    exit 0
+}
+
+if [ "$suite" = gophish ]; then
+    est=$(hygie establishments add --name "CH Conformité GoPhish" --finess 999000033) || exit 1
+    echo "Conformance-Check-2026!" | hygie establishments add-member -e "$est" --email rssi@conformance.test \
+        --name "RSSI conformité" --role rssi >/dev/null || exit 1
+    key=$(hygie token create -e "$est" --user rssi@conformance.test --name "gophish client check") || exit 1
+    hygie awareness programme -e "$est" --informed-on 2026-01-05 --representatives-on 2025-12-10 \
+        --approver "Directrice générale (conformance)" >/dev/null || exit 1
+    port=$(free_port)
+    "$binary" serve --data-dir "$work/data" --host 127.0.0.1 --port "$port" >"$work/serve.log" 2>&1 &
+    server_pid=$!
+    wait_ready "http://127.0.0.1:$port" || exit 1
+    .venv-conformance/bin/python "$shared/gophish_client_check.py" "http://127.0.0.1:$port" "$key" --timeout 60 \
+        2>&1 | tee "$work/result.log"
+    finish
+fi
 
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=127.0.0.1" -addext "subjectAltName=IP:127.0.0.1" \
     -keyout "$work/key.pem" -out "$work/cert.pem" >/dev/null 2>&1 || { echo "openssl failed"; exit 1; }
@@ -56,24 +97,15 @@ cat >"$work/ro.json" <<EOF
 EOF
 hygie intel import -e "$est" --collection "$ro" "$work/ro.json" >/dev/null || exit 1
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(free_port)
 HYGIE_TLS_CERTIFICATE="$work/cert.pem" HYGIE_TLS_KEY="$work/key.pem" \
     "$binary" serve --data-dir "$work/data" --host 127.0.0.1 --port "$port" >"$work/serve.log" 2>&1 &
 server_pid=$!
-for _ in $(seq 1 100); do
-    curl -ksf "https://127.0.0.1:$port/health/ready" >/dev/null 2>&1 && break
-    sleep 0.2
-done
-curl -ksf "https://127.0.0.1:$port/health/ready" >/dev/null || { echo "hygie serve did not start:"; tail -20 "$work/serve.log"; exit 1; }
+wait_ready "https://127.0.0.1:$port" || exit 1
 
 # The client verifies the server against the certificate made above (requests reads REQUESTS_CA_BUNDLE).
 REQUESTS_CA_BUNDLE="$work/cert.pem" .venv-conformance/bin/python "$shared/taxii_conformance.py" \
     --url "https://127.0.0.1:$port/taxii2/" \
     --user taxii-check --password "$secret" --rw "$rw" --ro "$ro" --ro-object "$ro_object" --wo "$wo" --none "$none" \
     2>&1 | tee "$work/result.log"
-last=$(tail -1 "$work/result.log")
-if ! echo "$last" | grep -qE "^[0-9]+ passed, 0 failed"; then
-    echo "server log (last lines):"
-    tail -20 "$work/serve.log"
-    exit 1
-fi
+finish

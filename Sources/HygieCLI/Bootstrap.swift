@@ -1,5 +1,6 @@
 import FluentKit
 import Foundation
+import HygieAwareness
 import HygieCompliance
 import HygieCore
 import HygieDetection
@@ -19,7 +20,7 @@ struct Bootstrap {
 
     static var migrations: [any Migration] {
         CoreMigrations.all + JobsMigrations.all + IntelMigrations.all + DetectionMigrations.all + VulnMigrations.all
-            + ComplianceMigrations.all
+            + ComplianceMigrations.all + AwarenessMigrations.all
     }
 
     init(configuration: HygieConfiguration) throws {
@@ -73,6 +74,14 @@ struct Bootstrap {
         ComplianceService(
             database: database, audit: audit, clock: clock, configuration: configuration.compliance,
             indicatorSources: [vuln ?? self.vuln, detection ?? self.detection, identity])
+    }
+
+    var awareness: AwarenessService {
+        var settings = configuration.awareness
+        if let host = URL(string: configuration.publicURL)?.host { settings.heloName = host }
+        // try?: without a readable instance key, profiles simply cannot store passwords (saving one says so).
+        return AwarenessService(
+            database: database, audit: audit, clock: clock, configuration: settings, secrets: try? secretBox())
     }
 
     var detection: DetectionService {

@@ -1,5 +1,6 @@
 import Configuration
 import Foundation
+import HygieAwareness
 import HygieCompliance
 import HygieDetection
 import HygieIntel
@@ -57,6 +58,10 @@ import Yams
 /// | hygie.vuln.nvdAPIKey | HYGIE_VULN_NVD_API_KEY (secret) | NVD API key (50 requests per 30 s instead of 5) | none |
 /// | hygie.compliance.maxUploadBytes | HYGIE_COMPLIANCE_MAX_UPLOAD_BYTES | int bytes 1024–1073741824 | 33554432 (largest evidence file or framework library) |
 /// | hygie.compliance.chromium | HYGIE_COMPLIANCE_CHROMIUM | path of Chromium/Chrome for PDF reports | looked up in PATH (chromium, chromium-browser, google-chrome) |
+/// | hygie.awareness.smtpConnections | HYGIE_AWARENESS_SMTP_CONNECTIONS | int 1–32 | 4 (connections per sending profile and node) |
+/// | hygie.awareness.batchSize | HYGIE_AWARENESS_BATCH_SIZE | int 1–5000 | 400 (messages a node claims at once) |
+/// | hygie.awareness.scannerDelaySeconds | HYGIE_AWARENESS_SCANNER_DELAY_SECONDS | int 0–600 | 10 (earlier clicks are a mail scanner's) |
+/// | hygie.awareness.maxAttempts | HYGIE_AWARENESS_MAX_ATTEMPTS | int 1–20 | 5 (tries before a message is given up) |
 struct HygieConfiguration: Sendable {
     var host = "127.0.0.1"
     var port = 8080
@@ -92,6 +97,7 @@ struct HygieConfiguration: Sendable {
     var intel = IntelConfiguration()
     var vuln = VulnConfiguration()
     var compliance = ComplianceConfiguration()
+    var awareness = AwarenessConfiguration()
 
     static let knownKeys: Set<String> = [
         "hygie.http.host", "hygie.http.port", "hygie.http.publicURL", "hygie.http.maxBodyBytes", "hygie.dataDir",
@@ -106,7 +112,8 @@ struct HygieConfiguration: Sendable {
         "hygie.smtp.security", "hygie.smtp.username", "hygie.smtp.password", "hygie.smtp.from", "hygie.smtp.trustRoots",
         "hygie.intel.maxContentLength", "hygie.intel.pageLimit", "hygie.vuln.maxUploadBytes", "hygie.vuln.refresh",
         "hygie.vuln.kevURL", "hygie.vuln.epssURL", "hygie.vuln.nvdURL", "hygie.vuln.nvdAPIKey",
-        "hygie.compliance.maxUploadBytes", "hygie.compliance.chromium",
+        "hygie.compliance.maxUploadBytes", "hygie.compliance.chromium", "hygie.awareness.smtpConnections",
+        "hygie.awareness.batchSize", "hygie.awareness.scannerDelaySeconds", "hygie.awareness.maxAttempts",
     ]
     static let secretKeys: Set<String> = [
         "hygie.database.url", "hygie.security.secretKey", "hygie.smtp.password", "hygie.vuln.nvdAPIKey",
@@ -281,6 +288,12 @@ struct HygieConfiguration: Sendable {
         config.vuln.nvdAPIKey = string("hygie.vuln.nvdAPIKey")
         int("hygie.compliance.maxUploadBytes", 1024...(1 << 30), into: &config.compliance.maxUploadBytes)
         if let path = string("hygie.compliance.chromium"), !path.isEmpty { config.compliance.chromium = path }
+        int("hygie.awareness.smtpConnections", 1...32, into: &config.awareness.smtpConnections)
+        int("hygie.awareness.batchSize", 1...5000, into: &config.awareness.batchSize)
+        var scannerDelay = Int(config.awareness.scannerDelaySeconds)
+        int("hygie.awareness.scannerDelaySeconds", 0...600, into: &scannerDelay)
+        config.awareness.scannerDelaySeconds = Double(scannerDelay)
+        int("hygie.awareness.maxAttempts", 1...20, into: &config.awareness.maxAttempts)
         if let host = string("hygie.smtp.host"), !host.isEmpty {
             var port = 587
             int("hygie.smtp.port", 1...65535, into: &port)

@@ -121,7 +121,7 @@ struct VersionCommand: ParsableCommand {
 struct EstablishmentsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "establishments", abstract: "List or add establishments (instance administration).",
-        subcommands: [List.self, Add.self], defaultSubcommand: List.self)
+        subcommands: [List.self, Add.self, AddMember.self], defaultSubcommand: List.self)
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Every establishment: id, FINESS, name.")
@@ -161,6 +161,29 @@ struct EstablishmentsCommand: AsyncParsableCommand {
                     .init(name: name, finess: finess, kind: kind, groupID: group, regionID: region),
                     by: .system("hygie establishments add", channel: "cli"))
                 print(created.id.uuidString.lowercased())
+            }
+        }
+    }
+    struct AddMember: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "add-member",
+            abstract:
+                "Give a user a role in an establishment (created if new; the password is read from standard input).")
+        @OptionGroup var common: CommonOptions
+        @OptionGroup var target: EstablishmentOption
+        @Option(help: "E-mail address (the login).") var email: String
+        @Option(help: "Name shown in the interface.") var name: String
+        @Option(help: "Role: \(Role.allCases.map(\.rawValue).joined(separator: ", ")).") var role: String
+        @Option(help: "Interface language: fr or en.") var locale = "fr"
+
+        func run() async throws {
+            if isatty(STDIN_FILENO) != 0 { print("Password (at least 12 characters): ", terminator: "") }
+            let password = readLine(strippingNewline: true) ?? ""
+            try await VulnCommand.run(common) { boot in
+                let member = try await boot.identity().addMember(
+                    NewUser(email: email, displayName: name, password: password, role: role, locale: locale),
+                    in: try await target.scope(boot))
+                print("\(member.user.email): \(member.role.rawValue)")
             }
         }
     }

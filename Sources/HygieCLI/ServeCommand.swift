@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Hummingbird
+import HygieAwareness
 import HygieCompliance
 import HygieCore
 import HygieDetection
@@ -102,6 +103,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         // One service for the pages and the jobs: they share the matching index.
         let vuln = boot.vuln
+        let awareness = boot.awareness
         let compliance = boot.compliance(identity: identity, vuln: vuln, detection: detection)
         do {
             // Hygie's own frameworks, or their newer version after an upgrade; idempotent.
@@ -117,7 +119,7 @@ struct ServeCommand: AsyncParsableCommand {
                 publicURL: configuration.publicURL, maxBodyBytes: configuration.maxBodyBytes,
                 tlsEnabled: configuration.tlsCertificate != nil, maxIngestBytes: configuration.maxIngestBytes),
             logger: logger, detection: detection, ingest: ingest, udpPorts: udpPorts, intel: boot.intel,
-            vuln: vuln, compliance: compliance)
+            vuln: vuln, compliance: compliance, awareness: awareness)
         var background: [any Service] = [boot.database]
         background.append(
             JobScheduler(queue: boot.jobs, entries: Bootstrap.builtInSchedule, clock: boot.clock, logger: logger))
@@ -131,6 +133,7 @@ struct ServeCommand: AsyncParsableCommand {
                     concurrency: configuration.jobWorkers, logger: logger))
         }
         background += receivers
+        background.append(CampaignSender(service: awareness, logger: logger))
         let publicURL = configuration.publicURL
         let app = try buildApplication(
             services: services,

@@ -25,11 +25,15 @@ public struct SMTPSettings: Sendable, Hashable {
     public var heloName: String
     /// PEM file of certificate authorities to trust instead of the system's (internal relays).
     public var trustRootsPath: String?
+    /// Accept any certificate (GoPhish's `ignore_cert_errors`, for test relays with self-signed certificates).
+    public var ignoreCertificateErrors: Bool
 
     public init(
         host: String, port: Int, security: Security = .startTLS, username: String? = nil, password: String? = nil,
-        from: String, heloName: String = "hygie.localdomain", trustRootsPath: String? = nil
+        from: String, heloName: String = "hygie.localdomain", trustRootsPath: String? = nil,
+        ignoreCertificateErrors: Bool = false
     ) {
+        self.ignoreCertificateErrors = ignoreCertificateErrors
         self.host = host
         self.port = port
         self.security = security
@@ -69,20 +73,82 @@ public enum MailError: Error, Sendable, CustomStringConvertible {
     }
 }
 
-/// Sends mail through a relay: `EHLO`, optional `STARTTLS` or implicit TLS, `AUTH PLAIN` or `AUTH LOGIN` when
-/// credentials are set, one `MAIL FROM`, a `RCPT TO` per recipient, `DATA` with dot-stuffing (RFC 5321).
+/// One message for ``SMTPClient/deliver(_:report:)``: envelope sender, recipients and the rendered message.
+public struct Envelope: Sendable, Hashable {
+    public var from: String
+    public var recipients: [String]
+    /// The message (CRLF line ends), as ``MIMEMessage/render(date:domain:)`` writes it.
+    public var data: String
+
+    public init(from: String, recipients: [String], data: String) {
+        self.from = from
+        self.recipients = recipients
+        self.data = data
+    }
+}
+
+/// What became of one envelope.
+public enum DeliveryOutcome: Sendable, Hashable {
+    case accepted
+    /// A 4xx reply or a lost connection: worth trying again later.
+    case temporary(String)
+    /// A 5xx reply: the relay will not take it.
+    case permanent(String)
+}
+
+/// Sends mail through a relay: `EHLO`, optional `STARTTLS` (then `EHLO` again) or implicit TLS, `AUTH PLAIN` or
+/// `AUTH LOGIN` when credentials are set, then for each message `MAIL FROM`, a `RCPT TO` per recipient and `DATA`
+/// with dot-stuffing (RFC 5321), all on one connection.
 public struct SMTPClient: Sendable {
     public let settings: SMTPSettings
 
     public init(settings: SMTPSettings) { self.settings = settings }
 
-    /// Sends `message`. - Throws: ``MailError``.
+    /// Sends one notification. - Throws: ``MailError``.
     public func send(_ message: MailMessage, date: Date = Date()) async throws {
-        for address in message.to + [settings.from] where !Self.isAddress(address) {
-            throw MailError.invalid("not an e-mail address: \(address)")
+        let data = try Self.format(message, from: settings.from, date: date, domain: settings.heloName)
+        var outcome = DeliveryOutcome.temporary("not sent")
+        let recipients = message.to
+        try await deliver([Envelope(from: settings.from, recipients: recipients, data: data)]) { _, result in
+            outcome = result
         }
-        guard !message.to.isEmpty else { throw MailError.invalid("no recipient") }
-        let data = Self.format(message, from: settings.from, date: date, domain: settings.heloName)
+        switch outcome {
+        case .accepted: return
+        case .temporary(let reply), .permanent(let reply): throw MailError.refused(code: 0, reply: reply)
+        }
+    }
+
+    /// Sends `envelopes` on one connection, calling `report` once for each (in order). A refused message does
+    /// not stop the others (`RSET` and go on); a lost connection reports the rest as temporary failures.
+    /// - Throws: ``MailError`` only for an invalid address, before connecting.
+    public func deliver(
+        _ envelopes: [Envelope], report: (Int, DeliveryOutcome) async -> Void
+    ) async throws {
+        for envelope in envelopes {
+            for address in envelope.recipients + [envelope.from] where !Self.isAddress(address) {
+                throw MailError.invalid("not an e-mail address: \(address)")
+            }
+            guard !envelope.recipients.isEmpty else { throw MailError.invalid("no recipient") }
+        }
+        guard !envelopes.isEmpty else { return }
+        var next = 0
+        do {
+            try await withSession { session in
+                for (index, envelope) in envelopes.enumerated() {
+                    let outcome = try await session.transaction(envelope)
+                    next = index + 1
+                    await report(index, outcome)
+                    if outcome != .accepted { _ = try await session.command("RSET", expect: 250) }
+                }
+            }
+        } catch {
+            let reason = (error as? MailError)?.description ?? "\(error)"
+            for index in next..<envelopes.count { await report(index, .temporary(reason)) }
+        }
+    }
+
+    /// Opens a connection, greets, secures and authenticates, runs `body`, says `QUIT`.
+    func withSession(_ body: (inout Session) async throws -> Void) async throws {
         let tls = try makeTLSContext()
         let settings = self.settings
         let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
@@ -116,6 +182,7 @@ public struct SMTPClient: Sendable {
                     try channel.channel.pipeline.syncOperations.addHandler(
                         try NIOSSLClientHandler(context: tls, serverHostname: host), position: .first)
                 }.get()
+                // SPEC: RFC 3207 4.2: the client forgets what it knew and says EHLO again.
                 capabilities = try await session.command("EHLO \(settings.heloName)", expect: 250)
             }
             if let username = settings.username, let password = settings.password {
@@ -123,18 +190,16 @@ public struct SMTPClient: Sendable {
                 if auth.contains("PLAIN") {
                     let token = Data("\u{0}\(username)\u{0}\(password)".utf8).base64EncodedString()
                     _ = try await session.command("AUTH PLAIN \(token)", expect: 235)
-                } else {
+                } else if auth.contains("LOGIN") {
                     _ = try await session.command("AUTH LOGIN", expect: 334)
                     _ = try await session.command(Data(username.utf8).base64EncodedString(), expect: 334)
                     _ = try await session.command(Data(password.utf8).base64EncodedString(), expect: 235)
+                } else {
+                    throw MailError.connection("the relay offers neither AUTH PLAIN nor AUTH LOGIN")
                 }
             }
-            _ = try await session.command("MAIL FROM:<\(settings.from)>", expect: 250)
-            for recipient in message.to { _ = try await session.command("RCPT TO:<\(recipient)>", expect: 250) }
-            _ = try await session.command("DATA", expect: 354)
-            try await session.write(data + "\r\n.\r\n")
-            try await session.expect(250)
-            _ = try? await session.command("QUIT", expect: 221)  // try?: the message is accepted already.
+            try await body(&session)
+            _ = try? await session.command("QUIT", expect: 221)  // try?: every message is answered already.
         }
     }
 
@@ -144,6 +209,7 @@ public struct SMTPClient: Sendable {
         if let path = settings.trustRootsPath {
             configuration.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(path))
         }
+        if settings.ignoreCertificateErrors { configuration.certificateVerification = .none }
         return try NIOSSLContext(configuration: configuration)
     }
 
@@ -152,38 +218,25 @@ public struct SMTPClient: Sendable {
         host.contains(where: \.isLetter) && !host.contains(":") ? host : nil
     }
 
-    static func isAddress(_ text: String) -> Bool {
+    public static func isAddress(_ text: String) -> Bool {
         let parts = text.split(separator: "@", omittingEmptySubsequences: false)
-        return parts.count == 2 && !parts[0].isEmpty && parts[1].contains(".")
+        return parts.count == 2 && !parts[0].isEmpty && parts[1].contains(".") && text.utf8.count <= 254
             && !text.contains(where: { $0 == "<" || $0 == ">" || $0 == "\r" || $0 == "\n" || $0 == " " })
     }
 
-    /// The message in RFC 5322 form, UTF-8 body in base64, lines dot-stuffed for `DATA`.
-    static func format(_ message: MailMessage, from: String, date: Date, domain: String) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss '+0000'"
-        let body = Data(message.text.utf8).base64EncodedString(options: [
-            .lineLength76Characters, .endLineWithCarriageReturn, .endLineWithLineFeed,
-        ])
-        let headers = [
-            "From: Hygie <\(from)>", "To: \(message.to.joined(separator: ", "))",
-            "Subject: \(encodedWord(message.subject))", "Date: \(formatter.string(from: date))",
-            "Message-ID: <\(UUID().uuidString.lowercased())@\(domain)>", "MIME-Version: 1.0",
-            "Content-Type: text/plain; charset=utf-8", "Content-Transfer-Encoding: base64",
-            "Auto-Submitted: auto-generated",
-        ]
-        let lines = (headers + [""] + body.components(separatedBy: "\r\n"))
-        // SPEC: RFC 5321 4.5.2: a line starting with "." gets one more (base64 never does; headers might).
-        return lines.map { $0.hasPrefix(".") ? "." + $0 : $0 }.joined(separator: "\r\n")
+    /// A notification in RFC 5322 form, from Hygie, plain text.
+    static func format(_ message: MailMessage, from: String, date: Date, domain: String) throws(MailError) -> String {
+        var mime = MIMEMessage(
+            fromName: "Hygie", from: from, to: message.to, subject: message.subject, text: message.text)
+        mime.headers = [try MailHeader(name: "Auto-Submitted", value: "auto-generated")]
+        return try mime.render(date: date, domain: domain)
     }
 
-    /// RFC 2047 encoded word when the subject is not plain ASCII.
-    static func encodedWord(_ text: String) -> String {
-        let clean = text.replacingOccurrences(of: "\r", with: " ").replacingOccurrences(of: "\n", with: " ")
-        if clean.allSatisfy({ $0.isASCII }) { return clean }
-        return "=?utf-8?B?\(Data(clean.utf8).base64EncodedString())?="
+    /// RFC 5321 4.5.2: a line starting with "." gets one more; bare CR or LF become CRLF.
+    static func dotStuffed(_ data: String) -> String {
+        let lines = data.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\r", with: "\n")
+            .split(separator: "\n", omittingEmptySubsequences: false)
+        return lines.map { $0.hasPrefix(".") ? "." + $0 : String($0) }.joined(separator: "\r\n")
     }
 
     /// One SMTP conversation: commands out, multi-line replies in.
@@ -194,6 +247,32 @@ public struct SMTPClient: Sendable {
 
         mutating func write(_ text: String) async throws {
             try await outbound.write(ByteBuffer(string: text))
+        }
+
+        /// One message: 4xx and 5xx replies become outcomes, a broken connection throws.
+        mutating func transaction(_ envelope: Envelope) async throws -> DeliveryOutcome {
+            do {
+                _ = try await command("MAIL FROM:<\(envelope.from)>", expect: 250)
+                var accepted = 0
+                var refusal: MailError?
+                for recipient in envelope.recipients {
+                    do {
+                        _ = try await command("RCPT TO:<\(recipient)>", expect: 250)
+                        accepted += 1
+                    } catch let error as MailError {
+                        guard case .refused = error else { throw error }
+                        refusal = error
+                    }
+                }
+                if accepted == 0, let refusal { throw refusal }
+                _ = try await command("DATA", expect: 354)
+                try await write(SMTPClient.dotStuffed(envelope.data) + "\r\n.\r\n")
+                try await expect(250)
+                return .accepted
+            } catch MailError.refused(let code, let reply) {
+                let text = "\(code) \(reply)"
+                return (400..<500).contains(code) ? .temporary(text) : .permanent(text)
+            }
         }
 
         /// Sends a command and returns the text lines of the reply (capabilities after EHLO).

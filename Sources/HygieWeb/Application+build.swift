@@ -20,6 +20,9 @@ public func buildRouter(services: HygieServices) throws -> Router<HygieRequestCo
     router.add(middleware: RequestLoggingMiddleware(metrics: services.metrics))
     router.add(middleware: SecurityHeadersMiddleware(tls: services.settings.tlsEnabled))
     router.add(middleware: ErrorMiddleware(renderer: services.renderer))
+    router.add(
+        middleware: PhishingMiddleware(
+            awareness: services.awareness, renderer: services.renderer, maxBodyBytes: services.settings.maxBodyBytes))
     router.add(middleware: SessionMiddleware(identity: services.identity))
     router.add(
         middleware: FormCSRFMiddleware(
@@ -41,6 +44,7 @@ public func buildRouter(services: HygieServices) throws -> Router<HygieRequestCo
     VulnWebController(services: services).addRoutes(to: router)
     ComplianceAPIController(services: services).addRoutes(to: router)
     ComplianceWebController(services: services).addRoutes(to: router)
+    GoPhishAPIController(services: services).addRoutes(to: router)
     return router
 }
 

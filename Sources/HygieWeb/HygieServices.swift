@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+public import HygieAwareness
 public import HygieCompliance
 public import HygieCore
 public import HygieDetection
@@ -31,6 +32,8 @@ public struct HygieServices: Sendable {
     public let vuln: VulnService
     /// Frameworks, assessments, evidence, action plans, recurring audits, indicators.
     public let compliance: ComplianceService
+    /// Phishing simulation (GoPhish-compatible) and training.
+    public let awareness: AwarenessService
     /// Event ingestion; nil when this node does not receive events (tests, CLI).
     public let ingest: IngestService?
     public let sourceDirectory: SourceDirectory?
@@ -45,8 +48,9 @@ public struct HygieServices: Sendable {
         jobs: JobQueue,
         clock: any HygieClock, settings: WebSettings, logger: Logger, detection: DetectionService? = nil,
         ingest: IngestService? = nil, udpPorts: [Int] = [], intel: IntelService? = nil, vuln: VulnService? = nil,
-        compliance: ComplianceService? = nil
+        compliance: ComplianceService? = nil, awareness: AwarenessService? = nil
     ) async throws {
+        self.awareness = awareness ?? AwarenessService(database: database, audit: audit, clock: clock)
         let vuln = vuln ?? VulnService(database: database, audit: audit, clock: clock)
         self.vuln = vuln
         self.intel = intel ?? IntelService(database: database, audit: audit, clock: clock)

@@ -21,7 +21,10 @@ struct FormCSRFMiddleware: RouterMiddleware {
     /// Inventory files, vulnerability data, framework libraries and evidence (pages and API).
     let maxUploadBytes: Int
     /// Paths (prefixes) that take uploads: their pages post `multipart/form-data`.
-    static let uploadPrefixes = ["/api/v1/vuln/", "/vuln/", "/api/v1/compliance/", "/compliance/"]
+    static let uploadPrefixes = [
+        "/api/v1/vuln/", "/vuln/", "/api/v1/compliance/", "/compliance/", "/api/templates", "/api/import/",
+        "/awareness/",
+    ]
     static let preSessionCookie = "hygie_csrf"
     static let bulkPaths: Set<String> = ["/api/v1/ingest", "/api/v1/rules", "/api/v1/intel/import"]
 
