@@ -75,6 +75,7 @@ let package = Package(
         .target(
             name: "AwarenessCore",
             dependencies: ["RecordInput"],
+            resources: [.copy("Resources")],
             swiftSettings: swiftSettings
         ),
         .target(

@@ -115,6 +115,9 @@ e2e patterns .venv/bin/python Tests/e2e/e2e_patterns.py .build/debug/hygie
 log "TAXII 2.1 conformance (OASIS taxii2-client, stix2, stix2-validator) against a fresh Hygie over HTTPS"
 e2e taxii-conformance scripts/conformance.sh taxii .build/debug/hygie
 
+log "GoPhish client conformance (PyPI gophish 0.5.1, aiosmtpd sink) against a fresh Hygie"
+e2e gophish-conformance scripts/conformance.sh gophish .build/debug/hygie
+
 log "End-to-end threat intelligence on SQLite (hub and hospital, feeds, IOC alerts, sightings, stix2-validator)"
 e2e intel-sqlite python3 Tests/e2e/e2e_intel.py .build/debug/hygie --python .venv-conformance/bin/python
 

@@ -94,6 +94,11 @@ actor TrackingCache {
 
     func forgetWebhooks(_ establishment: UUID) { webhooks[establishment] = nil }
 
+    func forgetAll() {
+        recipients = [:]
+        campaigns = [:]
+    }
+
     /// Queues an event; true when the queue was empty (the caller schedules a flush).
     func append(_ item: Pending) -> Bool {
         pending.append(item)
@@ -265,6 +270,7 @@ extension AwarenessService {
                         ).run()
                     }
                 }
+                try await Self.assignTrainingAfter(items, now: items.last?.time ?? 0, on: sql)
                 for chunk in stride(from: 0, to: items.count, by: 100) {
                     let rows = items[chunk..<min(chunk + 100, items.count)].map { item in
                         SQLGroupExpression(
@@ -294,6 +300,43 @@ extension AwarenessService {
                         campaignId: $0.campaignID, email: $0.email, time: Date(milliseconds: $0.time),
                         message: Self.message($0.action), details: $0.details, scanner: $0.scannerReason != nil)
                 })
+        }
+    }
+
+    /// The programme's automatic training: whoever clicked (or submitted) gets the module, due in the
+    /// programme's number of days, unless they have it open or took it in the last year.
+    static func assignTrainingAfter(_ items: [TrackingCache.Pending], now: Int64, on sql: any SQLDatabase) async throws
+    {
+        var programmes: [UUID: Programme] = [:]
+        for item in items where item.scannerReason == nil {
+            let programme: Programme
+            if let known = programmes[item.establishment] {
+                programme = known
+            } else {
+                programme = try await Self.programme(item.establishment, on: sql)
+                programmes[item.establishment] = programme
+            }
+            let module: String?
+            switch item.action {
+            case .click: module = programme.trainingAfterClick
+            case .submit: module = programme.trainingAfterSubmit ?? programme.trainingAfterClick
+            default: module = nil
+            }
+            guard let module,
+                let row = try await sql.raw("SELECT * FROM aw_results WHERE id = \(bind: item.resultID)").first()
+            else { continue }
+            let person = Target(
+                firstName: try row.decode(column: "first_name", as: String.self),
+                lastName: try row.decode(column: "last_name", as: String.self),
+                email: try row.decode(column: "email", as: String.self),
+                position: try row.decode(column: "position", as: String.self),
+                department: try row.decode(column: "department", as: String.self),
+                role: try row.decode(column: "role", as: String.self),
+                language: try row.decode(column: "language", as: String.self))
+            let due = Date(milliseconds: now + Int64(programme.trainingDueDays) * Self.day).utcDay
+            _ = try await insertAssignment(
+                sql, establishment: item.establishment, person: person, module: module,
+                reason: item.action == .click ? "click" : "submit", dueOn: due, now: now, by: "hygie")
         }
     }
 

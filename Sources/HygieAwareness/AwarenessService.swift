@@ -134,7 +134,10 @@ public struct AwarenessService: Sendable {
             informedOn: try row.decode(column: "informed_on", as: String?.self),
             representativesOn: try row.decode(column: "representatives_on", as: String?.self),
             approver: try row.decode(column: "approver", as: String?.self),
-            retentionMonths: try row.decode(column: "retention_months", as: Int.self))
+            retentionMonths: try row.decode(column: "retention_months", as: Int.self),
+            trainingAfterClick: try row.decode(column: "training_after_click", as: String?.self),
+            trainingAfterSubmit: try row.decode(column: "training_after_submit", as: String?.self),
+            trainingDueDays: try row.decode(column: "training_due_days", as: Int.self))
     }
 
     /// Records the programme's declaration: when staff and their representatives were informed, who approved,
@@ -154,6 +157,16 @@ public struct AwarenessService: Sendable {
         guard (1...36).contains(value.retentionMonths) else {
             throw AwarenessError.invalid("retention_months must be between 1 and 36")
         }
+        for module in [value.trainingAfterClick, value.trainingAfterSubmit].compactMap({ $0 }) where !module.isEmpty {
+            guard TrainingCatalogue.ids.contains(module) else {
+                throw AwarenessError.invalid("unknown training module \(module)")
+            }
+        }
+        value.trainingAfterClick = value.trainingAfterClick.flatMap { $0.isEmpty ? nil : $0 }
+        value.trainingAfterSubmit = value.trainingAfterSubmit.flatMap { $0.isEmpty ? nil : $0 }
+        guard (1...90).contains(value.trainingDueDays) else {
+            throw AwarenessError.invalid("training_due_days must be between 1 and 90")
+        }
         let est = scope.establishmentID.uuid
         let now = now()
         let stored = value
@@ -166,9 +179,10 @@ public struct AwarenessService: Sendable {
             try await db.raw(
                 """
                 INSERT INTO aw_programmes (establishment_id, informed_on, representatives_on, approver, \
-                retention_months, updated_at) VALUES (\(bind: est), \(bind: stored.informedOn), \
-                \(bind: stored.representativesOn), \(bind: stored.approver), \(bind: Int64(stored.retentionMonths)), \
-                \(bind: now))
+                retention_months, training_after_click, training_after_submit, training_due_days, updated_at) \
+                VALUES (\(bind: est), \(bind: stored.informedOn), \(bind: stored.representativesOn), \
+                \(bind: stored.approver), \(bind: Int64(stored.retentionMonths)), \(bind: stored.trainingAfterClick), \
+                \(bind: stored.trainingAfterSubmit), \(bind: Int64(stored.trainingDueDays)), \(bind: now))
                 """
             ).run()
         }

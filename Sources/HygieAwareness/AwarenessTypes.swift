@@ -59,15 +59,25 @@ public struct Programme: Sendable, Hashable, Codable {
     public var approver: String?
     /// Months after which per-person results are deleted (1–36, default 12).
     public var retentionMonths: Int
+    /// Training module assigned to whoever clicks in a campaign, or nil.
+    public var trainingAfterClick: String?
+    /// Training module assigned to whoever submits a landing page's form, or nil.
+    public var trainingAfterSubmit: String?
+    /// Days given to complete an automatic assignment (1–90, default 14).
+    public var trainingDueDays: Int
 
     public init(
         informedOn: String? = nil, representativesOn: String? = nil, approver: String? = nil,
-        retentionMonths: Int = 12
+        retentionMonths: Int = 12, trainingAfterClick: String? = nil, trainingAfterSubmit: String? = nil,
+        trainingDueDays: Int = 14
     ) {
         self.informedOn = informedOn
         self.representativesOn = representativesOn
         self.approver = approver
         self.retentionMonths = retentionMonths
+        self.trainingAfterClick = trainingAfterClick
+        self.trainingAfterSubmit = trainingAfterSubmit
+        self.trainingDueDays = trainingDueDays
     }
 }
 

@@ -68,12 +68,13 @@ struct Bootstrap {
         VulnService(database: database, audit: audit, clock: clock, configuration: configuration.vuln)
     }
     /// Compliance reads the indicators of the other modules through `IndicatorSource`.
-    func compliance(identity: IdentityService, vuln: VulnService? = nil, detection: DetectionService? = nil)
-        -> ComplianceService
-    {
+    func compliance(
+        identity: IdentityService, vuln: VulnService? = nil, detection: DetectionService? = nil,
+        awareness: AwarenessService? = nil
+    ) -> ComplianceService {
         ComplianceService(
             database: database, audit: audit, clock: clock, configuration: configuration.compliance,
-            indicatorSources: [vuln ?? self.vuln, detection ?? self.detection, identity])
+            indicatorSources: [vuln ?? self.vuln, detection ?? self.detection, identity, awareness ?? self.awareness])
     }
 
     var awareness: AwarenessService {
@@ -117,8 +118,10 @@ struct Bootstrap {
 
     /// The jobs every instance runs.
     func builtInHandlers(
-        identity: IdentityService, vuln: VulnService? = nil, compliance: ComplianceService? = nil
+        identity: IdentityService, vuln: VulnService? = nil, compliance: ComplianceService? = nil,
+        awareness: AwarenessService? = nil
     ) -> [any JobHandler] {
+        let awareness = awareness ?? self.awareness
         // One intel service (one read of the instance key) for both intel jobs.
         let intelService = intel
         return [
@@ -130,7 +133,10 @@ struct Bootstrap {
             IntelMaintenanceJob(service: intelService),
             VulnMaintenanceJob(service: vuln ?? self.vuln),
             ComplianceDailyJob(
-                service: compliance ?? self.compliance(identity: identity, vuln: vuln), smtp: configuration.smtp),
+                service: compliance ?? self.compliance(identity: identity, vuln: vuln, awareness: awareness),
+                smtp: configuration.smtp),
+            AwarenessRetentionJob(service: awareness),
+            AwarenessTrainingMailJob(service: awareness, smtp: configuration.smtp, publicURL: configuration.publicURL),
         ] + (configuration.smtp.map { [EmailDeliveryJob(service: detection, smtp: $0)] } ?? [])
     }
 
@@ -150,6 +156,11 @@ struct Bootstrap {
             name: "vuln-maintenance", schedule: try! CronSchedule("20 4 * * *"), kind: VulnMaintenanceJob.kind),
         ScheduledJob(
             name: "compliance-daily", schedule: try! CronSchedule("10 6 * * *"), kind: ComplianceDailyJob.kind),
+        ScheduledJob(
+            name: "awareness-retention", schedule: try! CronSchedule("40 2 * * *"), kind: AwarenessRetentionJob.kind),
+        ScheduledJob(
+            name: "awareness-training-mail", schedule: try! CronSchedule("*/5 * * * *"),
+            kind: AwarenessTrainingMailJob.kind),
     ]
 }
 

@@ -104,7 +104,7 @@ struct ServeCommand: AsyncParsableCommand {
         // One service for the pages and the jobs: they share the matching index.
         let vuln = boot.vuln
         let awareness = boot.awareness
-        let compliance = boot.compliance(identity: identity, vuln: vuln, detection: detection)
+        let compliance = boot.compliance(identity: identity, vuln: vuln, detection: detection, awareness: awareness)
         do {
             // Hygie's own frameworks, or their newer version after an upgrade; idempotent.
             try await compliance.installBuiltins()
@@ -128,7 +128,8 @@ struct ServeCommand: AsyncParsableCommand {
             background.append(
                 JobWorker(
                     queue: boot.jobs,
-                    handlers: boot.builtInHandlers(identity: identity, vuln: vuln, compliance: compliance),
+                    handlers: boot.builtInHandlers(
+                        identity: identity, vuln: vuln, compliance: compliance, awareness: awareness),
                     name: workerName,
                     concurrency: configuration.jobWorkers, logger: logger))
         }

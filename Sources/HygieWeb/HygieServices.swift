@@ -50,7 +50,8 @@ public struct HygieServices: Sendable {
         ingest: IngestService? = nil, udpPorts: [Int] = [], intel: IntelService? = nil, vuln: VulnService? = nil,
         compliance: ComplianceService? = nil, awareness: AwarenessService? = nil
     ) async throws {
-        self.awareness = awareness ?? AwarenessService(database: database, audit: audit, clock: clock)
+        let awareness = awareness ?? AwarenessService(database: database, audit: audit, clock: clock)
+        self.awareness = awareness
         let vuln = vuln ?? VulnService(database: database, audit: audit, clock: clock)
         self.vuln = vuln
         self.intel = intel ?? IntelService(database: database, audit: audit, clock: clock)
@@ -59,7 +60,8 @@ public struct HygieServices: Sendable {
         self.compliance =
             compliance
             ?? ComplianceService(
-                database: database, audit: audit, clock: clock, indicatorSources: [vuln, detection, identity])
+                database: database, audit: audit, clock: clock,
+                indicatorSources: [vuln, detection, identity, awareness])
         self.ingest = ingest
         self.sourceDirectory = ingest?.directory
         self.detectionMetrics = ingest?.metrics ?? DetectionMetrics()

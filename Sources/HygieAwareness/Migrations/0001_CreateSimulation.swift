@@ -1,8 +1,8 @@
 import FluentKit
 import SQLKit
 
-/// Phishing simulation: programme settings, groups and targets, templates, landing pages, sending profiles,
-/// webhooks, campaigns with one result per recipient, and the timeline. Objects have integer ids, as GoPhish
+/// Phishing simulation and training: programme settings, groups and targets, templates, landing pages, sending profiles,
+/// webhooks, campaigns with one result per recipient, the timeline, and training assignments. Objects have integer ids, as GoPhish
 /// clients expect; every row carries its establishment and every query filters by it.
 struct CreateSimulation: AsyncMigration {
     var name: String { "awareness.0001.create-simulation" }
@@ -14,6 +14,9 @@ struct CreateSimulation: AsyncMigration {
             .field("representatives_on", .string)
             .field("approver", .string)
             .field("retention_months", .int64, .required)
+            .field("training_after_click", .string)
+            .field("training_after_submit", .string)
+            .field("training_due_days", .int64, .required)
             .field("updated_at", .int64, .required)
             .create()
         try await database.schema("aw_groups")
@@ -143,17 +146,45 @@ struct CreateSimulation: AsyncMigration {
             .field("details", .string, .required)
             .field("scanner", .bool, .required)
             .create()
+        try await database.schema("aw_assignments")
+            .field("id", .int64, .identifier(auto: true))
+            .field("establishment_id", .uuid, .required)
+            .field("email", .string, .required)
+            .field("first_name", .string, .required)
+            .field("last_name", .string, .required)
+            .field("department", .string, .required)
+            .field("language", .string, .required)
+            .field("module", .string, .required)
+            .field("reason", .string, .required)
+            .field("assigned_at", .int64, .required)
+            .field("due_on", .string, .required)
+            .field("invited_at", .int64)
+            .field("reminded_at", .int64)
+            .field("attempts", .int64, .required)
+            .field("best_score", .int64)
+            .field("completed_at", .int64)
+            .field("certificate", .string)
+            .field("assigned_by", .string, .required)
+            .create()
+        try await database.schema("aw_learner_tokens")
+            .field("token_hash", .string, .identifier(auto: false))
+            .field("establishment_id", .uuid, .required)
+            .field("email", .string, .required)
+            .field("expires_at", .int64, .required)
+            .create()
         let sql = database as! any SQLDatabase  // both drivers are SQL databases
         try await sql.raw("CREATE INDEX aw_targets_group ON aw_targets (group_id)").run()
         try await sql.raw("CREATE INDEX aw_campaigns_est ON aw_campaigns (establishment_id, id)").run()
         try await sql.raw("CREATE INDEX aw_results_campaign ON aw_results (campaign_id)").run()
         try await sql.raw("CREATE INDEX aw_results_due ON aw_results (sent_at, failed, next_try_at)").run()
         try await sql.raw("CREATE INDEX aw_events_campaign ON aw_events (campaign_id, id)").run()
+        try await sql.raw("CREATE INDEX aw_assignments_person ON aw_assignments (establishment_id, email)").run()
     }
 
     func revert(on database: any Database) async throws {
         for table in [
-            "aw_events", "aw_results", "aw_campaigns", "aw_webhooks", "aw_profiles", "aw_pages", "aw_templates",
+            "aw_learner_tokens", "aw_assignments", "aw_events", "aw_results", "aw_campaigns", "aw_webhooks",
+            "aw_profiles", "aw_pages", "aw_templates",
             "aw_targets", "aw_groups", "aw_programmes",
         ] {
             try await database.schema(table).delete()
