@@ -124,21 +124,36 @@ public enum TrainingCatalogue {
     }
 }
 
-/// A small, safe Markdown subset for lessons: `#`–`###` headings, paragraphs, `-` and `1.` lists, `> ` notes,
-/// `**bold**` and `*emphasis*`. Everything is HTML-escaped first: the text cannot inject markup.
+/// A piece of inline text: plain, **bold** or *emphasised*.
+public struct MarkdownSpan: Sendable, Hashable {
+    public var text: String
+    public var strong: Bool
+    public var emphasis: Bool
+}
+
+/// A block of a lesson.
+public enum MarkdownBlock: Sendable, Hashable {
+    case heading(level: Int, [MarkdownSpan])
+    case paragraph([MarkdownSpan])
+    case list(ordered: Bool, items: [[MarkdownSpan]])
+    case note([MarkdownSpan])
+}
+
+/// The Markdown subset lessons use: `#`–`###` headings, paragraphs, `-` and `1.` lists, `> ` notes, `**bold**`
+/// and `*emphasis*`. It yields blocks and spans of plain text, which pages render with their usual escaping:
+/// a lesson cannot inject markup.
 public enum Markdown {
-    public static func html(_ source: String) -> String {
-        var out = ""
+    public static func blocks(_ source: String) -> [MarkdownBlock] {
+        var out: [MarkdownBlock] = []
         var paragraph: [String] = []
         var list: (ordered: Bool, items: [String])?
         func flush() {
             if !paragraph.isEmpty {
-                out += "<p>" + paragraph.map(inline).joined(separator: " ") + "</p>\n"
+                out.append(.paragraph(spans(paragraph.joined(separator: " "))))
                 paragraph = []
             }
             if let current = list {
-                let tag = current.ordered ? "ol" : "ul"
-                out += "<\(tag)>" + current.items.map { "<li>\(inline($0))</li>" }.joined() + "</\(tag)>\n"
+                out.append(.list(ordered: current.ordered, items: current.items.map(spans)))
                 list = nil
             }
         }
@@ -146,16 +161,16 @@ public enum Markdown {
             let line = raw.trimmingCharacters(in: .whitespaces)
             if line.isEmpty {
                 flush()
-            } else if let level = ["### ": 3, "## ": 2, "# ": 1].first(where: { line.hasPrefix($0.key) }) {
+            } else if let level = [("### ", 3), ("## ", 2), ("# ", 1)].first(where: { line.hasPrefix($0.0) }) {
                 flush()
-                out += "<h\(level.value + 1)>\(inline(String(line.dropFirst(level.key.count))))</h\(level.value + 1)>\n"
+                out.append(.heading(level: level.1, spans(String(line.dropFirst(level.0.count)))))
             } else if line.hasPrefix("> ") {
                 flush()
-                out += "<aside class=\"note\"><p>\(inline(String(line.dropFirst(2))))</p></aside>\n"
+                out.append(.note(spans(String(line.dropFirst(2)))))
             } else if line.hasPrefix("- ") || line.hasPrefix("* ") {
                 if !paragraph.isEmpty || list?.ordered == true { flush() }
                 list = (false, (list?.items ?? []) + [String(line.dropFirst(2))])
-            } else if let dot = line.firstIndex(of: "."), line[..<dot].allSatisfy(\.isNumber), !line[..<dot].isEmpty,
+            } else if let dot = line.firstIndex(of: "."), !line[..<dot].isEmpty, line[..<dot].allSatisfy(\.isNumber),
                 line[line.index(after: dot)...].hasPrefix(" ")
             {
                 if !paragraph.isEmpty || list?.ordered == false { flush() }
@@ -169,24 +184,18 @@ public enum Markdown {
         return out
     }
 
-    static func inline(_ text: String) -> String {
-        var escaped = HTML.escape(text)
-        escaped = replacePairs(escaped, marker: "**", open: "<strong>", close: "</strong>")
-        escaped = replacePairs(escaped, marker: "*", open: "<em>", close: "</em>")
-        return escaped
-    }
-
-    static func replacePairs(_ text: String, marker: String, open: String, close: String) -> String {
-        let parts = text.components(separatedBy: marker)
-        guard parts.count >= 3 else { return text }
-        var out = parts[0]
-        for index in 1..<parts.count {
-            let opening = index % 2 == 1
-            // An unmatched last marker stays as it is.
-            if opening && index == parts.count - 1 {
-                out += marker + parts[index]
-            } else {
-                out += (opening ? open : close) + parts[index]
+    /// `**bold**` and `*emphasis*` split into spans; an unmatched marker stays as text.
+    public static func spans(_ text: String) -> [MarkdownSpan] {
+        var out: [MarkdownSpan] = []
+        let bold = text.components(separatedBy: "**")
+        for (index, part) in bold.enumerated() {
+            let strong = index % 2 == 1 && index < bold.count - 1
+            let prefix = index % 2 == 1 && !strong ? "**" : ""
+            let emphasised = (prefix + part).components(separatedBy: "*")
+            for (inner, piece) in emphasised.enumerated() where !piece.isEmpty || emphasised.count == 1 {
+                let emphasis = inner % 2 == 1 && inner < emphasised.count - 1
+                let text = inner % 2 == 1 && !emphasis ? "*" + piece : piece
+                if !text.isEmpty { out.append(MarkdownSpan(text: text, strong: strong, emphasis: emphasis)) }
             }
         }
         return out

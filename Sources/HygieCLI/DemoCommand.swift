@@ -129,6 +129,7 @@ struct DemoCommand: AsyncParsableCommand {
             let complianceSummary = try await DemoCompliance.seed(
                 boot: boot, identity: identity, hospital: scope, clinic: clinicScope, region: region, actor: actor,
                 now: Date())
+            let awarenessSummary = try await DemoAwareness.seed(boot: boot, scope: scope, now: Date())
             _ = try await boot.detection.syncBuiltInRules()
             let events = try await DemoDetection.seed(
                 scope: scope, detection: boot.detection, events: !noEvents,
@@ -156,6 +157,7 @@ struct DemoCommand: AsyncParsableCommand {
                         ? " Import CISA KEV and NVD data (hygie vuln import) to match the inventory against real CVEs."
                         : ""))
             print("Compliance: \(complianceSummary).")
+            print("Awareness: \(awarenessSummary).")
             if events > 0 {
                 print(
                     "\(events) demo log events wait in this node's spool: `hygie serve` evaluates them at start (alerts, rules, sources, event search)."

@@ -45,6 +45,7 @@ public func buildRouter(services: HygieServices) throws -> Router<HygieRequestCo
     ComplianceAPIController(services: services).addRoutes(to: router)
     ComplianceWebController(services: services).addRoutes(to: router)
     GoPhishAPIController(services: services).addRoutes(to: router)
+    AwarenessWebController(services: services).addRoutes(to: router)
     return router
 }
 

@@ -83,6 +83,12 @@ extension HygieServices {
         if let role, [.admin, .rssi, .analyst, .auditor, .dpo].contains(role) {
             nav.append(.init(href: "/compliance", label: t("nav.compliance"), active: active == "compliance"))
         }
+        if let role, [.admin, .rssi, .analyst, .dpo].contains(role) {
+            nav.append(.init(href: "/awareness", label: t("nav.awareness"), active: active == "awareness"))
+        }
+        if role != nil {
+            nav.append(.init(href: "/training", label: t("nav.training"), active: active == "training"))
+        }
         if let role, [.admin, .coordinator].contains(role) {
             nav.append(.init(href: "/compliance/fleet", label: t("nav.fleet"), active: active == "fleet"))
         }
