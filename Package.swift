@@ -290,6 +290,10 @@ let package = Package(
                 "HygieStorage",
                 "HygieJobs",
                 "HygieWeb",
+                "HygieAwareness",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "FluentKit", package: "fluent-kit"),
                 .product(name: "SQLKit", package: "sql-kit"),
@@ -356,7 +360,7 @@ let package = Package(
         ),
         .testTarget(
             name: "HygieMailTests",
-            dependencies: ["HygieMail"],
+            dependencies: ["HygieMail", "HygieTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

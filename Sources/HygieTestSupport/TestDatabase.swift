@@ -1,5 +1,6 @@
 public import FluentKit
 import Foundation
+import HygieAwareness
 import HygieCompliance
 public import HygieCore
 import HygieDetection
@@ -25,7 +26,7 @@ public enum TestDatabase: String, Sendable, CustomTestStringConvertible {
 
     public static var migrations: [any Migration] {
         CoreMigrations.all + JobsMigrations.all + IntelMigrations.all + DetectionMigrations.all + VulnMigrations.all
-            + ComplianceMigrations.all
+            + ComplianceMigrations.all + AwarenessMigrations.all
     }
 
     static let logger: Logger = {
