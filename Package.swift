@@ -359,6 +359,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "HygieAwarenessTests",
+            dependencies: [
+                "HygieAwareness", "AwarenessCore", "HygieTestSupport", "HygieCore", "HygieStorage", "HygieMail",
+                .product(name: "SQLKit", package: "sql-kit"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "HygieMailTests",
             dependencies: ["HygieMail", "HygieTestSupport"],
             swiftSettings: swiftSettings
