@@ -1,4 +1,6 @@
+import Foundation
 import Hummingbird
+import HygieAwareness
 public import HummingbirdTesting
 import HygieCore
 import HygieStorage
@@ -12,7 +14,10 @@ extension TestServices {
         logger.logLevel = .warning
         return try await HygieServices(
             database: database, identity: identity, tenancy: tenancy, audit: audit, jobs: jobs, clock: clock,
-            settings: WebSettings(publicURL: "http://127.0.0.1", maxBodyBytes: 64 * 1024), logger: logger)
+            settings: WebSettings(publicURL: "http://127.0.0.1", maxBodyBytes: 64 * 1024), logger: logger,
+            awareness: AwarenessService(
+                database: database, audit: audit, clock: clock,
+                secrets: try SecretBox(keyData: Data(repeating: 7, count: 32))))
     }
 
     /// Runs `body` against the router (no sockets), always shutting down.
