@@ -145,14 +145,17 @@ public final class FakeSMTPServer: Sendable {
                 send("250-AUTH PLAIN LOGIN", context: context)
                 send("250 8BITMIME", context: context)
             } else if upper.hasPrefix("AUTH PLAIN ") {
-                let parts = decode(String(line.dropFirst(11))).split(separator: "\u{0}", omittingEmptySubsequences: false)
+                let parts = decode(String(line.dropFirst(11))).split(
+                    separator: "\u{0}", omittingEmptySubsequences: false)
                 guard parts.count == 3 else { return send("501 5.5.2 bad AUTH PLAIN", context: context) }
                 authenticate(String(parts[1]), String(parts[2]), context: context)
             } else if upper == "AUTH LOGIN" {
                 login = []
                 send("334 VXNlcm5hbWU6", context: context)
             } else if upper.hasPrefix("MAIL FROM:") {
-                if credentials != nil && user == nil { return send("530 5.7.0 authentication required", context: context) }
+                if credentials != nil && user == nil {
+                    return send("530 5.7.0 authentication required", context: context)
+                }
                 from = Self.address(line)
                 recipients = []
                 send("250 2.1.0 ok", context: context)
@@ -194,7 +197,9 @@ public final class FakeSMTPServer: Sendable {
         }
 
         static func address(_ line: String) -> String {
-            guard let open = line.firstIndex(of: "<"), let close = line.lastIndex(of: ">"), open < close else { return "" }
+            guard let open = line.firstIndex(of: "<"), let close = line.lastIndex(of: ">"), open < close else {
+                return ""
+            }
             return String(line[line.index(after: open)..<close])
         }
     }

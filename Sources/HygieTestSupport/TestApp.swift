@@ -1,7 +1,7 @@
 import Foundation
 import Hummingbird
-import HygieAwareness
 public import HummingbirdTesting
+import HygieAwareness
 import HygieCore
 import HygieStorage
 public import HygieWeb

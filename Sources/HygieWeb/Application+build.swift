@@ -45,6 +45,7 @@ public func buildRouter(services: HygieServices) throws -> Router<HygieRequestCo
     ComplianceAPIController(services: services).addRoutes(to: router)
     ComplianceWebController(services: services).addRoutes(to: router)
     GoPhishAPIController(services: services).addRoutes(to: router)
+    AwarenessAPIController(services: services).addRoutes(to: router)
     AwarenessWebController(services: services).addRoutes(to: router)
     return router
 }
@@ -54,7 +55,8 @@ public func openAPIDocument(services: HygieServices) -> [String: Any] {
     OpenAPIDocument.make(
         CoreAPIController(services: services).operations + DetectionAPIController(services: services).operations
             + IntelAPIController(services: services).operations + VulnAPIController(services: services).operations
-            + ComplianceAPIController(services: services).operations)
+            + ComplianceAPIController(services: services).operations
+            + AwarenessAPIController(services: services).operations)
 }
 
 /// Where and how the HTTP server listens.

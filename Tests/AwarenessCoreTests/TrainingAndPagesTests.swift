@@ -79,7 +79,8 @@ import Testing
 
     @Test func markdownBecomesBlocksOfPlainText() {
         let blocks = Markdown.blocks(
-            "# Title\n\nSome **bold** and *em* <script>.\n\n- one\n- two\n\n1. first\n2. second\n\n> note\nplain * star")
+            "# Title\n\nSome **bold** and *em* <script>.\n\n- one\n- two\n\n1. first\n2. second\n\n> note\nplain * star"
+        )
         #expect(blocks.count == 6)
         #expect(blocks[0] == .heading(level: 1, [MarkdownSpan(text: "Title", strong: false, emphasis: false)]))
         guard case .paragraph(let spans) = blocks[1] else {
@@ -89,7 +90,14 @@ import Testing
         #expect(spans.contains(MarkdownSpan(text: "bold", strong: true, emphasis: false)))
         #expect(spans.contains(MarkdownSpan(text: "em", strong: false, emphasis: true)))
         #expect(spans.map(\.text).joined().contains("<script>"))  // kept as text: the page escapes it
-        #expect(blocks[2] == .list(ordered: false, items: [[.init(text: "one", strong: false, emphasis: false)], [.init(text: "two", strong: false, emphasis: false)]]))
+        #expect(
+            blocks[2]
+                == .list(
+                    ordered: false,
+                    items: [
+                        [.init(text: "one", strong: false, emphasis: false)],
+                        [.init(text: "two", strong: false, emphasis: false)],
+                    ]))
         guard case .list(true, let items) = blocks[3] else {
             Issue.record("\(blocks[3])")
             return

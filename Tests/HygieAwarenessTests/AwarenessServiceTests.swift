@@ -52,7 +52,8 @@ struct AwarenessWorld {
         _ = try await awareness.savePage(
             PageInput(
                 name: "RH",
-                html: "<form action=\"https://x.example\"><input name=\"username\"><input type=\"password\" name=\"pw\"></form>",
+                html:
+                    "<form action=\"https://x.example\"><input name=\"username\"><input type=\"password\" name=\"pw\"></form>",
                 captureCredentials: capture), in: scope)
         _ = try await awareness.saveProfile(
             ProfileInput(
@@ -95,7 +96,9 @@ struct AwarenessWorld {
             #expect(campaign.results.allSatisfy { RecipientID($0.id) != nil })
             // Analysts prepare but do not launch; the DPO reads.
             let analyst = try await world.services.member(.analyst, in: world.establishment)
-            await #expect(throws: HygieCoreError.self) { _ = try await world.awareness.complete(campaign.id, in: analyst) }
+            await #expect(throws: HygieCoreError.self) {
+                _ = try await world.awareness.complete(campaign.id, in: analyst)
+            }
             let dpo = try await world.services.member(.dpo, in: world.establishment)
             #expect(try await world.awareness.campaign(campaign.id, in: dpo).results.count == 6)
             await #expect(throws: HygieCoreError.self) {
@@ -169,8 +172,12 @@ struct AwarenessWorld {
 
             // Completed: links answer "not found".
             _ = try await world.awareness.complete(campaign.id, in: world.scope)
-            await #expect(throws: AwarenessError.self) { _ = try await world.awareness.track(.click, world.request(rids[5])) }
-            await #expect(throws: AwarenessError.self) { _ = try await world.awareness.track(.open, world.request("zzzzzzz")) }
+            await #expect(throws: AwarenessError.self) {
+                _ = try await world.awareness.track(.click, world.request(rids[5]))
+            }
+            await #expect(throws: AwarenessError.self) {
+                _ = try await world.awareness.track(.open, world.request("zzzzzzz"))
+            }
             try await world.smtp.stop()
         }
     }
@@ -254,8 +261,12 @@ struct AwarenessWorld {
             try await world.prepare()
             let campaign = try await world.launch()
             let (_, other) = try await world.services.makeEstablishment("Clinique Azur")
-            await #expect(throws: AwarenessError.self) { _ = try await world.awareness.campaign(campaign.id, in: other) }
-            await #expect(throws: AwarenessError.self) { try await world.awareness.deleteCampaign(campaign.id, in: other) }
+            await #expect(throws: AwarenessError.self) {
+                _ = try await world.awareness.campaign(campaign.id, in: other)
+            }
+            await #expect(throws: AwarenessError.self) {
+                try await world.awareness.deleteCampaign(campaign.id, in: other)
+            }
             #expect(try await world.awareness.groups(in: other).isEmpty)
             #expect(try await world.awareness.campaignSummaries(in: other).isEmpty)
             // Names are looked up in the caller's establishment only.
@@ -275,14 +286,16 @@ struct AwarenessWorld {
     func aBadTargetListImportsNothing(_ database: TestDatabase) async throws {
         try await database.withDatabase { db in
             let world = try await AwarenessWorld.make(db)
-            let csv = "Prénom;Nom;Courriel;Fonction;Service\nAnne;Roy;anne@vauban.example;IDE;Urgences\nBob;Lee;pas-un-courriel;IDE;Urgences\n"
+            let csv =
+                "Prénom;Nom;Courriel;Fonction;Service\nAnne;Roy;anne@vauban.example;IDE;Urgences\nBob;Lee;pas-un-courriel;IDE;Urgences\n"
             await #expect {
                 _ = try await world.awareness.importGroup(name: "Import", csv: Array(csv.utf8), in: world.scope)
             } throws: { error in
                 (error as? AwarenessError)?.publicMessage.contains("line 3") == true
             }
             #expect(try await world.awareness.groups(in: world.scope).isEmpty)
-            let targets = try await db.sql.raw("SELECT COUNT(*) AS n FROM aw_targets").first()?.decode(column: "n", as: Int.self)
+            let targets = try await db.sql.raw("SELECT COUNT(*) AS n FROM aw_targets").first()?.decode(
+                column: "n", as: Int.self)
             #expect(targets == 0)
             await #expect(throws: AwarenessError.self) {
                 _ = try await world.awareness.saveTemplate(
@@ -377,14 +390,23 @@ struct AwarenessWorld {
             _ = try await world.awareness.assign("usb", to: .group(group.id), dueOn: due, in: world.scope)
             _ = try await world.awareness.assign("passwords", to: .group(group.id), dueOn: due, in: world.scope)
             let client = SMTPClient(
-                settings: SMTPSettings(host: "127.0.0.1", port: world.smtp.port, security: .none, from: "hygie@vauban.example"))
-            #expect(try await world.awareness.sendTrainingMail(client: client, publicURL: "https://hygie.vauban.example") == 2)
-            #expect(try await world.awareness.sendTrainingMail(client: client, publicURL: "https://hygie.vauban.example") == 0)
+                settings: SMTPSettings(
+                    host: "127.0.0.1", port: world.smtp.port, security: .none, from: "hygie@vauban.example"))
+            #expect(
+                try await world.awareness.sendTrainingMail(client: client, publicURL: "https://hygie.vauban.example")
+                    == 2)
+            #expect(
+                try await world.awareness.sendTrainingMail(client: client, publicURL: "https://hygie.vauban.example")
+                    == 0)
             let mail = try #require(world.smtp.messages.first)
             #expect(mail.data.contains("https://hygie.vauban.example/training/t/"))
             world.services.clock.advance(by: 4 * 86_400)
-            #expect(try await world.awareness.sendTrainingMail(client: client, publicURL: "https://hygie.vauban.example") == 2)
-            #expect(world.smtp.messages.last?.data.contains(MIME.encodedWord("Rappel : votre formation à la sécurité")) == true)
+            #expect(
+                try await world.awareness.sendTrainingMail(client: client, publicURL: "https://hygie.vauban.example")
+                    == 2)
+            #expect(
+                world.smtp.messages.last?.data.contains(MIME.encodedWord("Rappel : votre formation à la sécurité"))
+                    == true)
             try await world.smtp.stop()
         }
     }

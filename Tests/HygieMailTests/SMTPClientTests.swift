@@ -86,7 +86,9 @@ import Testing
         var message = MIMEMessage(
             fromName: "Service RH", from: "rh@chu.example", to: ["agent@chu.example"], subject: "Bulletin",
             text: "Bonjour", html: "<p>Bonjour</p>",
-            attachments: [MailAttachment(name: "bulletin d'été.pdf", contentType: "application/pdf", data: Data([1, 2, 3]))])
+            attachments: [
+                MailAttachment(name: "bulletin d'été.pdf", contentType: "application/pdf", data: Data([1, 2, 3]))
+            ])
         message.headers = [try MailHeader(name: "X-Campaign", value: "42")]
         let text = try message.render(date: Date(timeIntervalSince1970: 0), domain: "chu.example")
         #expect(text.contains("From: \"Service RH\" <rh@chu.example>"))
@@ -135,7 +137,8 @@ import Testing
         var outcomes: [Int: DeliveryOutcome] = [:]
         try await client.deliver(
             [
-                envelope("a@chu.example", body: "Subject: t\r\n\r\n.hidden line\r\n..two"), envelope("busy@chu.example"),
+                envelope("a@chu.example", body: "Subject: t\r\n\r\n.hidden line\r\n..two"),
+                envelope("busy@chu.example"),
                 envelope("gone@chu.example"), envelope("b@chu.example"),
             ]
         ) { index, outcome in outcomes[index] = outcome }

@@ -155,7 +155,8 @@ import Testing
                 }
                 #expect(
                     keys == [
-                        "compliance.ad-level", "detection.silent-sources", "identity.mfa-privileged",
+                        "awareness.click-rate", "awareness.report-rate", "awareness.trained-12m", "compliance.ad-level",
+                        "detection.silent-sources", "identity.mfa-privileged",
                         "vuln.kev-overdue-exposed",
                         "vuln.overdue",
                     ])

@@ -16,20 +16,27 @@ import Testing
             let services = try TestServices(database: database)
             let (_, scope) = try await services.makeEstablishment("CH Vauban")
             let (_, other) = try await services.makeEstablishment("CH Ouest")
-            let key = try await services.identity.createToken(name: "gophish", role: "rssi", expiresInDays: nil, in: scope)
-            let stranger = try await services.identity.createToken(name: "s", role: "rssi", expiresInDays: nil, in: other)
+            let key = try await services.identity.createToken(
+                name: "gophish", role: "rssi", expiresInDays: nil, in: scope)
+            let stranger = try await services.identity.createToken(
+                name: "s", role: "rssi", expiresInDays: nil, in: other)
             try await services.withTestApp { client, web in
                 func call(
                     _ method: HTTPRequest.Method, _ uri: String, _ body: String? = nil, token: String? = nil,
                     headers: HTTPFields = [:]
                 ) async throws -> (HTTPResponse.Status, Any?, String, HTTPFields) {
                     var fields = headers
-                    if let token = token ?? Optional(key.secret), !token.isEmpty { fields[.authorization] = "Bearer \(token)" }
+                    if let token = token ?? Optional(key.secret), !token.isEmpty {
+                        fields[.authorization] = "Bearer \(token)"
+                    }
                     if body != nil && fields[.contentType] == nil { fields[.contentType] = "application/json" }
                     let response = try await client.execute(
                         uri: uri, method: method, headers: fields, body: body.map { ByteBuffer(string: $0) })
                     let text = String(buffer: response.body)
-                    return (response.status, try? JSONSerialization.jsonObject(with: Data(text.utf8)), text, response.headers)
+                    return (
+                        response.status, try? JSONSerialization.jsonObject(with: Data(text.utf8)), text,
+                        response.headers
+                    )
                 }
                 // Authentication: none, wrong, header, query parameter.
                 let anonymous = try await call(.get, "/api/campaigns/", token: "")
@@ -40,10 +47,12 @@ import Testing
 
                 let group = try await call(
                     .post, "/api/groups/",
-                    #"{"name":"Tous","targets":[{"first_name":"Chloé","last_name":"Été","email":"chloe@vauban.example","position":"IDE"},{"first_name":"Bob","last_name":"Roy","email":"bob@vauban.example","position":"Médecin"}]}"#)
+                    #"{"name":"Tous","targets":[{"first_name":"Chloé","last_name":"Été","email":"chloe@vauban.example","position":"IDE"},{"first_name":"Bob","last_name":"Roy","email":"bob@vauban.example","position":"Médecin"}]}"#
+                )
                 #expect(group.0 == .created)
                 let groupID = try #require((group.1 as? [String: Any])?["id"] as? Int)
-                let badTemplate = try await call(.post, "/api/templates/", #"{"name":"t","subject":"s","text":"{{.Nope}}"}"#)
+                let badTemplate = try await call(
+                    .post, "/api/templates/", #"{"name":"t","subject":"s","text":"{{.Nope}}"}"#)
                 #expect(badTemplate.0 == .badRequest && (badTemplate.1 as? [String: Any])?["success"] as? Bool == false)
                 #expect(
                     try await call(
@@ -60,10 +69,12 @@ import Testing
                     ).0 == .created)
                 let smtp = try await call(
                     .post, "/api/smtp/",
-                    #"{"name":"Relais","host":"127.0.0.1:2525","from_address":"it@vauban.example","interface_type":"SMTP","password":"relay-secret","headers":[{"key":"X-A","value":"1"}]}"#)
+                    #"{"name":"Relais","host":"127.0.0.1:2525","from_address":"it@vauban.example","interface_type":"SMTP","password":"relay-secret","headers":[{"key":"X-A","value":"1"}]}"#
+                )
                 #expect(smtp.0 == .created && !smtp.2.contains("relay-secret"))
 
-                let campaign = #"{"name":"C1","groups":[{"name":"Tous"}],"template":{"name":"Paie"},"page":{"name":"RH"},"smtp":{"name":"Relais"},"url":"http://127.0.0.1:8080","launch_date":"2020-01-01T10:00:00.123456+00:00"}"#
+                let campaign =
+                    #"{"name":"C1","groups":[{"name":"Tous"}],"template":{"name":"Paie"},"page":{"name":"RH"},"smtp":{"name":"Relais"},"url":"http://127.0.0.1:8080","launch_date":"2020-01-01T10:00:00.123456+00:00"}"#
                 let refused = try await call(.post, "/api/campaigns/", campaign)
                 #expect(refused.0 == .badRequest && refused.2.contains("informed"))  // GoPhish answers 400 to every refusal
                 _ = try await web.awareness.setProgramme(Programme(informedOn: "2020-01-01", approver: "DG"), in: scope)
@@ -106,6 +117,27 @@ import Testing
                 #expect(!timeline.2.contains("secret"))
                 let submitted = try #require(events.first { $0["message"] as? String == "Submitted Data" })
                 #expect((submitted["details"] as? String)?.contains("fields_filled") == true)
+
+                // Hygie's own API: figures without scanners, programme, training.
+                let overview = try await call(.get, "/api/v1/awareness/overview")
+                let campaigns = try #require((overview.1 as? [String: Any])?["campaigns"] as? [[String: Any]])
+                let figures = try #require(campaigns.first?["figures"] as? [String: Any])
+                // Nothing was delivered here (no relay): rates count only people the message reached.
+                #expect(figures["delivered"] as? Int == 0 && figures["click_rate"] == nil)
+                #expect((campaigns.first?["raw"] as? [String: Any])?["submitted_data"] as? Int == 1)
+                #expect((overview.1 as? [String: Any])?["repeat_clickers"] as? Int == 0)
+                let modules = try await call(.get, "/api/v1/awareness/modules?language=en")
+                #expect(((modules.1 as? [String: Any])?["items"] as? [Any])?.count == 6)
+                let programme = try await call(.put, "/api/v1/awareness/programme", #"{"retention_months":40}"#)
+                #expect(programme.0 == .unprocessableContent)
+                let assigned = try await call(
+                    .post, "/api/v1/awareness/assignments",
+                    #"{"module":"phishing","due_on":"2099-01-01","group_id":\#(groupID)}"#)
+                #expect((assigned.1 as? [String: Any])?["created"] as? Int == 2)
+                let link = try await call(.post, "/api/v1/awareness/links", #"{"email":"bob@vauban.example"}"#)
+                #expect(((link.1 as? [String: Any])?["url"] as? String)?.contains("/training/t/") == true)
+                let csv = try await call(.get, "/api/v1/awareness/campaigns.csv")
+                #expect(csv.2.hasPrefix("campaign,launch_date") && !csv.2.contains("bob@"))
 
                 // GoPhish's Python client deletes with a double slash.
                 #expect(try await call(.get, "/api/campaigns/\(id)/complete").0 == .ok)
