@@ -2,7 +2,7 @@
 # Runs every Hygie test: build, format lint, unit + integration on SQLite, the same suite on a private
 # PostgreSQL, end-to-end scenarios against the real binary on both engines, and the browser test.
 # Installs what it needs (Debian: postgresql, chromium, chromium-driver, zbar-tools, poppler-utils, zlib1g-dev, openssl,
-# curl; PyPI: selenium, stix2-matcher and compliance-trestle in .venv, the conformance clients in .venv-conformance).
+# curl, postfix (a private instance on loopback, scripts/postfix.sh); PyPI: selenium, stix2-matcher and compliance-trestle in .venv, the conformance clients in .venv-conformance).
 # The Sigma regression tests read ../shared/data/sigma, the compliance tests ../shared/data/frameworks.
 # Ends with "N passed, N failed" and exits non-zero on any failure.
 set -uo pipefail
@@ -32,6 +32,7 @@ ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || missing+=(postgresql)
 [ -f /usr/include/zlib.h ] || missing+=(zlib1g-dev)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
+command -v postfix >/dev/null 2>&1 || missing+=(postfix)
 if [ ${#missing[@]} -gt 0 ]; then
     echo "installing ${missing[*]}"
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
@@ -117,6 +118,12 @@ e2e taxii-conformance scripts/conformance.sh taxii .build/debug/hygie
 
 log "GoPhish client conformance (PyPI gophish 0.5.1, aiosmtpd sink) against a fresh Hygie"
 e2e gophish-conformance scripts/conformance.sh gophish .build/debug/hygie
+
+log "End-to-end awareness on SQLite (SMTP: aiosmtpd with STARTTLS/AUTH, implicit TLS, 4xx/5xx, and Postfix; tracking, CLI, training)"
+e2e awareness-sqlite .venv-conformance/bin/python Tests/e2e/e2e_awareness.py .build/debug/hygie --postfix
+
+log "End-to-end awareness on PostgreSQL"
+e2e awareness-postgres .venv-conformance/bin/python Tests/e2e/e2e_awareness.py .build/debug/hygie --postgres "$pgurl"
 
 log "End-to-end threat intelligence on SQLite (hub and hospital, feeds, IOC alerts, sightings, stix2-validator)"
 e2e intel-sqlite python3 Tests/e2e/e2e_intel.py .build/debug/hygie --python .venv-conformance/bin/python
