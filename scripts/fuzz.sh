@@ -3,7 +3,7 @@
 # corpus: HygieFuzz (HygieCore parsers), SigmaFuzz (rules, conditions, events) and STIXFuzz (bundles, patterns,
 # addresses, timestamps), VulnFuzz (CPE, versions, CVSS, nmap, SBOM, CSV, NVD, CVE, CSAF, OSV, KEV) and ComplianceFuzz
 # (framework libraries, OSCAL documents, indicator bindings, dates) and AwarenessFuzz (message templates, target
-# lists). A crash leaves its input in
+# lists, .eml imports, landing pages, training modules, lesson Markdown). A crash leaves its input in
 # Fuzz/crash-* and exits non-zero. `scripts/fuzz.sh 600 SigmaFuzz` runs one target.
 set -euo pipefail
 cd "$(dirname "$0")/../Fuzz"
