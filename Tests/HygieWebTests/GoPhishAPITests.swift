@@ -146,6 +146,11 @@ import Testing
                 #expect(try await call(.delete, "/api/groups//\(groupID)").0 == .ok)
                 #expect(try await call(.get, "/api/groups/\(groupID)").0 == .notFound)
                 #expect(try await call(.get, "/api/imap/").1 as? [Any] != nil)
+                let imported = try await call(
+                    .post, "/api/import/email",
+                    #"{"content":"Subject: =?utf-8?B?w4l0w6k=?=\r\nContent-Type: text/html\r\n\r\n<p>Bonjour</p>"}"#)
+                #expect((imported.1 as? [String: Any])?["subject"] as? String == "Été")
+                #expect(try await call(.post, "/api/import/email", #"{"content":"nothing"}"#).0 == .badRequest)
             }
         }
     }

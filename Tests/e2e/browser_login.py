@@ -16,7 +16,7 @@ import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
-from hygie_client import Report, Server, totp  # noqa: E402
+from hygie_client import Report, Server, SMTPSink, totp  # noqa: E402
 from selenium import webdriver  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.common.exceptions import WebDriverException  # noqa: E402
@@ -320,7 +320,95 @@ def main():
         check("a CISO Assistant library is imported from the page", "importé" in driver.page_source
               and "ANSSI - Guide d" in driver.page_source)
         shot(driver, "30-compliance-frameworks")
+        # Awareness: declare the programme, prepare a campaign from the pages, launch it, assign training, learn.
+        driver.get(server.base + "/awareness")
+        check("the awareness overview warns that the programme is not declared", "pas déclaré" in driver.page_source)
+        driver.get(server.base + "/awareness/setup")
+        set_date(driver, "p-informed", "2026-01-05")
+        set_date(driver, "p-cse", "2025-12-10")
+        fill(driver, {"approver": "Anne Dumas, directrice générale"})
+        click_and_wait(driver, By.CSS_SELECTOR, "form[action='/awareness/programme'] button")
+        check("the programme is declared from the page", "Enregistré" in driver.page_source
+              and "Anne Dumas" in driver.page_source)
+        targets = os.path.join(tempfile.mkdtemp(), "personnel.csv")
+        with open(targets, "w", encoding="utf-8") as f:
+            f.write("Prénom;Nom;Courriel;Fonction;Service;Rôle;Langue\n")
+            for n in range(7):
+                f.write(f"Agent{n};Été;agent{n}@valbrune.example;IDE;{'Urgences' if n < 5 else 'Pharmacie'};soignant;fr\n")
+        driver.find_element(By.ID, "g-name").send_keys("Personnel des urgences")
+        driver.find_element(By.ID, "g-file").send_keys(targets)
+        click_and_wait(driver, By.CSS_SELECTOR, "form[action='/awareness/groups'] button")
+        check("a staff list is imported from the page", "Personnel des urgences" in driver.page_source)
+        sink = SMTPSink()
+        driver.find_element(By.ID, "s-name").send_keys("Relais de test")
+        driver.find_element(By.ID, "s-host").send_keys(f"127.0.0.1:{sink.port}")
+        driver.find_element(By.ID, "s-from").send_keys("Service RH <rh@valbrune.example>")
+        click_and_wait(driver, By.CSS_SELECTOR, "form[action='/awareness/profiles'] button")
+        driver.find_element(By.ID, "t-name").send_keys("Bulletin de paie")
+        driver.find_element(By.ID, "t-subject").send_keys("{{.FirstName}}, votre bulletin est disponible")
+        driver.find_element(By.ID, "t-text").send_keys("Bonjour {{.FirstName}}, consultez-le : {{.URL}}")
+        driver.find_element(By.ID, "t-html").send_keys('<p>Bonjour {{.FirstName}}</p><a href="{{.URL}}">Consulter</a>{{.Tracker}}')
+        click_and_wait(driver, By.CSS_SELECTOR, "form[action='/awareness/templates'] button")
+        driver.find_element(By.ID, "l-name").send_keys("Portail RH")
+        driver.find_element(By.ID, "l-html").send_keys('<h1>Portail RH</h1><form><input name="login"><input type="password" name="pw"></form>')
+        click_and_wait(driver, By.CSS_SELECTOR, "form[action='/awareness/pages'] button")
+        check("a profile, a template and a page are saved from the page", "Relais de test" in driver.page_source
+              and "Bulletin de paie" in driver.page_source and "Portail RH" in driver.page_source)
+        shot(driver, "32-awareness-setup")
+        driver.get(server.base + "/awareness/new")
+        driver.find_element(By.CSS_SELECTOR, "input[name='group-Personnel des urgences']").click()
+        driver.find_element(By.ID, "c-name").send_keys("Bulletin de paie — janvier")
+        url = driver.find_element(By.ID, "c-url")
+        url.clear()
+        url.send_keys(server.base)
+        shot(driver, "33-awareness-new")
+        click_and_wait(driver, By.CSS_SELECTOR, "form[action='/awareness/campaigns'] button")
+        check("a campaign is launched from the page", "/awareness/campaigns/" in driver.current_url, driver.current_url)
+        campaign_url = driver.current_url.split("?")[0]
+        deadline = time.time() + 20
+        while time.time() < deadline and len(sink.mails) < 7:
+            time.sleep(0.25)
+        check("the campaign's seven messages reach the relay", len(sink.mails) == 7, len(sink.mails))
+        driver.get(campaign_url)
+        check("the campaign page shows the department floor and the people to the RSSI",
+              "Urgences" in driver.page_source and "Pharmacie" not in driver.page_source.split("Résultats individuels")[0]
+              and "agent6@valbrune.example" in driver.page_source)
+        shot(driver, "34-awareness-campaign")
+        check("the funnel chart is drawn", driver.execute_script(
+            "return [...document.querySelectorAll('img.chart')].every(i => i.naturalWidth > 0)"))
+        driver.get(server.base + "/awareness/training")
+        driver.find_element(By.CSS_SELECTOR, "#a-group option:nth-child(2)").click()
+        click_and_wait(driver, By.CSS_SELECTOR, "form[action='/awareness/training/assign'] button")
+        check("a module is assigned to the group", "Enregistré" in driver.page_source and "agent0@valbrune.example" in driver.page_source)
+        driver.find_element(By.ID, "k-email").send_keys("agent0@valbrune.example")
+        click_and_wait(driver, By.CSS_SELECTOR, "form[action='/awareness/training/link'] button")
+        link = re.search(r"https?://[^<\s]+/training/t/[A-Za-z0-9_-]+", driver.page_source)
+        check("a personal training link is made, shown once", link is not None)
+        shot(driver, "35-awareness-training")
+        driver.get(server.base + "/awareness")
+        check("the overview draws the trend chart", driver.execute_script(
+            "return document.querySelector('img.chart').naturalWidth") > 0)
+        shot(driver, "36-awareness-overview")
+        if link:
+            path = urllib.parse.urlsplit(link.group(0)).path
+            driver.set_window_size(390, 844)
+            driver.get(server.base + path)
+            shot(driver, "37-training-portal-phone")
+            driver.find_element(By.CSS_SELECTOR, "ul.steps a").click()
+            WebDriverWait(driver, 15).until(lambda d: "Quiz" in d.page_source)
+            shot(driver, "38-training-module-phone")
+            width = driver.execute_script("return document.documentElement.scrollWidth")
+            check("a training module fits a phone screen", width <= 400, width)
+            for box in driver.find_elements(By.CSS_SELECTOR, "input[type=checkbox]")[:2]:
+                box.click()
+            click_and_wait(driver, By.CSS_SELECTOR, "form button[type=submit]")
+            check("the quiz is marked with explanations", "Score" in driver.page_source and "À revoir" in driver.page_source)
+            driver.set_window_size(1280, 900)
+        sink.close()
         driver.set_window_size(390, 844)
+        driver.get(server.base + "/awareness")
+        width = driver.execute_script("return document.documentElement.scrollWidth")
+        check("the awareness overview fits a phone screen", width <= 400, width)
         driver.get(assessment_url)
         shot(driver, "31-compliance-phone")
         width = driver.execute_script("return document.documentElement.scrollWidth")

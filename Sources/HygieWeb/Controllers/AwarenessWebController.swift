@@ -579,6 +579,12 @@ struct AwarenessWebController: PageController {
                 template, title, active: "training", content: content, signedIn: signedIn, request: request,
                 context: context, status: status)
         }
+        if let session = context.session {
+            // A signed-in browser opening a personal link: forms carry the session's token, which the CSRF check
+            // expects whenever a session cookie comes with the request.
+            let frame = PageFrame(locale: context.locale, title: title, csrf: session.csrfToken)
+            return renderer.page(template, frame: frame, content: content, status: status)
+        }
         return AuthWebController(services: services).anonymousPage(
             template, titleKey: "training.title", content: content, context: context, status: status)
     }

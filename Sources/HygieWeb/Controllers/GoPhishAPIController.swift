@@ -216,6 +216,7 @@ struct GoPhishAPIController {
                 }
             ),
             (.post, "/api/import/group", importGroup),
+            (.post, "/api/import/email", importEmail),
         ]
         for (method, path, handler) in routes {
             router.on(RouterPath(path), method: method) { request, context in
@@ -455,6 +456,26 @@ struct GoPhishAPIController {
             secret: (secret?.isEmpty ?? true) && id != nil ? nil : secret, isActive: Self.bool(object, "is_active"),
             in: scope)
         return try Self.json(webhook, status: id == nil ? .created : .ok)
+    }
+
+    struct ImportedEmail: Encodable {
+        var subject: String
+        var text: String
+        var html: String
+    }
+
+    /// GoPhish's e-mail import: `{"content": "<the .eml>"}` answered as subject, text and HTML to start a template.
+    func importEmail(_ request: Request, _ context: HygieRequestContext, _ scope: TenantScope) async throws
+        -> Response
+    {
+        try scope.require([.admin, .rssi, .analyst])
+        let object = try await body(request)
+        do {
+            let message = try EmailImport.read(Array(Self.string(object, "content").utf8))
+            return try Self.json(ImportedEmail(subject: message.subject, text: message.text, html: message.html))
+        } catch let error as TemplateError {
+            throw AwarenessError.invalid(error.description)
+        }
     }
 
     /// GoPhish's CSV import: the body (or its `file` part) parsed as a target list, answered as targets.
