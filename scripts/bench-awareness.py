@@ -100,7 +100,7 @@ def main():
             sending.append(rate)
             print(f"  send run {run + 1}: {args.count} messages in {sink.last - start:.1f} s = {rate:.0f}/s", flush=True)
         # Peer: the sink's own capacity, one smtplib connection.
-        message = "Subject: x\r\n\r\n" + "x" * 2000
+        message = "Subject: x\r\n\r\n" + ("x" * 76 + "\r\n") * 27  # same size as the campaign text
         peer = []
         for run in range(args.runs):
             client = smtplib.SMTP("127.0.0.1", controller.port)
@@ -112,24 +112,35 @@ def main():
             peer.append(2000 / elapsed)
             print(f"  smtplib run {run + 1}: {2000 / elapsed:.0f}/s", flush=True)
 
+        served = {"track": 0}
+
         def wrk(path):
             out = subprocess.run(["wrk", "-t2", "-c32", f"-d{args.seconds}s", base + path], capture_output=True,
                                  text=True).stdout
             line = next(line for line in out.splitlines() if line.startswith("Requests/sec"))
+            if path.startswith("/track"):
+                served["track"] += int(next(l for l in out.splitlines() if " requests in " in l).split()[0])
             return float(line.split()[1])
         pixel, health = [], []
         for run in range(args.runs):
             pixel.append(wrk(f"/track?rid={rid}"))
             health.append(wrk("/health"))
             print(f"  wrk run {run + 1}: /track {pixel[-1]:.0f} req/s, /health {health[-1]:.0f} req/s", flush=True)
-        time.sleep(1)
-        status, results = call("GET", f"/api/campaigns/{campaign['id']}/summary")
+        time.sleep(2)
+        # Every pixel request is an event: count them in the database (SQLite file of the data directory).
+        import sqlite3
+        database = sqlite3.connect(os.path.join(work, "data", "hygie.sqlite"))
+        recorded = database.execute("SELECT COUNT(*) FROM aw_events WHERE message = 'Email Opened'").fetchone()[0]
+        database.close()
+        print(f"  pixel requests answered {served['track']}, open events recorded {recorded}", flush=True)
         print(json.dumps({
             "send_per_second_median": round(statistics.median(sending)),
             "smtplib_peer_per_second_median": round(statistics.median(peer)),
             "track_requests_per_second_median": round(statistics.median(pixel)),
             "health_requests_per_second_median": round(statistics.median(health)),
             "track_to_health_ratio": round(statistics.median(pixel) / statistics.median(health), 2),
+            # wrk stops counting with requests still in flight (one per connection): those are recorded too.
+            "every_answered_request_recorded": recorded >= served["track"],
         }, indent=1))
     finally:
         controller.stop()
