@@ -75,8 +75,9 @@ import Testing
 
                 let campaign =
                     #"{"name":"C1","groups":[{"name":"Tous"}],"template":{"name":"Paie"},"page":{"name":"RH"},"smtp":{"name":"Relais"},"url":"http://127.0.0.1:8080","launch_date":"2020-01-01T10:00:00.123456+00:00"}"#
+                // GoPhish answers 400 to every refusal.
                 let refused = try await call(.post, "/api/campaigns/", campaign)
-                #expect(refused.0 == .badRequest && refused.2.contains("informed"))  // GoPhish answers 400 to every refusal
+                #expect(refused.0 == .badRequest && refused.2.contains("informed"))
                 _ = try await web.awareness.setProgramme(Programme(informedOn: "2020-01-01", approver: "DG"), in: scope)
                 let created = try await call(.post, "/api/campaigns/", campaign)
                 #expect(created.0 == .created)
