@@ -7,57 +7,84 @@ public enum LandingPageRewriter {
     public static func rewrite(_ html: String) -> String {
         var out = ""
         out.reserveCapacity(html.utf8.count + 64)
-        var rest = Substring(html)
-        while let open = rest.firstIndex(of: "<") {
-            out += rest[..<open]
-            rest = rest[open...]
-            if rest.hasPrefix("<!--") {
-                let end = rest.range(of: "-->")?.upperBound ?? rest.endIndex
-                out += rest[..<end]
-                rest = rest[end...]
-                continue
+        scan(html) { piece in
+            switch piece {
+            case .text(let text), .inert(let text):
+                out += text
+            case .broken:
+                // SECURITY: markup this reader cannot parse is shown as text, so that a browser, more lenient,
+                // cannot make an element (a named password input) out of it.
+                out += "&lt;"
+            case .tag(let tag, let source):
+                if tag.name == "form" {
+                    var attributes = tag.attributes.filter { $0.name != "action" }
+                    attributes.append(Tag.Attribute(name: "action", value: ""))
+                    out += Tag.write("form", attributes, selfClosing: tag.selfClosing)
+                } else if tag.isPasswordInput {
+                    out += Tag.write("input", tag.attributes.filter { $0.name != "name" }, selfClosing: tag.selfClosing)
+                } else {
+                    out += source
+                }
             }
-            guard let tag = Tag(rest) else {
-                out.append("<")
-                rest = rest.dropFirst()
-                continue
-            }
-            switch tag.name {
-            case "form":
-                var attributes = tag.attributes.filter { $0.name != "action" }
-                attributes.append(Tag.Attribute(name: "action", value: ""))
-                out += Tag.write("form", attributes, selfClosing: tag.selfClosing)
-            case "input"
-            where tag.attributes.contains(where: { $0.name == "type" && $0.value?.lowercased() == "password" }):
-                out += Tag.write("input", tag.attributes.filter { $0.name != "name" }, selfClosing: tag.selfClosing)
-            default:
-                out += rest[..<tag.end]
-            }
-            rest = rest[tag.end...]
         }
-        out += rest
         return out
     }
 
     /// Names of the password inputs of a page (whose values must never be kept, even if a client sends them).
     public static func passwordFields(_ html: String) -> Set<String> {
         var names = Set<String>()
-        var rest = Substring(html)
-        while let open = rest.firstIndex(of: "<") {
-            rest = rest[open...]
-            guard let tag = Tag(rest) else {
-                rest = rest.dropFirst()
-                continue
-            }
-            if tag.name == "input",
-                tag.attributes.contains(where: { $0.name == "type" && $0.value?.lowercased() == "password" }),
+        scan(html) { piece in
+            if case .tag(let tag, _) = piece, tag.isPasswordInput,
                 let name = tag.attributes.first(where: { $0.name == "name" })?.value
             {
                 names.insert(name)
             }
-            rest = rest[tag.end...]
         }
         return names
+    }
+
+    /// A piece of a page, as a browser would split it (close enough for forms and inputs).
+    enum Piece {
+        case text(Substring)
+        /// Comments, closing tags, declarations: nothing a form sends.
+        case inert(Substring)
+        /// A `<` that starts no tag this reader understands.
+        case broken
+        case tag(Tag, Substring)
+    }
+
+    /// One way to split a page, shared by the rewriting and the password-field reading.
+    static func scan(_ html: String, _ visit: (Piece) -> Void) {
+        var rest = Substring(html)
+        while let open = rest.firstIndex(of: "<") {
+            if open > rest.startIndex { visit(.text(rest[..<open])) }
+            rest = rest[open...]
+            if rest.hasPrefix("<!--") {
+                // Browsers also end a comment at "--!>" (and "<!-->" is an empty comment).
+                let after = rest.index(rest.startIndex, offsetBy: 2)
+                let end =
+                    [rest[after...].range(of: "-->"), rest[after...].range(of: "--!>")].compactMap { $0 }
+                    .map(\.upperBound).min() ?? rest.endIndex
+                visit(.inert(rest[..<end]))
+                rest = rest[end...]
+                continue
+            }
+            let next = rest.dropFirst().first
+            if next == "/" || next == "!" || next == "?" {
+                let end = rest.firstIndex(of: ">").map { rest.index(after: $0) } ?? rest.endIndex
+                visit(.inert(rest[..<end]))
+                rest = rest[end...]
+                continue
+            }
+            guard let tag = Tag(rest) else {
+                visit(.broken)
+                rest = rest.dropFirst()
+                continue
+            }
+            visit(.tag(tag, rest[..<tag.end]))
+            rest = rest[tag.end...]
+        }
+        if !rest.isEmpty { visit(.text(rest)) }
     }
 
     /// Field names that are passwords whatever the page says.
@@ -77,6 +104,10 @@ public enum LandingPageRewriter {
 
         var name: String
         var attributes: [Attribute] = []
+
+        var isPasswordInput: Bool {
+            name == "input" && attributes.contains { $0.name == "type" && $0.value?.lowercased() == "password" }
+        }
         var selfClosing = false
         var end: Substring.Index
 
@@ -130,9 +161,14 @@ public enum LandingPageRewriter {
             }
         }
 
+        /// Written back only with attributes whose names are plain (`a-z`, digits, `-_:.`): an odd name read one
+        /// way here could be read another way by a browser.
         static func write(_ name: String, _ attributes: [Attribute], selfClosing: Bool) -> String {
             var out = "<" + name
-            for attribute in attributes {
+            for attribute in attributes
+            where attribute.name.first?.isLetter == true
+                && attribute.name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_:.".contains($0)) })
+            {
                 out += " " + attribute.name
                 if let value = attribute.value {
                     out += "=\"" + value.replacingOccurrences(of: "\"", with: "&quot;") + "\""

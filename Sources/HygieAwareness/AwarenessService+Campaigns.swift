@@ -124,23 +124,13 @@ extension AwarenessService {
                             """
                         ).run()
                     }
-                    try await db.raw(
-                        """
-                        INSERT INTO aw_events (establishment_id, campaign_id, result_id, email, time, message, details, \
-                        scanner) VALUES (\(bind: est), \(bind: id), NULL, '', \(bind: nowMs), \
-                        \(bind: EventMessage.created), '', \(bind: false))
-                        """
-                    ).run()
+                    try await Self.insertEvents(
+                        db, [(est, nil, Self.campaignEvent(id, EventMessage.created, at: nowMs))])
                     return id
                 }
                 let campaign = try await self.campaign(id, in: scope)
                 await notifyWebhooks(
-                    establishment: est,
-                    events: [
-                        TimelineEvent(
-                            campaignId: id, email: "", time: Date(milliseconds: nowMs), message: EventMessage.created,
-                            details: "", scanner: false)
-                    ])
+                    establishment: est, events: [Self.campaignEvent(id, EventMessage.created, at: nowMs)])
                 return campaign
             } catch let error as AwarenessError {
                 throw error
@@ -148,6 +138,13 @@ extension AwarenessService {
                 continue  // a rid taken by another campaign (one chance in billions): draw again
             }
         }
+    }
+
+    /// An event of the campaign itself (no recipient).
+    static func campaignEvent(_ campaign: Int64, _ message: String, at time: Int64) -> TimelineEvent {
+        TimelineEvent(
+            campaignId: campaign, email: "", time: Date(milliseconds: time), message: message, details: "",
+            scanner: false)
     }
 
     /// When each of `count` messages goes: spread evenly from `launch` to `sendBy`, never faster than `rate`.
@@ -329,13 +326,7 @@ extension AwarenessService {
                 try await db.raw(
                     "UPDATE aw_campaigns SET completed_at = \(bind: now), status = 'completed' WHERE id = \(bind: id)"
                 ).run()
-                try await db.raw(
-                    """
-                    INSERT INTO aw_events (establishment_id, campaign_id, result_id, email, time, message, details, \
-                    scanner) VALUES (\(bind: est), \(bind: id), NULL, '', \(bind: now), \
-                    \(bind: EventMessage.completed), '', \(bind: false))
-                    """
-                ).run()
+                try await Self.insertEvents(db, [(est, nil, Self.campaignEvent(id, EventMessage.completed, at: now))])
             }
             await tracking.forgetCampaign(id)
         }

@@ -50,6 +50,12 @@ actor TrackingCache {
         var time: Int64
         var details: String
         var scannerReason: String?
+
+        var event: TimelineEvent {
+            TimelineEvent(
+                campaignId: campaignID, email: email, time: Date(milliseconds: time),
+                message: AwarenessService.message(action), details: details, scanner: scannerReason != nil)
+        }
     }
 
     static let lifetime = 5.0
@@ -99,18 +105,29 @@ actor TrackingCache {
         campaigns = [:]
     }
 
-    /// Queues an event; true when the queue was empty (the caller schedules a flush).
+    var flushScheduled = false
+
+    /// Queues an event; true when no flush is scheduled yet (the caller schedules one).
     func append(_ item: Pending) -> Bool {
         pending.append(item)
-        return pending.count == 1
+        defer { flushScheduled = true }
+        return !flushScheduled
     }
+
+    /// Flushes under way on this node (their events are taken but not yet written).
+    var writing = 0
 
     func takePending() -> [Pending] {
         defer { pending.removeAll(keepingCapacity: true) }
+        flushScheduled = false
+        if !pending.isEmpty { writing += 1 }
         return pending
     }
 
-    func putBack(_ items: [Pending]) { pending.insert(contentsOf: items, at: 0) }
+    func written(putBack items: [Pending] = []) {
+        writing -= 1
+        pending.insert(contentsOf: items, at: 0)
+    }
 }
 
 extension AwarenessService {
@@ -168,7 +185,15 @@ extension AwarenessService {
         if await tracking.append(item) {
             Task {
                 try? await Task.sleep(for: .milliseconds(20))
-                try? await flushTracking()
+                // A failed write puts the events back: try again a few times (database restarting, lock timeout).
+                for attempt in 0..<6 {
+                    do {
+                        try await flushTracking()
+                        break
+                    } catch {
+                        try? await Task.sleep(for: .seconds(1 << attempt))
+                    }
+                }
             }
         }
         return outcome
@@ -231,10 +256,14 @@ extension AwarenessService {
         return entry
     }
 
-    /// Writes the tracking events received so far, in one transaction, then tells the webhooks.
+    /// Writes the tracking events received so far, in one transaction, then tells the webhooks. Returns once
+    /// every event received before the call is written, including those a concurrent flush took.
     public func flushTracking() async throws {
         let items = await tracking.takePending()
-        guard !items.isEmpty else { return }
+        guard !items.isEmpty else {
+            for _ in 0..<2_000 where await tracking.writing > 0 { try await Task.sleep(for: .milliseconds(5)) }
+            return
+        }
         do {
             try await database.transaction { db in
                 let sql = db as! any SQLDatabase  // both drivers are SQL databases
@@ -271,35 +300,15 @@ extension AwarenessService {
                     }
                 }
                 try await Self.assignTrainingAfter(items, now: items.last?.time ?? 0, on: sql)
-                for chunk in stride(from: 0, to: items.count, by: 100) {
-                    let rows = items[chunk..<min(chunk + 100, items.count)].map { item in
-                        SQLGroupExpression(
-                            SQLList([
-                                SQLBind(item.establishment), SQLBind(item.campaignID), SQLBind(item.resultID),
-                                SQLBind(item.email), SQLBind(item.time), SQLBind(Self.message(item.action)),
-                                SQLBind(item.details), SQLBind(item.scannerReason != nil),
-                            ]))
-                    }
-                    try await sql.raw(
-                        """
-                        INSERT INTO aw_events (establishment_id, campaign_id, result_id, email, time, message, details, \
-                        scanner) VALUES \(SQLList(rows))
-                        """
-                    ).run()
-                }
+                try await Self.insertEvents(sql, items.map { ($0.establishment, $0.resultID, $0.event) })
             }
         } catch {
-            await tracking.putBack(items)
+            await tracking.written(putBack: items)
             throw error
         }
+        await tracking.written()
         for (establishment, group) in Dictionary(grouping: items, by: \.establishment) {
-            await notifyWebhooks(
-                establishment: establishment,
-                events: group.map {
-                    TimelineEvent(
-                        campaignId: $0.campaignID, email: $0.email, time: Date(milliseconds: $0.time),
-                        message: Self.message($0.action), details: $0.details, scanner: $0.scannerReason != nil)
-                })
+            await notifyWebhooks(establishment: establishment, events: group.map(\.event))
         }
     }
 
@@ -325,14 +334,7 @@ extension AwarenessService {
             guard let module,
                 let row = try await sql.raw("SELECT * FROM aw_results WHERE id = \(bind: item.resultID)").first()
             else { continue }
-            let person = Target(
-                firstName: try row.decode(column: "first_name", as: String.self),
-                lastName: try row.decode(column: "last_name", as: String.self),
-                email: try row.decode(column: "email", as: String.self),
-                position: try row.decode(column: "position", as: String.self),
-                department: try row.decode(column: "department", as: String.self),
-                role: try row.decode(column: "role", as: String.self),
-                language: try row.decode(column: "language", as: String.self))
+            let person = try Self.target(row).target  // results carry the target's columns
             let due = Date(milliseconds: now + Int64(programme.trainingDueDays) * Self.day).utcDay
             _ = try await insertAssignment(
                 sql, establishment: item.establishment, person: person, module: module,

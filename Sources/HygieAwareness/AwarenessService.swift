@@ -83,6 +83,47 @@ public struct AwarenessService: Sendable {
         return try row.decode(column: "id", as: Int64.self)
     }
 
+    /// Appends timeline events (`result` nil for campaign-level ones), in groups of 100 rows.
+    static func insertEvents(
+        _ db: any SQLDatabase, _ events: [(establishment: UUID, result: Int64?, event: TimelineEvent)]
+    )
+        async throws
+    {
+        for chunk in stride(from: 0, to: events.count, by: 100) {
+            let rows = events[chunk..<min(chunk + 100, events.count)].map { row in
+                SQLGroupExpression(
+                    SQLList([
+                        SQLBind(row.establishment), SQLBind(row.event.campaignId), SQLBind(row.result),
+                        SQLBind(row.event.email), SQLBind(row.event.time.milliseconds), SQLBind(row.event.message),
+                        SQLBind(row.event.details), SQLBind(row.event.scanner),
+                    ]))
+            }
+            try await db.raw(
+                """
+                INSERT INTO aw_events (establishment_id, campaign_id, result_id, email, time, message, details, \
+                scanner) VALUES \(SQLList(rows))
+                """
+            ).run()
+        }
+    }
+
+    /// Throws `notFound(what)` unless `table` has row `id` in the establishment.
+    static func requireRow(_ db: any SQLDatabase, _ table: String, id: Int64, establishment: UUID, what: String)
+        async throws
+    {
+        guard
+            try await db.raw(
+                "SELECT id FROM \(unsafeRaw: table) WHERE id = \(bind: id) AND establishment_id = \(bind: establishment)"
+            ).first() != nil
+        else { throw AwarenessError.notFound(what) }
+    }
+
+    /// The object with `id` among the establishment's, or `notFound(what)`.
+    static func one<T: Identifiable>(_ objects: [T], id: T.ID, what: String) throws -> T {
+        guard let found = objects.first(where: { $0.id == id }) else { throw AwarenessError.notFound(what) }
+        return found
+    }
+
     func requireUnique(_ table: String, name: String, except id: Int64?, in scope: TenantScope, what: String)
         async throws
     {
@@ -100,11 +141,7 @@ public struct AwarenessService: Sendable {
         try scope.require(Self.writers)
         let est = scope.establishmentID.uuid
         try await changing("awareness.\(what).delete", table, String(id), "Deleted \(what) \(id)", in: scope) { db in
-            guard
-                try await db.raw(
-                    "SELECT id FROM \(unsafeRaw: table) WHERE id = \(bind: id) AND establishment_id = \(bind: est)"
-                ).first() != nil
-            else { throw AwarenessError.notFound(what) }
+            try await Self.requireRow(db, table, id: id, establishment: est, what: what)
             if table == "aw_groups" {
                 try await db.raw(
                     "DELETE FROM aw_targets WHERE group_id = \(bind: id) AND establishment_id = \(bind: est)"
@@ -222,10 +259,7 @@ public struct AwarenessService: Sendable {
     }
 
     public func group(_ id: Int64, in scope: TenantScope) async throws -> TargetGroup {
-        guard let group = try await groups(in: scope).first(where: { $0.id == id }) else {
-            throw AwarenessError.notFound("group")
-        }
-        return group
+        try Self.one(try await groups(in: scope), id: id, what: "group")
     }
 
     static func target(_ row: any SQLRow) throws -> TargetRecord {
@@ -279,11 +313,7 @@ public struct AwarenessService: Sendable {
         ) { db -> Int64 in
             let groupID: Int64
             if let id {
-                guard
-                    try await db.raw(
-                        "SELECT id FROM aw_groups WHERE id = \(bind: id) AND establishment_id = \(bind: est)"
-                    ).first() != nil
-                else { throw AwarenessError.notFound("group") }
+                try await Self.requireRow(db, "aw_groups", id: id, establishment: est, what: "group")
                 try await db.raw(
                     "UPDATE aw_groups SET name = \(bind: name), modified_at = \(bind: now) WHERE id = \(bind: id)"
                 ).run()
@@ -340,10 +370,7 @@ public struct AwarenessService: Sendable {
     }
 
     public func template(_ id: Int64, in scope: TenantScope) async throws -> EmailTemplate {
-        guard let found = try await templates(in: scope).first(where: { $0.id == id }) else {
-            throw AwarenessError.notFound("template")
-        }
-        return found
+        try Self.one(try await templates(in: scope), id: id, what: "template")
     }
 
     static func template(_ row: any SQLRow) throws -> EmailTemplate {
@@ -402,11 +429,7 @@ public struct AwarenessService: Sendable {
             "Template \(value.name)", in: scope
         ) { db -> Int64 in
             if let id {
-                guard
-                    try await db.raw(
-                        "SELECT id FROM aw_templates WHERE id = \(bind: id) AND establishment_id = \(bind: est)"
-                    ).first() != nil
-                else { throw AwarenessError.notFound("template") }
+                try await Self.requireRow(db, "aw_templates", id: id, establishment: est, what: "template")
                 try await db.raw(
                     """
                     UPDATE aw_templates SET name = \(bind: value.name), subject = \(bind: value.subject), \
@@ -443,10 +466,7 @@ public struct AwarenessService: Sendable {
     }
 
     public func page(_ id: Int64, in scope: TenantScope) async throws -> LandingPage {
-        guard let found = try await pages(in: scope).first(where: { $0.id == id }) else {
-            throw AwarenessError.notFound("page")
-        }
-        return found
+        try Self.one(try await pages(in: scope), id: id, what: "page")
     }
 
     static func page(_ row: any SQLRow) throws -> LandingPage {
@@ -483,11 +503,7 @@ public struct AwarenessService: Sendable {
             "Landing page \(name)", in: scope
         ) { db -> Int64 in
             if let id {
-                guard
-                    try await db.raw(
-                        "SELECT id FROM aw_pages WHERE id = \(bind: id) AND establishment_id = \(bind: est)"
-                    ).first() != nil
-                else { throw AwarenessError.notFound("page") }
+                try await Self.requireRow(db, "aw_pages", id: id, establishment: est, what: "page")
                 try await db.raw(
                     """
                     UPDATE aw_pages SET name = \(bind: name), html = \(bind: html), \
@@ -522,10 +538,7 @@ public struct AwarenessService: Sendable {
     }
 
     public func profile(_ id: Int64, in scope: TenantScope) async throws -> SendingProfile {
-        guard let found = try await profiles(in: scope).first(where: { $0.id == id }) else {
-            throw AwarenessError.notFound("sending profile")
-        }
-        return found
+        try Self.one(try await profiles(in: scope), id: id, what: "sending profile")
     }
 
     static func profile(_ row: any SQLRow) throws -> SendingProfile {
@@ -608,11 +621,7 @@ public struct AwarenessService: Sendable {
             "Sending profile \(name) (\(host), \(security))", in: scope
         ) { db -> Int64 in
             if let id {
-                guard
-                    try await db.raw(
-                        "SELECT id FROM aw_profiles WHERE id = \(bind: id) AND establishment_id = \(bind: est)"
-                    ).first() != nil
-                else { throw AwarenessError.notFound("sending profile") }
+                try await Self.requireRow(db, "aw_profiles", id: id, establishment: est, what: "sending profile")
                 try await db.raw(
                     """
                     UPDATE aw_profiles SET name = \(bind: name), host = \(bind: host), security = \(bind: security), \
@@ -669,10 +678,7 @@ public struct AwarenessService: Sendable {
     }
 
     public func webhook(_ id: Int64, in scope: TenantScope) async throws -> Webhook {
-        guard let found = try await webhooks(in: scope).first(where: { $0.id == id }) else {
-            throw AwarenessError.notFound("webhook")
-        }
-        return found
+        try Self.one(try await webhooks(in: scope), id: id, what: "webhook")
     }
 
     static func webhook(_ row: any SQLRow) throws -> Webhook {
@@ -705,11 +711,7 @@ public struct AwarenessService: Sendable {
             "Webhook \(name) → \(parsed.host ?? "")", in: scope
         ) { db -> Int64 in
             if let id {
-                guard
-                    try await db.raw(
-                        "SELECT id FROM aw_webhooks WHERE id = \(bind: id) AND establishment_id = \(bind: est)"
-                    ).first() != nil
-                else { throw AwarenessError.notFound("webhook") }
+                try await Self.requireRow(db, "aw_webhooks", id: id, establishment: est, what: "webhook")
                 try await db.raw(
                     """
                     UPDATE aw_webhooks SET name = \(bind: name), url = \(bind: url), is_active = \(bind: isActive), \

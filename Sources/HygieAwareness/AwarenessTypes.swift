@@ -110,7 +110,7 @@ public struct TargetRecord: Sendable, Hashable, Codable {
     }
 }
 
-public struct TargetGroup: Sendable, Hashable, Codable {
+public struct TargetGroup: Sendable, Hashable, Codable, Identifiable {
     public var id: Int64
     public var name: String
     public var modifiedDate: Date
@@ -145,7 +145,7 @@ public struct TemplateAttachment: Sendable, Hashable, Codable {
     }
 }
 
-public struct EmailTemplate: Sendable, Hashable, Codable {
+public struct EmailTemplate: Sendable, Hashable, Codable, Identifiable {
     public var id: Int64
     public var name: String
     public var subject: String
@@ -182,7 +182,7 @@ public struct TemplateInput: Sendable, Hashable {
     }
 }
 
-public struct LandingPage: Sendable, Hashable, Codable {
+public struct LandingPage: Sendable, Hashable, Codable, Identifiable {
     public var id: Int64
     public var name: String
     public var html: String
@@ -220,7 +220,7 @@ public struct HeaderEntry: Sendable, Hashable, Codable {
 }
 
 /// A sending profile (GoPhish's "SMTP"). The password is write-only.
-public struct SendingProfile: Sendable, Hashable, Codable {
+public struct SendingProfile: Sendable, Hashable, Codable, Identifiable {
     public var id: Int64
     public var name: String
     public var interfaceType: String
@@ -264,7 +264,7 @@ public struct ProfileInput: Sendable, Hashable {
     }
 }
 
-public struct Webhook: Sendable, Hashable, Codable {
+public struct Webhook: Sendable, Hashable, Codable, Identifiable {
     public var id: Int64
     public var name: String
     public var url: String

@@ -152,8 +152,9 @@ extension AwarenessService {
         let maxAttempts = configuration.maxAttempts
         let failures = broken
         let results = outcomes
-        let events = try await database.transaction { db -> [(UUID, TimelineEvent)] in
-            var events: [(UUID, TimelineEvent)] = []
+        let events = try await database.transaction {
+            db -> [(establishment: UUID, result: Int64?, event: TimelineEvent)] in
+            var events: [(establishment: UUID, result: Int64?, event: TimelineEvent)] = []
             let sql = db as! any SQLDatabase  // both drivers are SQL databases
             for (resultID, reason) in failures {
                 try await sql.raw(
@@ -164,7 +165,6 @@ extension AwarenessService {
                 ).run()
             }
             var sentIDs: [Int64] = []
-            var rows: [SQLGroupExpression] = []
             for (message, outcome) in results {
                 var eventMessage: String?
                 var details = ""
@@ -193,20 +193,13 @@ extension AwarenessService {
                     details = Self.json(["error": String(reply.prefix(500))])
                 }
                 if let eventMessage {
-                    rows.append(
-                        SQLGroupExpression(
-                            SQLList([
-                                SQLBind(message.establishment), SQLBind(message.campaignID), SQLBind(message.resultID),
-                                SQLBind(message.email), SQLBind(finished), SQLBind(eventMessage), SQLBind(details),
-                                SQLBind(false),
-                            ])))
                     events.append(
                         (
-                            message.establishment,
+                            message.establishment, message.resultID,
                             TimelineEvent(
                                 campaignId: message.campaignID, email: message.email,
-                                time: Date(milliseconds: finished),
-                                message: eventMessage, details: details, scanner: false)
+                                time: Date(milliseconds: finished), message: eventMessage, details: details,
+                                scanner: false)
                         ))
                 }
             }
@@ -221,21 +214,14 @@ extension AwarenessService {
                     """
                 ).run()
             }
-            for chunk in stride(from: 0, to: rows.count, by: 100) {
-                try await sql.raw(
-                    """
-                    INSERT INTO aw_events (establishment_id, campaign_id, result_id, email, time, message, details, \
-                    scanner) VALUES \(SQLList(Array(rows[chunk..<min(chunk + 100, rows.count)])))
-                    """
-                ).run()
-            }
+            try await Self.insertEvents(sql, events)
             return events
         }
         round.sent = outcomes.count { $0.1 == .accepted }
         round.failed = outcomes.count { if case .permanent = $0.1 { true } else { false } } + broken.count
         round.retried = outcomes.count - round.sent - round.failed + broken.count
-        for (establishment, group) in Dictionary(grouping: events, by: \.0) {
-            await notifyWebhooks(establishment: establishment, events: group.map(\.1))
+        for (establishment, group) in Dictionary(grouping: events, by: \.establishment) {
+            await notifyWebhooks(establishment: establishment, events: group.map(\.event))
         }
         return round
     }

@@ -20,10 +20,22 @@ import Testing
     }
 
     @Test(arguments: ["<", "<form", "<form action=\"x", "<<<>>>", "<input type=password name=", "a < b > c", ""])
-    func brokenMarkupIsLeftAsItIs(_ page: String) {
-        // Never a crash, and text that is not a tag passes through.
+    func brokenMarkupBecomesText(_ page: String) {
+        // Never a crash; what cannot be read as a tag is escaped, so no browser makes an element of it.
         let out = LandingPageRewriter.rewrite(page)
-        #expect(out.count >= page.count - 1)
+        #expect(!out.contains("<") || out.contains("<!") || out.contains("</"))
+        #expect(out.replacingOccurrences(of: "&lt;", with: "<") == page)
+    }
+
+    @Test func aMalformedPasswordInputCannotSurviveAsAnElement() {
+        // Found by AwarenessFuzz: an unterminated attribute list, which a browser would still turn into an input.
+        let page = "<form action=\"https://x.example\"><input type=password name=p\u{B7}\u{3}<fo} :\u{4}---\ntitle: x\n"
+        let out = LandingPageRewriter.rewrite(page)
+        #expect(!out.contains("<input"))
+        #expect(LandingPageRewriter.passwordFields(out).isEmpty)
+        #expect(
+            LandingPageRewriter.rewrite("<!DOCTYPE html><html><body></body></html>")
+                == "<!DOCTYPE html><html><body></body></html>")
     }
 
     @Test(arguments: ["password", "Mot_de_passe", "user_pwd", "otp", "pin"])
