@@ -260,14 +260,16 @@ extension AwarenessService {
     /// every event received before the call is written, including those a concurrent flush took.
     public func flushTracking() async throws {
         let items = await tracking.takePending()
-        guard !items.isEmpty else {
-            for _ in 0..<2_000 where await tracking.writing > 0 { try await Task.sleep(for: .milliseconds(5)) }
-            return
-        }
+        if !items.isEmpty { try await write(items) }
+        for _ in 0..<2_000 where await tracking.writing > 0 { try await Task.sleep(for: .milliseconds(5)) }
+    }
+
+    func write(_ items: [TrackingCache.Pending]) async throws {
         do {
             try await database.transaction { db in
                 let sql = db as! any SQLDatabase  // both drivers are SQL databases
-                for item in items {
+                // Rows in id order: two nodes flushing at once lock them in the same order (no deadlock).
+                for item in items.sorted(by: { $0.resultID < $1.resultID }) {
                     let level: Int64
                     var column: String
                     switch item.action {
