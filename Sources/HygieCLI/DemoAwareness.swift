@@ -116,6 +116,13 @@ enum DemoAwareness {
             "ransomware",
             to: .group(try await awareness.groups(in: scope).first { $0.name == "Services de soins" }!.id),
             dueOn: Date(timeInterval: 20 * day, since: now).utcDay, in: scope)
+        // The programme has been running: invitations went out when the modules were assigned (the demo sends no mail).
+        try await boot.database.sql.raw(
+            """
+            UPDATE aw_assignments SET invited_at = assigned_at WHERE establishment_id = \(bind: scope.establishmentID.uuid) \
+            AND invited_at IS NULL
+            """
+        ).run()
         let assignments = try await awareness.assignments(in: scope)
         for (index, assignment) in assignments.enumerated() where index % 3 != 0 {
             let completed = now.addingTimeInterval(-Double(index % 40) * day).milliseconds

@@ -596,13 +596,12 @@ struct AwarenessWebController: PageController {
         if signedIn == nil, let language = assignments.first?.language, request.uri.queryParameters.get("lang") == nil {
             context.locale = User.Locale(rawValue: language) ?? .fr
         }
-        let base2 = signedIn == nil ? base : "/training/m"
         let content: [String: Any] = [
             "assignments": assignments.map { assignment in
                 [
                     "module": assignment.module, "title": assignment.moduleTitle, "due": assignment.dueOn,
                     "overdue": assignment.overdue, "done": assignment.completedAt != nil,
-                    "score": assignment.bestScore.map { "\($0) %" } ?? "", "href": "\(base2)/\(assignment.module)",
+                    "score": assignment.bestScore.map { "\($0) %" } ?? "", "href": "\(base)/\(assignment.module)",
                     "minutes": TrainingCatalogue.module(assignment.module)?.minutes ?? 0,
                 ] as [String: Any]
             },
