@@ -114,7 +114,10 @@ public struct SMTPClient: Sendable {
         }
         switch outcome {
         case .accepted: return
-        case .temporary(let reply), .permanent(let reply): throw MailError.refused(code: 0, reply: reply)
+        case .temporary(let reply), .permanent(let reply):
+            // A refusal reads "451 text"; anything else is a connection problem already described.
+            guard let code = Int(reply.prefix(3)), reply.count > 3 else { throw MailError.connection(reply) }
+            throw MailError.refused(code: code, reply: String(reply.dropFirst(4)))
         }
     }
 

@@ -182,6 +182,19 @@ import Testing
         try await server.stop()
     }
 
+    @Test func aRefusedNotificationSaysTheServersCode() async throws {
+        let server = try await FakeSMTPServer(permanent: ["gone@chu.example"])
+        let client = SMTPClient(
+            settings: SMTPSettings(host: "127.0.0.1", port: server.port, security: .none, from: "sender@chu.example"))
+        await #expect {
+            try await client.send(MailMessage(to: ["gone@chu.example"], subject: "s", text: "t"))
+        } throws: { error in
+            guard case .refused(let code, let reply) = error as? MailError else { return false }
+            return code == 550 && reply.contains("no such user")
+        }
+        try await server.stop()
+    }
+
     @Test func wrongCredentialsEndTheSessionAsTemporaryFailures() async throws {
         let server = try await FakeSMTPServer(credentials: ("hygie", "right"))
         let client = SMTPClient(
