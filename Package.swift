@@ -209,6 +209,7 @@ let package = Package(
             name: "HygieAwareness",
             dependencies: [
                 "AwarenessCore",
+                "RecordInput",
                 "HygieCore",
                 "HygieStorage",
                 "HygieJobs",
@@ -340,7 +341,7 @@ let package = Package(
         .testTarget(
             name: "HygieVulnerabilitiesTests",
             dependencies: [
-                "HygieVulnerabilities", "HygieTestSupport", "VulnCore", "HygieStorage", "HygieCore",
+                "HygieVulnerabilities", "HygieTestSupport", "VulnCore", "HygieStorage", "HygieCore", "RecordInput",
                 .product(name: "SQLKit", package: "sql-kit"),
             ],
             swiftSettings: swiftSettings

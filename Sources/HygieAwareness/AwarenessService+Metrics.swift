@@ -3,6 +3,7 @@ import FluentKit
 public import Foundation
 public import HygieCore
 public import HygieStorage
+import RecordInput
 import SQLKit
 
 /// The figures of one campaign: counted over the people the message reached, clicks of mail scanners left out
@@ -137,7 +138,7 @@ extension AwarenessService {
         for report in overview.campaigns.reversed() {
             let figures = report.figures
             let fields: [String] = [
-                Self.csvField(report.name), report.launchDate.utcDay, String(report.difficulty), String(report.targets),
+                CSV.field(report.name), report.launchDate.utcDay, String(report.difficulty), String(report.targets),
                 String(figures.delivered), String(figures.opened), String(figures.clicked), String(figures.submitted),
                 String(figures.reported), String(figures.reportedBeforeClicking), rate(figures.rate(figures.clicked)),
                 rate(figures.rate(figures.submitted)), rate(figures.rate(figures.reported)),
@@ -148,16 +149,6 @@ extension AwarenessService {
             lines.append(fields.joined(separator: ","))
         }
         return lines.joined(separator: "\r\n") + "\r\n"
-    }
-
-    static func csvField(_ text: String) -> String {
-        // A leading =, +, - or @ would be a formula in a spreadsheet.
-        var value = text
-        if let first = value.first, "=+-@".contains(first) { value = "'" + value }
-        if value.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {
-            return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-        }
-        return value
     }
 
     // MARK: Retention

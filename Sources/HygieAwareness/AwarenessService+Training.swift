@@ -188,10 +188,12 @@ extension AwarenessService {
     public func assignments(in scope: TenantScope, module: String? = nil) async throws -> [Assignment] {
         try scope.require(Self.readers)
         let today = clock.now().utcDay
-        let query = SQLQueryString(
-            "SELECT * FROM aw_assignments WHERE establishment_id = \(bind: scope.establishmentID.uuid)")
-        var rows = try await sql.raw(query).all().map { try Self.assignment($0, today: today) }
-        if let module { rows = rows.filter { $0.module == module } }
+        let rows = try await sql.raw(
+            """
+            SELECT * FROM aw_assignments WHERE establishment_id = \(bind: scope.establishmentID.uuid) \
+            AND (\(bind: module == nil) OR module = \(bind: module ?? ""))
+            """
+        ).all().map { try Self.assignment($0, today: today) }
         return rows.sorted {
             ($0.completedAt == nil ? 0 : 1, $0.dueOn, $0.email) < ($1.completedAt == nil ? 0 : 1, $1.dueOn, $1.email)
         }

@@ -152,9 +152,10 @@ extension AwarenessService {
         let maxAttempts = configuration.maxAttempts
         let failures = broken
         let results = outcomes
-        let events = try await database.transaction {
-            db -> [(establishment: UUID, result: Int64?, event: TimelineEvent)] in
+        let (events, retried) = try await database.transaction {
+            db -> ([(establishment: UUID, result: Int64?, event: TimelineEvent)], Int) in
             var events: [(establishment: UUID, result: Int64?, event: TimelineEvent)] = []
+            var retried = 0
             let sql = db as! any SQLDatabase  // both drivers are SQL databases
             for (resultID, reason) in failures {
                 try await sql.raw(
@@ -173,6 +174,7 @@ extension AwarenessService {
                     sentIDs.append(message.resultID)
                     eventMessage = EventMessage.sent
                 case .temporary(let reply) where message.attempts + 1 < maxAttempts:
+                    retried += 1
                     let delay = Int64(30_000) << Int64(min(message.attempts, 8))
                     try await sql.raw(
                         """
@@ -215,11 +217,12 @@ extension AwarenessService {
                 ).run()
             }
             try await Self.insertEvents(sql, events)
-            return events
+            return (events, retried)
         }
         round.sent = outcomes.count { $0.1 == .accepted }
-        round.failed = outcomes.count { if case .permanent = $0.1 { true } else { false } } + broken.count
-        round.retried = outcomes.count - round.sent - round.failed + broken.count
+        round.retried = retried
+        // Refused, out of attempts, or impossible to render.
+        round.failed = outcomes.count - round.sent - retried + broken.count
         for (establishment, group) in Dictionary(grouping: events, by: \.establishment) {
             await notifyWebhooks(establishment: establishment, events: group.map(\.event))
         }

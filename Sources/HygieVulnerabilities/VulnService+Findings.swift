@@ -2,6 +2,7 @@ import FluentKit
 public import Foundation
 import HygieCore
 public import HygieStorage
+import RecordInput
 import SQLKit
 import VulnCore
 
@@ -522,17 +523,8 @@ extension VulnService {
                 item.assignee ?? "",
                 Self.day(item.firstSeenAt), item.reason,
             ]
-            lines.append(fields.map(Self.csvField).joined(separator: ","))
+            lines.append(fields.map(CSV.field).joined(separator: ","))
         }
         return lines.joined(separator: "\r\n") + "\r\n"
-    }
-
-    static func csvField(_ value: String) -> String {
-        var text = value
-        if let first = text.first, "=+-@\t\r".contains(first) { text = "'" + text }
-        if text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {
-            return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-        }
-        return text
     }
 }

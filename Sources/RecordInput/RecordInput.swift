@@ -397,6 +397,17 @@ public final class RecordReader {
 
 /// RFC 4180 CSV (quoted fields, doubled quotes, CRLF or LF), bounded.
 public enum CSV {
+    /// One field of a comma-separated export: quoted when needed, and with a leading `=`, `+`, `-`, `@`, tab or
+    /// carriage return neutralised by a `'`, so that a spreadsheet never reads it as a formula.
+    public static func field(_ value: String) -> String {
+        var text = value
+        if let first = text.first, "=+-@\t\r".contains(first) { text = "'" + text }
+        if text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {
+            return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        }
+        return text
+    }
+
     public static func rows(_ bytes: [UInt8], what: String, maximumFieldLength: Int = 1 << 20) throws(InputError)
         -> [[String]]
     {

@@ -2,6 +2,7 @@ import Foundation
 import HygieCore
 import HygieStorage
 import HygieTestSupport
+import RecordInput
 import SQLKit
 import Testing
 import VulnCore
@@ -232,7 +233,7 @@ struct VulnWorld {
             #expect(all.contains { $0.recordID == "CVE-2023-43208" && $0.assetName == "Interface HL7" })
             let csvExport = try await world.vuln.exportCSV(FindingFilter(), in: world.scope)
             #expect(csvExport.hasPrefix("id,cve,title"))
-            #expect(VulnService.csvField("=cmd|calc") == "'=cmd|calc")
+            #expect(CSV.field("=cmd|calc") == "'=cmd|calc")
         }
     }
 }
