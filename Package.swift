@@ -23,6 +23,7 @@ let package = Package(
         .library(name: "VulnCore", targets: ["VulnCore"]),
         .library(name: "ComplianceCore", targets: ["ComplianceCore"]),
         .library(name: "AwarenessCore", targets: ["AwarenessCore"]),
+        .library(name: "MailTriage", targets: ["MailTriage"]),
         .library(name: "HygieCompliance", targets: ["HygieCompliance"]),
         .library(name: "HygieAwareness", targets: ["HygieAwareness"]),
         .library(name: "HygieVulnerabilities", targets: ["HygieVulnerabilities"]),
@@ -73,8 +74,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "MailTriage",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "AwarenessCore",
-            dependencies: ["RecordInput"],
+            dependencies: ["RecordInput", "MailTriage"],
             resources: [.copy("Resources")],
             swiftSettings: swiftSettings
         ),
@@ -313,6 +319,12 @@ let package = Package(
                 "HygieDetection", "HygieTestSupport", "HygieIntel", "STIX",
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MailTriageTests",
+            dependencies: ["MailTriage"],
+            resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
