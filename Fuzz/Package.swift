@@ -32,6 +32,10 @@ let package = Package(
             ]
         ),
         .executableTarget(
+            name: "TriageFuzz",
+            dependencies: [.product(name: "MailTriage", package: "hygie")]
+        ),
+        .executableTarget(
             name: "VulnFuzz",
             dependencies: [.product(name: "VulnCore", package: "hygie")]
         ),

@@ -3,12 +3,13 @@
 # corpus: HygieFuzz (HygieCore parsers), SigmaFuzz (rules, conditions, events) and STIXFuzz (bundles, patterns,
 # addresses, timestamps), VulnFuzz (CPE, versions, CVSS, nmap, SBOM, CSV, NVD, CVE, CSAF, OSV, KEV) and ComplianceFuzz
 # (framework libraries, OSCAL documents, indicator bindings, dates) and AwarenessFuzz (message templates, target
-# lists, .eml imports, landing pages, training modules, lesson Markdown). A crash leaves its input in
+# lists, .eml imports, landing pages, training modules, lesson Markdown) and TriageFuzz (MIME messages, Outlook .msg
+# files, Authentication-Results, Received, addresses, links, punycode). A crash leaves its input in
 # Fuzz/crash-* and exits non-zero. `scripts/fuzz.sh 600 SigmaFuzz` runs one target.
 set -euo pipefail
 cd "$(dirname "$0")/../Fuzz"
 seconds=${1:-60}
-targets=${2:-"HygieFuzz SigmaFuzz STIXFuzz VulnFuzz ComplianceFuzz AwarenessFuzz"}
+targets=${2:-"HygieFuzz SigmaFuzz STIXFuzz VulnFuzz ComplianceFuzz AwarenessFuzz TriageFuzz"}
 # SwiftPM's --sanitize=fuzzer alone leaves the libraries without coverage counters; ask for them explicitly.
 build_log=$(mktemp)
 if ! swift build --sanitize=fuzzer --sanitize=address \
@@ -28,6 +29,7 @@ for target in $targets; do
     if [ "$target" = VulnFuzz ]; then corpus=corpus-vuln; maxlen=4096; fi
     if [ "$target" = ComplianceFuzz ]; then corpus=corpus-compliance; maxlen=4096; fi
     if [ "$target" = AwarenessFuzz ]; then corpus=corpus-awareness; maxlen=4096; fi
+    if [ "$target" = TriageFuzz ]; then corpus=corpus-triage; maxlen=32768; fi
     work=$(mktemp -d)
     cp "$corpus"/* "$work/"
     echo "$target:"

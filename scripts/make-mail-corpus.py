@@ -214,7 +214,7 @@ def phishing_message():
             '<img src="http://203.0.113.45:8080/p.gif"></body></html>')
     zbuf = io.BytesIO()
     with zipfile.ZipFile(zbuf, "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr("Facture_2026.pdf.exe", b"MZ\x90\x00" + b"\0" * 200)
+        z.writestr(entry("Facture_2026.pdf.exe"), b"MZ\x90\x00" + b"\0" * 200)
     return crlf(PHISH_HEADERS + """Content-Type: multipart/mixed; boundary="outer-1"
 
 This is a multi-part message in MIME format.
@@ -240,6 +240,13 @@ Content-Transfer-Encoding: base64
 """ + b64(zbuf.getvalue()) + """
 --outer-1--
 """)
+
+
+def entry(name):
+    """A zip entry with a fixed date, so that the corpus is the same on every run."""
+    info = zipfile.ZipInfo(name, date_time=(2026, 11, 16, 8, 0, 0))
+    info.compress_type = zipfile.ZIP_DEFLATED
+    return info
 
 
 def quoted_printable(data):
@@ -437,7 +444,7 @@ def deep(levels=40):
 def zip_bomb():
     zbuf = io.BytesIO()
     with zipfile.ZipFile(zbuf, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
-        z.writestr("scan_0001.pdf", b"\0" * (20 << 20))
+        z.writestr(entry("scan_0001.pdf"), b"\0" * (20 << 20))
     return crlf("""From: scanner@imprimante-valbrune.example
 To: accueil@chu-valbrune.fr
 Subject: Document numérisé
@@ -520,8 +527,11 @@ def main():
         with open(os.path.join(OUT, name), "wb") as handle:
             handle.write(data)
         if name != "zip-bomb.eml":
+            # TriageFuzz reads its mode from the first byte: 0 MIME, 1 .msg.
             with open(os.path.join(FUZZ, name), "wb") as handle:
-                handle.write(data)
+                handle.write((b"\x01" if name.endswith(".msg") else b"\x00") + data)
+    with open(os.path.join(FUZZ, "headers.txt"), "wb") as handle:
+        handle.write(b"\x02" + crlf(MS_AUTH))
     if "--check" in sys.argv:
         import extract_msg
         import olefile
