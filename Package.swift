@@ -262,6 +262,7 @@ let package = Package(
                 "HygieCore",
                 "HygieAwareness",
                 "AwarenessCore",
+                "MailTriage",
                 "HygieCompliance",
                 "ComplianceCore",
                 "HygieMail",

@@ -194,7 +194,9 @@ public struct Lookalike: Sendable, Hashable, Codable {
             if core != originalCore, strippedCore == originalCore.replacingOccurrences(of: "-", with: "") {
                 return found(.hyphenation)
             }
-            let limit = originalCore.count >= 9 ? 2 : 1
+            // Two edits only for long names: sibling organisations (`ght-valbrune` and `chu-valbrune`) are two
+            // edits apart and are not look-alikes of each other.
+            let limit = originalCore.count >= 14 ? 2 : 1
             if core != originalCore, DomainName.distance(core, originalCore, limit: limit) <= limit {
                 return found(.typo)
             }

@@ -104,10 +104,11 @@ extension MailAnalysis {
             else { continue }
             reasons.append(TriageReason(code, points, "\(attachment.filename) (\(attachment.detectedType))"))
         }
-        let text =
+        let text = Array(
             (subject + " " + message.textBodies.joined(separator: " ") + " "
-            + message.htmlBodies.map(HTMLLinks.visibleText).joined(separator: " ")).lowercased()
-        let pressure = Self.pressureWords.filter { text.contains($0) }
+                + message.htmlBodies.map(HTMLLinks.visibleText).joined(separator: " ")).prefix(200_000).lowercased()
+                .utf8)
+        let pressure = Self.pressureWords.filter { Bytes.contains(text, Array($0.utf8)) }
         if pressure.count >= 2 {
             reasons.append(
                 TriageReason("pressure_words", min(15, pressure.count * 4), pressure.prefix(5).joined(separator: ", ")))
@@ -166,5 +167,27 @@ public struct ReportedMail: Sendable {
         category =
             subject.hasPrefix("1|")
             ? .junk : subject.hasPrefix("2|") ? .notJunk : subject.hasPrefix("3|") ? .phishing : nil
+    }
+}
+
+/// Byte-string search, much faster than Foundation's `contains` on large texts.
+enum Bytes {
+    static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
+        guard let first = needle.first, haystack.count >= needle.count else { return needle.isEmpty }
+        return haystack.withUnsafeBufferPointer { hay in
+            needle.withUnsafeBufferPointer { pin in
+                var index = 0
+                let last = hay.count - pin.count
+                while index <= last {
+                    if hay[index] == first {
+                        var offset = 1
+                        while offset < pin.count, hay[index + offset] == pin[offset] { offset += 1 }
+                        if offset == pin.count { return true }
+                    }
+                    index += 1
+                }
+                return false
+            }
+        }
     }
 }

@@ -173,13 +173,13 @@ public enum URLExtractor {
 
     /// Undoes common defanging: `hxxp`, `[.]`, `(.)`, `[dot]`, `[:]`, `[://]`.
     public static func refang(_ text: String) -> String {
-        guard text.contains("[") || text.contains("(") || text.lowercased().contains("hxxp") else { return text }
+        let bytes = Array(text.utf8)
         var out = text
         for (pattern, replacement) in [
             ("[.]", "."), ("(.)", "."), ("{.}", "."), ("[dot]", "."), ("(dot)", "."), ("[:]", ":"), ("[://]", "://"),
             ("hxxps", "https"), ("hxxp", "http"), ("HXXPS", "https"), ("HXXP", "http"), ("hXXps", "https"),
             ("hXXp", "http"),
-        ] {
+        ] where Bytes.contains(bytes, Array(pattern.utf8)) {
             out = out.replacingOccurrences(of: pattern, with: replacement)
         }
         return out

@@ -180,6 +180,7 @@ import Testing
         #expect(kind("chu-valbrune-rh.fr") == .combination)
         #expect(kind("arneli.fr") == .homoglyph)
         #expect(kind("hopital-voisin.fr") == nil)
+        #expect(kind("ght-valbrune.fr") == nil)
         #expect(kind("example.org") == nil)
     }
 
