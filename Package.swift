@@ -30,6 +30,7 @@ let package = Package(
         .library(name: "HygieDetection", targets: ["HygieDetection"]),
         .library(name: "HygieMail", targets: ["HygieMail"]),
         .library(name: "HygieIntel", targets: ["HygieIntel"]),
+        .library(name: "HygieIncidents", targets: ["HygieIncidents"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -127,6 +128,8 @@ let package = Package(
             name: "HygieWeb",
             dependencies: [
                 "HygieCore",
+                "HygieIncidents",
+                "MailTriage",
                 "HygieAwareness",
                 "AwarenessCore",
                 "HygieCompliance",
@@ -179,6 +182,25 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "HygieIncidents",
+            dependencies: [
+                "HygieCore",
+                "HygieStorage",
+                "HygieJobs",
+                "HygieIntel",
+                "HygieMail",
+                "MailTriage",
+                "STIX",
+                .product(name: "FluentKit", package: "fluent-kit"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "HygieVulnerabilities",
             dependencies: [
                 "HygieCore",
@@ -215,6 +237,7 @@ let package = Package(
             name: "HygieAwareness",
             dependencies: [
                 "AwarenessCore",
+                "HygieIncidents",
                 "RecordInput",
                 "HygieCore",
                 "HygieStorage",
@@ -260,6 +283,7 @@ let package = Package(
             name: "HygieCLI",
             dependencies: [
                 "HygieCore",
+                "HygieIncidents",
                 "HygieAwareness",
                 "AwarenessCore",
                 "MailTriage",
@@ -291,6 +315,7 @@ let package = Package(
             name: "HygieTestSupport",
             dependencies: [
                 "HygieCore",
+                "HygieIncidents",
                 "HygieCompliance",
                 "HygieVulnerabilities",
                 "HygieDetection",
@@ -377,6 +402,18 @@ let package = Package(
             dependencies: [
                 "HygieAwareness", "AwarenessCore", "HygieTestSupport", "HygieCore", "HygieStorage", "HygieMail",
                 .product(name: "SQLKit", package: "sql-kit"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "HygieIncidentsTests",
+            dependencies: [
+                "HygieIncidents", "HygieAwareness", "MailTriage", "HygieTestSupport", "HygieCore", "HygieStorage",
+                "HygieMail", "HygieIntel", "STIX",
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

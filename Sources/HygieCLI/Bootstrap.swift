@@ -4,6 +4,7 @@ import HygieAwareness
 import HygieCompliance
 import HygieCore
 import HygieDetection
+import HygieIncidents
 import HygieIntel
 import HygieJobs
 import HygieStorage
@@ -20,7 +21,7 @@ struct Bootstrap {
 
     static var migrations: [any Migration] {
         CoreMigrations.all + JobsMigrations.all + IntelMigrations.all + DetectionMigrations.all + VulnMigrations.all
-            + ComplianceMigrations.all + AwarenessMigrations.all
+            + ComplianceMigrations.all + AwarenessMigrations.all + IncidentsMigrations.all
     }
 
     init(configuration: HygieConfiguration) throws {
@@ -85,6 +86,15 @@ struct Bootstrap {
             database: database, audit: audit, clock: clock, configuration: settings, secrets: try? secretBox())
     }
 
+    /// Staff reports and e-mail triage; `indicators` (the node's shared-indicator feed) answers threat-intelligence
+    /// lookups, the awareness module recognises the establishment's own exercises.
+    func reports(indicators: IndicatorFeed? = nil, awareness: AwarenessService? = nil) -> ReportService {
+        ReportService(
+            database: database, audit: audit, clock: clock,
+            indicators: indicators ?? IndicatorFeed(database: database, clock: clock, logger: logger),
+            recognizer: awareness ?? self.awareness, maximumMessageBytes: configuration.maxReportBytes)
+    }
+
     var detection: DetectionService {
         DetectionService(database: database, audit: audit, clock: clock, configuration: configuration.detection)
     }
@@ -119,7 +129,7 @@ struct Bootstrap {
     /// The jobs every instance runs.
     func builtInHandlers(
         identity: IdentityService, vuln: VulnService? = nil, compliance: ComplianceService? = nil,
-        awareness: AwarenessService? = nil
+        awareness: AwarenessService? = nil, reports: ReportService? = nil
     ) -> [any JobHandler] {
         let awareness = awareness ?? self.awareness
         // One intel service (one read of the instance key) for both intel jobs.
@@ -137,6 +147,7 @@ struct Bootstrap {
                 smtp: configuration.smtp),
             AwarenessRetentionJob(service: awareness),
             AwarenessTrainingMailJob(service: awareness, smtp: configuration.smtp, publicURL: configuration.publicURL),
+            ReportNotificationJob(service: reports ?? self.reports(awareness: awareness), smtp: configuration.smtp),
         ] + (configuration.smtp.map { [EmailDeliveryJob(service: detection, smtp: $0)] } ?? [])
     }
 
@@ -161,6 +172,8 @@ struct Bootstrap {
         ScheduledJob(
             name: "awareness-training-mail", schedule: try! CronSchedule("*/5 * * * *"),
             kind: AwarenessTrainingMailJob.kind),
+        ScheduledJob(
+            name: "report-notify", schedule: try! CronSchedule("* * * * *"), kind: ReportNotificationJob.kind),
     ]
 }
 

@@ -62,6 +62,8 @@ import Yams
 /// | hygie.awareness.batchSize | HYGIE_AWARENESS_BATCH_SIZE | int 1–5000 | 400 (messages a node claims at once) |
 /// | hygie.awareness.scannerDelaySeconds | HYGIE_AWARENESS_SCANNER_DELAY_SECONDS | int 0–600 | 10 (earlier clicks are a mail scanner's) |
 /// | hygie.awareness.maxAttempts | HYGIE_AWARENESS_MAX_ATTEMPTS | int 1–20 | 5 (tries before a message is given up) |
+/// | hygie.incidents.smtpListen | HYGIE_INCIDENTS_SMTP_LISTEN | host:port of the report receiver (SMTP, behind the mail relay) | none (off) |
+/// | hygie.incidents.maxReportBytes | HYGIE_INCIDENTS_MAX_REPORT_BYTES | int bytes 1024–268435456 | 31457280 (largest reported message) |
 struct HygieConfiguration: Sendable {
     var host = "127.0.0.1"
     var port = 8080
@@ -98,6 +100,8 @@ struct HygieConfiguration: Sendable {
     var vuln = VulnConfiguration()
     var compliance = ComplianceConfiguration()
     var awareness = AwarenessConfiguration()
+    var reportListen: String?
+    var maxReportBytes = 30 << 20
 
     static let knownKeys: Set<String> = [
         "hygie.http.host", "hygie.http.port", "hygie.http.publicURL", "hygie.http.maxBodyBytes", "hygie.dataDir",
@@ -114,6 +118,7 @@ struct HygieConfiguration: Sendable {
         "hygie.vuln.kevURL", "hygie.vuln.epssURL", "hygie.vuln.nvdURL", "hygie.vuln.nvdAPIKey",
         "hygie.compliance.maxUploadBytes", "hygie.compliance.chromium", "hygie.awareness.smtpConnections",
         "hygie.awareness.batchSize", "hygie.awareness.scannerDelaySeconds", "hygie.awareness.maxAttempts",
+        "hygie.incidents.smtpListen", "hygie.incidents.maxReportBytes",
     ]
     static let secretKeys: Set<String> = [
         "hygie.database.url", "hygie.security.secretKey", "hygie.smtp.password", "hygie.vuln.nvdAPIKey",
@@ -294,6 +299,11 @@ struct HygieConfiguration: Sendable {
         int("hygie.awareness.scannerDelaySeconds", 0...600, into: &scannerDelay)
         config.awareness.scannerDelaySeconds = Double(scannerDelay)
         int("hygie.awareness.maxAttempts", 1...20, into: &config.awareness.maxAttempts)
+        config.reportListen = string("hygie.incidents.smtpListen")
+        if let value = config.reportListen, !value.isEmpty, SyslogSettings.address(value) == nil {
+            problems.append("hygie.incidents.smtpListen: '\(value)' is not host:port")
+        }
+        int("hygie.incidents.maxReportBytes", 1024...(256 << 20), into: &config.maxReportBytes)
         if let host = string("hygie.smtp.host"), !host.isEmpty {
             var port = 587
             int("hygie.smtp.port", 1...65535, into: &port)

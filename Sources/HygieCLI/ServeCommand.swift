@@ -5,6 +5,7 @@ import HygieAwareness
 import HygieCompliance
 import HygieCore
 import HygieDetection
+import HygieIncidents
 import HygieIntel
 import HygieJobs
 import HygieStorage
@@ -51,7 +52,9 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let detection = boot.detection
         var ingest: IngestService?
-        var receivers: [any Service] = []
+        // Shared indicators, kept current on this node: looked for in every event and in reported e-mails.
+        let indicators = IndicatorFeed(database: boot.database, clock: boot.clock, logger: logger)
+        var receivers: [any Service] = [indicators]
         var udpPorts: [Int] = []
         if configuration.ingestEnabled {
             do {
@@ -76,9 +79,6 @@ struct ServeCommand: AsyncParsableCommand {
             ingest = IngestService(spool: spool, directory: directory, metrics: metrics, clock: boot.clock)
             receivers.append(directory)
             if configuration.detectionEnabled {
-                // Shared indicators are looked for in every event; the feed keeps them current on this node.
-                let indicators = IndicatorFeed(database: boot.database, clock: boot.clock, logger: logger)
-                receivers.append(indicators)
                 receivers.append(
                     try DetectionPipeline(
                         spool: spool, database: boot.database, configuration: configuration.detection,
@@ -112,6 +112,7 @@ struct ServeCommand: AsyncParsableCommand {
             await boot.database.shutdown()
             throw CLIError("cannot install the built-in frameworks: \(error)")
         }
+        let reports = boot.reports(indicators: indicators, awareness: awareness)
         let services = try await HygieServices(
             database: boot.database, identity: identity, tenancy: boot.tenancy, audit: boot.audit, jobs: boot.jobs,
             clock: boot.clock,
@@ -129,12 +130,19 @@ struct ServeCommand: AsyncParsableCommand {
                 JobWorker(
                     queue: boot.jobs,
                     handlers: boot.builtInHandlers(
-                        identity: identity, vuln: vuln, compliance: compliance, awareness: awareness),
+                        identity: identity, vuln: vuln, compliance: compliance, awareness: awareness, reports: reports),
                     name: workerName,
                     concurrency: configuration.jobWorkers, logger: logger))
         }
         background += receivers
         background.append(CampaignSender(service: awareness, logger: logger))
+        if let listen = configuration.reportListen, !listen.isEmpty, let (host, port) = SyslogSettings.address(listen) {
+            background.append(
+                ReportMailListener(
+                    settings: ReportListenerSettings(
+                        host: host, port: port, hostname: URL(string: configuration.publicURL)?.host ?? "hygie"),
+                    service: reports, logger: logger))
+        }
         let publicURL = configuration.publicURL
         let app = try buildApplication(
             services: services,
