@@ -125,6 +125,12 @@ e2e awareness-sqlite .venv-conformance/bin/python Tests/e2e/e2e_awareness.py .bu
 log "End-to-end awareness on PostgreSQL"
 e2e awareness-postgres .venv-conformance/bin/python Tests/e2e/e2e_awareness.py .build/debug/hygie --postgres "$pgurl"
 
+log "End-to-end staff reports on SQLite (SMTP report receiver, triage, clusters, verdicts mailed back, API, CLI)"
+e2e reports-sqlite .venv-conformance/bin/python Tests/e2e/e2e_reports.py .build/debug/hygie
+
+log "End-to-end staff reports on PostgreSQL"
+e2e reports-postgres .venv-conformance/bin/python Tests/e2e/e2e_reports.py .build/debug/hygie --postgres "$pgurl"
+
 log "End-to-end threat intelligence on SQLite (hub and hospital, feeds, IOC alerts, sightings, stix2-validator)"
 e2e intel-sqlite python3 Tests/e2e/e2e_intel.py .build/debug/hygie --python .venv-conformance/bin/python
 

@@ -1,11 +1,160 @@
 import ArgumentParser
 import Foundation
+import HygieCore
+import HygieIncidents
+import HygieMail
+import HygieStorage
 import MailTriage
 
 /// `hygie cases …`: reported e-mails and incident cases.
 struct CasesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "cases", abstract: "Reported e-mails and incident cases.", subcommands: [Triage.self])
+        commandName: "cases", abstract: "Reported e-mails and incident cases.",
+        subcommands: [Triage.self, Submit.self, Reports.self, Decide.self, ReportSettingsCommand.self, Notify.self])
+
+    struct Notify: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Send pending acknowledgements and verdicts to reporters now (hygie serve does it every minute).")
+        @OptionGroup var common: CommonOptions
+
+        func run() async throws {
+            try await VulnCommand.run(common) { boot in
+                guard let smtp = boot.configuration.smtp else {
+                    throw CLIError("no mail relay: set hygie.smtp.host (HYGIE_SMTP_HOST)")
+                }
+                let sent = try await boot.reports().notifyReporters(client: SMTPClient(settings: smtp))
+                print("\(sent) message(s) sent")
+            }
+        }
+    }
+
+    struct Submit: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "report",
+            abstract:
+                "Record a report: a message file (.eml, .msg) is triaged and stored; other kinds need a description.")
+        @OptionGroup var common: CommonOptions
+        @OptionGroup var target: EstablishmentOption
+        @Option(help: "email, phone, usb, behaviour, lost_device or other.") var kind = "email"
+        @Option(help: "The reporter's e-mail address.") var reporter = ""
+        @Option(help: "What happened.") var description = ""
+        @Argument(help: "The reported message (e-mail reports).") var file: String?
+
+        func run() async throws {
+            guard let kind = ReportKind(rawValue: kind) else {
+                throw ValidationError("--kind is one of \(ReportKind.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            var message: [UInt8]?
+            if let file {
+                guard let data = FileManager.default.contents(atPath: file) else {
+                    throw CLIError("cannot read \(file)")
+                }
+                message = Array(data)
+            }
+            try await VulnCommand.run(common) { boot in
+                let scope = try await target.scope(boot)
+                let service = boot.reports()
+                let person = try await service.reporter(reporter, name: "", establishment: scope.establishmentID)
+                for report in try await service.submit(
+                    ReportSubmission(
+                        kind: kind, channel: .cli, reporter: person, description: description, message: message),
+                    in: scope)
+                {
+                    print(
+                        "report \(report.id): \(report.verdict?.rawValue ?? "to handle") (score \(report.score))"
+                            + (report.clusterID.map { ", same campaign as report \($0)" } ?? ""))
+                }
+            }
+        }
+    }
+
+    struct Reports: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "reports", abstract: "List reports, newest first.")
+        @OptionGroup var common: CommonOptions
+        @OptionGroup var target: EstablishmentOption
+        @Option(help: "open or closed.") var status: String?
+        @Option(help: "simulation, malicious, suspicious or safe.") var verdict: String?
+
+        func run() async throws {
+            let status = try status.map {
+                guard let value = ReportStatus(rawValue: $0) else {
+                    throw ValidationError("--status is open or closed")
+                }
+                return value
+            }
+            let verdict = try verdict.map {
+                guard let value = Verdict(rawValue: $0) else {
+                    throw ValidationError("--verdict is simulation, malicious, suspicious or safe")
+                }
+                return value
+            }
+            try await VulnCommand.run(common) { boot in
+                let scope = try await target.scope(boot)
+                for report in try await boot.reports().reports(in: scope, status: status, verdict: verdict) {
+                    let what = report.subject.isEmpty ? String(report.description.prefix(60)) : report.subject
+                    print(
+                        "\(report.id)\t\(ISO8601DateFormatter().string(from: report.createdAt))\t\(report.kind.rawValue)\t"
+                            + "\(report.verdict?.rawValue ?? "-")\t\(report.score)\t\(report.status.rawValue)\t"
+                            + "\(report.reporterEmail)\t\(what)")
+                }
+            }
+        }
+    }
+
+    struct Decide: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Decide a report's verdict (and its campaign's); reporters are told by the next notification run."
+        )
+        @OptionGroup var common: CommonOptions
+        @OptionGroup var target: EstablishmentOption
+        @Argument(help: "Report id.") var id: Int64
+        @Option(help: "malicious, safe or simulation.") var verdict: String
+        @Option(help: "A note for the reporters.") var note = ""
+        @Flag(help: "This report only, not its whole campaign.") var only = false
+
+        func run() async throws {
+            guard let verdict = Verdict(rawValue: verdict) else {
+                throw ValidationError("--verdict is malicious, safe or simulation")
+            }
+            try await VulnCommand.run(common) { boot in
+                let scope = try await target.scope(boot)
+                let report = try await boot.reports().decide(
+                    id, verdict: verdict, note: note, cluster: !only, in: scope)
+                print("report \(report.id): \(report.verdict?.rawValue ?? "-"), \(report.status.rawValue)")
+            }
+        }
+    }
+
+    struct ReportSettingsCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "settings",
+            abstract: "Show or change the triage settings: protected domains, report addresses, reporter notices.")
+        @OptionGroup var common: CommonOptions
+        @OptionGroup var target: EstablishmentOption
+        @Option(help: "Comma-separated protected domains (empty string clears them).") var protectedDomains: String?
+        @Option(help: "Comma-separated report addresses (empty string clears them).") var reportAddresses: String?
+        @Option(help: "Thank reporters and send verdicts: true or false.") var notifyReporters: Bool?
+
+        func run() async throws {
+            try await VulnCommand.run(common) { boot in
+                let scope = try await target.scope(boot)
+                let service = boot.reports()
+                var settings = try await service.settings(in: scope)
+                if protectedDomains != nil || reportAddresses != nil || notifyReporters != nil {
+                    func list(_ text: String) -> [String] { text.split(separator: ",").map(String.init) }
+                    if let protectedDomains { settings.protectedDomains = list(protectedDomains) }
+                    if let reportAddresses { settings.reportAddresses = list(reportAddresses) }
+                    if let notifyReporters { settings.notifyReporters = notifyReporters }
+                    try await service.updateSettings(settings, in: scope)
+                    settings = try await service.settings(in: scope)
+                }
+                print("protected domains: \(settings.protectedDomains.joined(separator: ", "))")
+                print("report addresses:  \(settings.reportAddresses.joined(separator: ", "))")
+                print("notify reporters:  \(settings.notifyReporters)")
+            }
+        }
+    }
 
     struct Triage: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -47,7 +196,7 @@ struct CasesCommand: AsyncParsableCommand {
             var bytes = 0
             for round in 0..<`repeat` {
                 for (file, data) in inputs {
-                    let envelope: MailMessage
+                    let envelope: MailTriage.MailMessage
                     do {
                         envelope = try ReportedMail.read(data)
                     } catch {

@@ -312,6 +312,15 @@ public struct ReportService: Sendable {
 }
 
 extension ReportService {
+    /// The member behind a user id (an API token's owner); an anonymous reporter without one.
+    public func reporter(user: User.ID?, establishment: Establishment.ID) async throws -> Reporter {
+        guard let user,
+            let row = try await sql.raw("SELECT email FROM core_users WHERE id = \(bind: user.uuid)").first()
+        else { return Reporter(email: "", name: "") }
+        return try await reporter(
+            try row.decode(column: "email", as: String.self), name: "", establishment: establishment)
+    }
+
     /// The reporter behind an address: the member with that e-mail in the establishment (name, language), or
     /// the address alone.
     public func reporter(_ email: String, name: String, establishment: Establishment.ID) async throws -> Reporter {

@@ -5,6 +5,7 @@ import HummingbirdCore
 import HummingbirdTLS
 import HygieCompliance
 import HygieCore
+import HygieIncidents
 import HygieIntel
 import HygieJobs
 import HygieStorage
@@ -29,7 +30,8 @@ public func buildRouter(services: HygieServices) throws -> Router<HygieRequestCo
             maxBodyBytes: services.settings.maxBodyBytes, maxIngestBytes: services.settings.maxIngestBytes,
             maxTAXIIBytes: services.intel.configuration.maxContentLength,
             maxUploadBytes: max(
-                services.vuln.configuration.maxUploadBytes, services.compliance.configuration.maxUploadBytes)))
+                services.vuln.configuration.maxUploadBytes, services.compliance.configuration.maxUploadBytes,
+                services.reports.maximumMessageBytes + 65_536)))
     try OperationsController(services: services).addRoutes(to: router)
     AuthWebController(services: services).addRoutes(to: router)
     EstablishmentWebController(services: services).addRoutes(to: router)
@@ -47,6 +49,8 @@ public func buildRouter(services: HygieServices) throws -> Router<HygieRequestCo
     GoPhishAPIController(services: services).addRoutes(to: router)
     AwarenessAPIController(services: services).addRoutes(to: router)
     AwarenessWebController(services: services).addRoutes(to: router)
+    ReportsAPIController(services: services).addRoutes(to: router)
+    ReportsWebController(services: services).addRoutes(to: router)
     return router
 }
 
@@ -56,7 +60,8 @@ public func openAPIDocument(services: HygieServices) -> [String: Any] {
         CoreAPIController(services: services).operations + DetectionAPIController(services: services).operations
             + IntelAPIController(services: services).operations + VulnAPIController(services: services).operations
             + ComplianceAPIController(services: services).operations
-            + AwarenessAPIController(services: services).operations)
+            + AwarenessAPIController(services: services).operations
+            + ReportsAPIController(services: services).operations)
 }
 
 /// Where and how the HTTP server listens.

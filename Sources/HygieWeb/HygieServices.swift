@@ -5,6 +5,7 @@ public import HygieAwareness
 public import HygieCompliance
 public import HygieCore
 public import HygieDetection
+public import HygieIncidents
 public import HygieIntel
 public import HygieJobs
 public import HygieStorage
@@ -34,6 +35,8 @@ public struct HygieServices: Sendable {
     public let compliance: ComplianceService
     /// Phishing simulation (GoPhish-compatible) and training.
     public let awareness: AwarenessService
+    /// Staff reports and e-mail triage.
+    public let reports: ReportService
     /// Event ingestion; nil when this node does not receive events (tests, CLI).
     public let ingest: IngestService?
     public let sourceDirectory: SourceDirectory?
@@ -48,10 +51,12 @@ public struct HygieServices: Sendable {
         jobs: JobQueue,
         clock: any HygieClock, settings: WebSettings, logger: Logger, detection: DetectionService? = nil,
         ingest: IngestService? = nil, udpPorts: [Int] = [], intel: IntelService? = nil, vuln: VulnService? = nil,
-        compliance: ComplianceService? = nil, awareness: AwarenessService? = nil
+        compliance: ComplianceService? = nil, awareness: AwarenessService? = nil, reports: ReportService? = nil
     ) async throws {
         let awareness = awareness ?? AwarenessService(database: database, audit: audit, clock: clock)
         self.awareness = awareness
+        self.reports =
+            reports ?? ReportService(database: database, audit: audit, clock: clock, recognizer: awareness)
         let vuln = vuln ?? VulnService(database: database, audit: audit, clock: clock)
         self.vuln = vuln
         self.intel = intel ?? IntelService(database: database, audit: audit, clock: clock)

@@ -88,7 +88,8 @@ public struct MailAnalysis: Sendable, Codable {
     /// Reasons found in the message itself.
     public var reasons: [TriageReason]
     public var observables: [Observable]
-    /// Equal for the reports of one campaign (same sender domain, subject shape, link hosts and attachments).
+    /// Equal for the reports of one campaign: same sender domain and subject shape (numbers and `RE:`/`TR:`
+    /// prefixes aside); without a subject, same link hosts and attachments.
     public var clusterKey: String
     /// Equal for copies of the same message.
     public var fingerprint: String
@@ -145,12 +146,13 @@ public struct MailAnalysis: Sendable, Codable {
         clusterKey = ""
         fingerprint = ""
         reasons = scoreMessage(message, settings: settings)
-        clusterKey = Self.hash(
-            [
-                from.map { DomainName.registrable($0.domain) } ?? "", Self.subjectShape(subject),
-                Set(urls.map { DomainName.registrable($0.host) }).sorted().joined(separator: ","),
-                Set(attachments.map(\.sha256)).sorted().joined(separator: ","),
-            ].joined(separator: "\n"))
+        let shape = Self.subjectShape(subject)
+        var clusterParts: [String] = [from.map { DomainName.registrable($0.domain) } ?? "", shape]
+        if shape.isEmpty {
+            clusterParts.append(Set(urls.map { DomainName.registrable($0.host) }).sorted().joined(separator: ","))
+            clusterParts.append(Set(attachments.map(\.sha256)).sorted().joined(separator: ","))
+        }
+        clusterKey = Self.hash(clusterParts.joined(separator: "\n"))
         fingerprint = Self.hash(
             messageID ?? (message.textBodies + message.htmlBodies).joined() + subject)
     }

@@ -86,8 +86,12 @@ extension HygieServices {
         if let role, [.admin, .rssi, .analyst, .dpo].contains(role) {
             nav.append(.init(href: "/awareness", label: t("nav.awareness"), active: active == "awareness"))
         }
+        if let role, [.admin, .rssi, .analyst].contains(role) {
+            nav.append(.init(href: "/reports", label: t("nav.reports"), active: active == "reports"))
+        }
         if role != nil {
             nav.append(.init(href: "/training", label: t("nav.training"), active: active == "training"))
+            nav.append(.init(href: "/report", label: t("nav.report"), active: active == "report"))
         }
         if let role, [.admin, .coordinator].contains(role) {
             nav.append(.init(href: "/compliance/fleet", label: t("nav.fleet"), active: active == "fleet"))
