@@ -130,6 +130,7 @@ struct DemoCommand: AsyncParsableCommand {
                 boot: boot, identity: identity, hospital: scope, clinic: clinicScope, region: region, actor: actor,
                 now: Date())
             let awarenessSummary = try await DemoAwareness.seed(boot: boot, scope: scope, now: Date())
+            let reportsSummary = try await DemoReports.seed(boot: boot, scope: scope)
             _ = try await boot.detection.syncBuiltInRules()
             let events = try await DemoDetection.seed(
                 scope: scope, detection: boot.detection, events: !noEvents,
@@ -158,6 +159,7 @@ struct DemoCommand: AsyncParsableCommand {
                         : ""))
             print("Compliance: \(complianceSummary).")
             print("Awareness: \(awarenessSummary).")
+            print("Reports: \(reportsSummary).")
             if events > 0 {
                 print(
                     "\(events) demo log events wait in this node's spool: `hygie serve` evaluates them at start (alerts, rules, sources, event search)."

@@ -426,3 +426,35 @@ extension TestServices {
         return try await identity.scope(for: establishment.id, actor: actor)
     }
 }
+
+@Suite struct SimulationRecognitionTests {
+    @Test(arguments: TestDatabase.enabled)
+    func aReportedExerciseCreditsTheReporterInItsOwnEstablishmentOnly(_ database: TestDatabase) async throws {
+        try await database.withDatabase { db in
+            let world = try await AwarenessWorld.make(db)
+            try await world.prepare(people: 3)
+            let campaign = try await world.launch()
+            _ = try await world.awareness.sendDue()
+            let rid = campaign.results[1].id
+            let (other, _) = try await world.services.makeEstablishment("Clinique Voisine")
+
+            let elsewhere = try await world.awareness.recognise(rids: [rid], establishment: other.id)
+            let unknown = try await world.awareness.recognise(
+                rids: ["zzzzzzz", "not-a-rid"], establishment: world.establishment.id)
+            let found = try await world.awareness.recognise(
+                rids: ["zzzzzzz", rid], establishment: world.establishment.id)
+
+            #expect(elsewhere == nil && unknown == nil)
+            #expect(found == rid)
+            let after = try await world.awareness.campaign(campaign.id, in: world.scope)
+            #expect(after.results.first { $0.id == rid }?.reported == true)
+            #expect(after.results.filter(\.reported).count == 1)
+            // After the campaign ends the exercise is still recognised (the reporter hears "well done").
+            _ = try await world.awareness.complete(campaign.id, in: world.scope)
+            #expect(
+                try await world.awareness.recognise(
+                    rids: [campaign.results[2].id], establishment: world.establishment.id) != nil)
+            try await world.smtp.stop()
+        }
+    }
+}
