@@ -191,6 +191,7 @@ let package = Package(
                 "HygieMail",
                 "MailTriage",
                 "STIX",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "FluentKit", package: "fluent-kit"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -410,6 +411,7 @@ let package = Package(
             dependencies: [
                 "HygieIncidents", "HygieAwareness", "MailTriage", "HygieTestSupport", "HygieCore", "HygieStorage",
                 "HygieMail", "HygieIntel", "STIX",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -95,6 +95,8 @@ struct Bootstrap {
             recognizer: awareness ?? self.awareness, maximumMessageBytes: configuration.maxReportBytes)
     }
 
+    var cases: CaseService { CaseService(database: database, audit: audit, clock: clock) }
+
     var detection: DetectionService {
         DetectionService(database: database, audit: audit, clock: clock, configuration: configuration.detection)
     }
@@ -148,6 +150,7 @@ struct Bootstrap {
             AwarenessRetentionJob(service: awareness),
             AwarenessTrainingMailJob(service: awareness, smtp: configuration.smtp, publicURL: configuration.publicURL),
             ReportNotificationJob(service: reports ?? self.reports(awareness: awareness), smtp: configuration.smtp),
+            DeclarationReminderJob(service: cases, smtp: configuration.smtp),
         ] + (configuration.smtp.map { [EmailDeliveryJob(service: detection, smtp: $0)] } ?? [])
     }
 
@@ -174,6 +177,9 @@ struct Bootstrap {
             kind: AwarenessTrainingMailJob.kind),
         ScheduledJob(
             name: "report-notify", schedule: try! CronSchedule("* * * * *"), kind: ReportNotificationJob.kind),
+        ScheduledJob(
+            name: "declaration-reminders", schedule: try! CronSchedule("*/15 * * * *"),
+            kind: DeclarationReminderJob.kind),
     ]
 }
 

@@ -10,7 +10,259 @@ import MailTriage
 struct CasesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cases", abstract: "Reported e-mails and incident cases.",
-        subcommands: [Triage.self, Submit.self, Reports.self, Decide.self, ReportSettingsCommand.self, Notify.self])
+        subcommands: [
+            List.self, Open.self, Show.self, Update.self, Qualify.self, Declarations.self, Sent.self, Regimes.self,
+            Triage.self, Submit.self, Reports.self, Decide.self, ReportSettingsCommand.self, Notify.self,
+        ])
+
+    static func date(_ text: String?) throws -> Date? {
+        guard let text, !text.isEmpty else { return nil }
+        let formatter = ISO8601DateFormatter()
+        if let date = formatter.date(from: text) { return date }
+        formatter.formatOptions = [.withFullDate]
+        if let date = formatter.date(from: text) { return date }
+        throw ValidationError("\(text) is not an ISO 8601 date (2026-11-29T08:30:00Z)")
+    }
+
+    static func iso(_ date: Date?) -> String { date.map { ISO8601DateFormatter().string(from: $0) } ?? "-" }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Incident cases, newest first.")
+        @OptionGroup var common: CommonOptions
+        @OptionGroup var target: EstablishmentOption
+        @Option(help: "new, in_progress, contained, resolved or closed.") var status: String?
+
+        func run() async throws {
+            let status = try status.map {
+                guard let value = CaseStatus(rawValue: $0) else { throw ValidationError("unknown status \($0)") }
+                return value
+            }
+            try await VulnCommand.run(common) { boot in
+                for incident in try await boot.cases.cases(in: try await target.scope(boot), status: status) {
+                    print(
+                        "\(incident.id)\t\(incident.severity.rawValue)\t\(incident.status.rawValue)\t"
+                            + "\(incident.type.rawValue)\t\(CasesCommand.iso(incident.awareAt))\t\(incident.title)")
+                }
+            }
+        }
+    }
+
+    struct Open: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Open a case (with its template's tasks), by hand or from a report (--report ID).")
+        @OptionGroup var common: CommonOptions
+        @OptionGroup var target: EstablishmentOption
+        @Option(help: "Title.") var title = ""
+        @Option(help: "ransomware, compromised_account, phishing, data_leak, lost_device, ehr_access or other.")
+        var type = "other"
+        @Option(help: "low, medium, high or critical.") var severity = "medium"
+        @Option(help: "When the establishment became aware (ISO 8601; default now).") var awareAt: String?
+        @Option(help: "Open from this report (and its campaign).") var report: Int64?
+        @Option(help: "Description.") var description = ""
+
+        func run() async throws {
+            guard let type = IncidentType(rawValue: type) else { throw ValidationError("unknown type \(type)") }
+            guard let severity = CaseSeverity(rawValue: severity) else {
+                throw ValidationError("severity is low, medium, high or critical")
+            }
+            let aware = try CasesCommand.date(awareAt)
+            try await VulnCommand.run(common) { boot in
+                let scope = try await target.scope(boot)
+                let detail =
+                    if let report {
+                        try await boot.cases.open(fromReport: report, type: type, in: scope)
+                    } else {
+                        try await boot.cases.open(
+                            CaseInput(
+                                title: title, description: description, type: type, severity: severity, awareAt: aware),
+                            in: scope)
+                    }
+                print(
+                    "case \(detail.incident.id): \(detail.tasks.count) tasks, \(detail.observables.count) observables")
+            }
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "A case: times, declarations, tasks, observables, timeline.")
+        @OptionGroup var common: CommonOptions
+        @OptionGroup var target: EstablishmentOption
+        @Argument(help: "Case id.") var id: Int64
+
+        func run() async throws {
+            try await VulnCommand.run(common) { boot in
+                let detail = try await boot.cases.detail(id, in: try await target.scope(boot))
+                let incident = detail.incident
+                let now = Date()
+                print("#\(incident.id) \(incident.title) [\(incident.severity.rawValue), \(incident.status.rawValue)]")
+                print(
+                    "aware \(CasesCommand.iso(incident.awareAt)), contained \(CasesCommand.iso(incident.containedAt)), "
+                        + "resolved \(CasesCommand.iso(incident.resolvedAt))")
+                for declaration in detail.declarations {
+                    let state =
+                        declaration.status == .sent
+                        ? "sent \(CasesCommand.iso(declaration.sentAt)) (\(declaration.reference))"
+                        : "due \(CasesCommand.iso(declaration.dueAt))\(declaration.isLate(at: now) ? " LATE" : "")"
+                    print("declaration \(declaration.id) \(declaration.regime.rawValue): \(state)")
+                }
+                for task in detail.tasks { print("task \(task.id) [\(task.status.rawValue)] \(task.title)") }
+                for observable in detail.observables {
+                    print("observable \(observable.kind) \(observable.value)\(observable.ioc ? " IOC" : "")")
+                }
+                for event in detail.events {
+                    print("\(CasesCommand.iso(event.at)) \(event.actor) \(event.kind): \(event.detail)")
+                }
+            }
+        }
+    }
+
+    struct Update: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Change a case's status, severity, owner, times or lessons learned.")
+        @OptionGroup var common: CommonOptions
+        @OptionGroup var target: EstablishmentOption
+        @Argument(help: "Case id.") var id: Int64
+        @Option(help: "new, in_progress, contained, resolved or closed.") var status: String?
+        @Option(help: "low, medium, high or critical.") var severity: String?
+        @Option(help: "Owner.") var assignee: String?
+        @Option(help: "Time of awareness (ISO 8601): unsent deadlines move.") var awareAt: String?
+        @Option(help: "Lessons learned (needed to close).") var lessons: String?
+
+        func run() async throws {
+            let status = try status.map {
+                guard let value = CaseStatus(rawValue: $0) else { throw ValidationError("unknown status \($0)") }
+                return value
+            }
+            let severity = try severity.map {
+                guard let value = CaseSeverity(rawValue: $0) else { throw ValidationError("unknown severity \($0)") }
+                return value
+            }
+            let aware = try CasesCommand.date(awareAt)
+            try await VulnCommand.run(common) { boot in
+                let detail = try await boot.cases.update(
+                    id,
+                    CaseChange(
+                        severity: severity, status: status, assignee: assignee, awareAt: aware, lessons: lessons),
+                    in: try await target.scope(boot))
+                print("case \(id): \(detail.incident.status.rawValue), \(detail.incident.severity.rawValue)")
+            }
+        }
+    }
+
+    struct Qualify: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Qualify a case: the declarations it needs start with their deadlines.")
+        @OptionGroup var common: CommonOptions
+        @OptionGroup var target: EstablishmentOption
+        @Argument(help: "Case id.") var id: Int64
+        @Flag(help: "Significant or serious incident (CERT Santé).") var significant = false
+        @Flag(help: "Personal-data breach (CNIL).") var personalData = false
+        @Flag(help: "Significant incident of an NIS2 entity (ANSSI).") var nis2 = false
+
+        func run() async throws {
+            try await VulnCommand.run(common) { boot in
+                let detail = try await boot.cases.qualify(
+                    id, Qualification(significant: significant, personalData: personalData, nis2: nis2),
+                    in: try await target.scope(boot))
+                for declaration in detail.declarations {
+                    print(
+                        "declaration \(declaration.id) \(declaration.regime.rawValue): due \(CasesCommand.iso(declaration.dueAt))"
+                    )
+                }
+            }
+        }
+    }
+
+    struct Declarations: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Every declaration with its deadline; --draft ID prints one pre-filled (JSON).")
+        @OptionGroup var common: CommonOptions
+        @OptionGroup var target: EstablishmentOption
+        @Option(help: "Print this declaration's draft as JSON.") var draft: Int64?
+
+        func run() async throws {
+            try await VulnCommand.run(common) { boot in
+                let scope = try await target.scope(boot)
+                if let draft {
+                    print(String(decoding: try await boot.cases.draft(draft, in: scope).json(), as: UTF8.self))
+                    return
+                }
+                let now = Date()
+                for entry in try await boot.cases.declarations(in: scope) {
+                    let declaration = entry.declaration
+                    print(
+                        "\(declaration.id)\tcase \(declaration.caseID)\t\(declaration.regime.rawValue)\t"
+                            + "\(declaration.status.rawValue)\tdue \(CasesCommand.iso(declaration.dueAt))"
+                            + "\(declaration.isLate(at: now) ? "\tLATE" : "")\t\(entry.caseTitle)")
+                }
+            }
+        }
+    }
+
+    struct Sent: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Mark a declaration sent (its pre-filled content is hashed and the hash kept).")
+        @OptionGroup var common: CommonOptions
+        @OptionGroup var target: EstablishmentOption
+        @Argument(help: "Declaration id.") var id: Int64
+        @Option(help: "When it was sent (ISO 8601; default now).") var sentAt: String?
+        @Option(help: "The regulator's reference.") var reference = ""
+        @Option(help: "Why it is late (needed after the deadline).") var delayReason = ""
+
+        func run() async throws {
+            let sent = try CasesCommand.date(sentAt) ?? Date()
+            try await VulnCommand.run(common) { boot in
+                let scope = try await target.scope(boot)
+                let draft = try await boot.cases.draft(id, in: scope)
+                let declaration = try await boot.cases.markSent(
+                    id, sentAt: sent, reference: reference, delayReason: delayReason, content: draft.json(), in: scope)
+                print("declaration \(id): sent, SHA-256 \(declaration.snapshotSHA256)")
+            }
+        }
+    }
+
+    struct Regimes: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show or change the establishment's regimes: NIS2 class and deadlines (hours).")
+        @OptionGroup var common: CommonOptions
+        @OptionGroup var target: EstablishmentOption
+        @Option(help: "none, essential or important.") var nis2: String?
+        @Option(help: "Target for CERT Santé's \"sans délai\", in hours.") var certSanteHours: Int?
+        @Option(help: "CNIL deadline in hours.") var cnilHours: Int?
+        @Option(help: "Entity field key=value (name, finess_ej, finess_et, siret, ght, region, director, rssi, dpo).")
+        var entity: [String] = []
+
+        func run() async throws {
+            try await VulnCommand.run(common) { boot in
+                let scope = try await target.scope(boot)
+                var settings = try await boot.cases.regimes(in: scope)
+                if nis2 != nil || certSanteHours != nil || cnilHours != nil || !entity.isEmpty {
+                    if let nis2 {
+                        guard let value = RegimeSettings.NIS2Class(rawValue: nis2 == "none" ? "" : nis2) else {
+                            throw ValidationError("--nis2 is none, essential or important")
+                        }
+                        settings.nis2Class = value
+                    }
+                    settings.certSanteHours = certSanteHours ?? settings.certSanteHours
+                    settings.cnilHours = cnilHours ?? settings.cnilHours
+                    for pair in entity {
+                        let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
+                        guard parts.count == 2 else { throw ValidationError("--entity is key=value") }
+                        settings.entity[parts[0]] = parts[1]
+                    }
+                    try await boot.cases.updateRegimes(settings, in: scope)
+                }
+                print(
+                    "NIS2: \(settings.nis2Class.rawValue.isEmpty ? "not an NIS2 entity" : settings.nis2Class.rawValue)")
+                print(
+                    "deadlines: CERT Santé \(settings.certSanteHours) h, CNIL \(settings.cnilHours) h, NIS2 "
+                        + "\(settings.nis2WarningHours) h / \(settings.nis2NotificationHours) h / \(settings.nis2FinalDays) days"
+                )
+                for (key, value) in settings.entity.sorted(by: { $0.key < $1.key }) { print("\(key): \(value)") }
+            }
+        }
+    }
 
     struct Notify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

@@ -121,6 +121,8 @@ public struct Report: Sendable, Hashable, Identifiable {
     public var notifiedAt: Date?
     /// Whether the original message is kept (for analysts to download).
     public var hasMessage: Bool
+    /// The incident case the report was attached to.
+    public var caseID: Int64?
 }
 
 /// A report with its full analysis, for the detail page and the API.

@@ -123,7 +123,7 @@ extension ReportService {
             SELECT id, establishment_id, kind, channel, reporter_email, reporter_name, reporter_language, \
             description, subject, sender, category, verdict, automatic_verdict, score, reasons, intel_hits, \
             cluster_id, cluster_key, simulation_rid, status, note, decided_by, decided_at, created_at, \
-            acknowledged_at, notified_at, message IS NOT NULL AS has_message FROM inc_reports \
+            acknowledged_at, notified_at, case_id, message IS NOT NULL AS has_message FROM inc_reports \
             WHERE establishment_id = \(bind: establishment) AND \(condition) ORDER BY id DESC LIMIT \(unsafeRaw: "\(limit)")
             """
         ).all().map(report)
@@ -160,6 +160,7 @@ extension ReportService {
             decidedBy: try row.decode(column: "decided_by", as: String.self),
             decidedAt: try date("decided_at"), createdAt: try date("created_at") ?? Date(timeIntervalSince1970: 0),
             acknowledgedAt: try date("acknowledged_at"), notifiedAt: try date("notified_at"),
-            hasMessage: try row.decode(column: "has_message", as: Bool.self))
+            hasMessage: try row.decode(column: "has_message", as: Bool.self),
+            caseID: try row.decode(column: "case_id", as: Int64?.self))
     }
 }

@@ -51,6 +51,8 @@ public func buildRouter(services: HygieServices) throws -> Router<HygieRequestCo
     AwarenessWebController(services: services).addRoutes(to: router)
     ReportsAPIController(services: services).addRoutes(to: router)
     ReportsWebController(services: services).addRoutes(to: router)
+    CasesAPIController(services: services).addRoutes(to: router)
+    CasesWebController(services: services).addRoutes(to: router)
     return router
 }
 
@@ -61,7 +63,7 @@ public func openAPIDocument(services: HygieServices) -> [String: Any] {
             + IntelAPIController(services: services).operations + VulnAPIController(services: services).operations
             + ComplianceAPIController(services: services).operations
             + AwarenessAPIController(services: services).operations
-            + ReportsAPIController(services: services).operations)
+            + ReportsAPIController(services: services).operations + CasesAPIController(services: services).operations)
 }
 
 /// Where and how the HTTP server listens.

@@ -37,6 +37,8 @@ public struct HygieServices: Sendable {
     public let awareness: AwarenessService
     /// Staff reports and e-mail triage.
     public let reports: ReportService
+    /// Incident cases and their declarations.
+    public let cases: CaseService
     /// Event ingestion; nil when this node does not receive events (tests, CLI).
     public let ingest: IngestService?
     public let sourceDirectory: SourceDirectory?
@@ -57,6 +59,7 @@ public struct HygieServices: Sendable {
         self.awareness = awareness
         self.reports =
             reports ?? ReportService(database: database, audit: audit, clock: clock, recognizer: awareness)
+        self.cases = CaseService(database: database, audit: audit, clock: clock)
         let vuln = vuln ?? VulnService(database: database, audit: audit, clock: clock)
         self.vuln = vuln
         self.intel = intel ?? IntelService(database: database, audit: audit, clock: clock)

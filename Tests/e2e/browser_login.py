@@ -437,6 +437,38 @@ def main():
         fill(driver, {"note": "Campagne bloquée sur la passerelle."})
         click_and_wait(driver, By.CSS_SELECTOR, "form[action$='/decide'] button")
         check("the analyst's decision is saved", "Enregistré" in driver.page_source and "Campagne bloquée" in driver.page_source)
+        # Cases: the report becomes a case, qualified; its declarations run; a draft; a task done; the board.
+        click_and_wait(driver, By.CSS_SELECTOR, "form[action^='/cases/from-report/'] button")
+        check("a case opens from the report", "/cases/" in driver.current_url and "Plan d'action" in driver.page_source,
+              driver.current_url)
+        case_url = driver.current_url.split("?")[0]
+        for name in ("significant", "personal_data"):
+            driver.find_element(By.CSS_SELECTOR, f"form[action$='/qualify'] input[name={name}]").click()
+        click_and_wait(driver, By.CSS_SELECTOR, "form[action$='/qualify'] button")
+        check("qualification starts the CERT Santé and CNIL clocks",
+              "Signalement CERT Santé / ARS" in driver.page_source and "Notification à la CNIL" in driver.page_source)
+        shot(driver, "45-case-detail")
+        click_and_wait(driver, By.CSS_SELECTOR, "ul.tasks form button")
+        check("a task is marked done", "ul.tasks" and len(driver.find_elements(By.CSS_SELECTOR, "ul.tasks li.done")) == 1)
+        driver.find_element(By.PARTIAL_LINK_TEXT, "brouillon").click()
+        WebDriverWait(driver, 15).until(lambda d: "Destinataire" in d.page_source)
+        check("the draft is pre-filled and marks what is missing", "à compléter" in driver.page_source
+              and "Votre boîte aux lettres" in driver.page_source)
+        shot(driver, "46-declaration-draft")
+        driver.get(case_url)
+        fill(driver, {"reference": "SIG-2026-1"})
+        click_and_wait(driver, By.CSS_SELECTOR, "form[action$='/sent'] button")
+        check("the declaration is marked sent with its reference", "SIG-2026-1" in driver.page_source)
+        driver.get(server.base + "/cases")
+        check("the case board shows the case and the running CNIL clock",
+              "Votre boîte aux lettres" in driver.page_source and "Notification à la CNIL" in driver.page_source)
+        shot(driver, "47-cases-board")
+        driver.set_window_size(390, 844)
+        driver.get(case_url)
+        width = driver.execute_script("return document.documentElement.scrollWidth")
+        check("a case fits a phone screen", width <= 400, width)
+        shot(driver, "48-case-phone")
+        driver.set_window_size(1280, 900)
         driver.set_window_size(390, 844)
         driver.get(server.base + "/report")
         shot(driver, "44-report-form-phone")

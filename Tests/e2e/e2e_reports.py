@@ -187,7 +187,45 @@ def main():
         out = hygie("cases", "notify")
         check("nobody is told twice", out.stdout.strip().startswith("0 "), out.stdout)
 
-        # 4. The CLI and the pages.
+        # 4. The campaign becomes a case; its declarations start with the right deadlines.
+        out = hygie("cases", "regimes", "-e", est, "--nis2", "essential", "--entity", "name=CHU Valbrune",
+                    "--entity", "finess_ej=999000058")
+        check("the CLI records the regimes (NIS2 essential entity)", "essential" in out.stdout, out.stderr or out.stdout)
+        status, opened = api(base, "POST", "/api/v1/cases", token=key,
+                             payload={"report_id": first.get("id"), "type": "compromised_account"})
+        case = opened.get("case", {}) if status == 201 else {}
+        check("a case opens from the report with the campaign linked and its indicators",
+              len([l for l in opened.get("links", []) if l["kind"] == "report"]) == 2
+              and any(o["value"] == "chu-va1brune.fr" and o["ioc"] for o in opened.get("observables", [])), opened)
+        check("the case starts with its template's tasks", len(opened.get("tasks", [])) >= 6, opened.get("tasks"))
+        status, qualified = api(base, "POST", f"/api/v1/cases/{case.get('id')}/qualify", token=key,
+                                payload={"significant": True, "personal_data": True, "nis2": True})
+        from datetime import datetime, timedelta
+        aware = datetime.fromisoformat(case.get("aware_at", "1970-01-01T00:00:00Z").replace("Z", "+00:00"))
+        due = {d["regime"]: datetime.fromisoformat(d["due_at"].replace("Z", "+00:00"))
+               for d in qualified.get("declarations", [])}
+        check("five declarations with deadlines from awareness (24 h, 72 h, 24 h, 72 h, +30 days)",
+              due.get("cert_sante") == aware + timedelta(hours=24) and due.get("cnil") == aware + timedelta(hours=72)
+              and due.get("nis2_warning") == aware + timedelta(hours=24)
+              and due.get("nis2_notification") == aware + timedelta(hours=72)
+              and due.get("nis2_final") == aware + timedelta(hours=72, days=30), due)
+        cnil = next((d for d in qualified.get("declarations", []) if d["regime"] == "cnil"), {})
+        status, draft = api(base, "GET", f"/api/v1/cases/declarations/{cnil.get('id')}/draft", token=key)
+        fields = {f["key"]: f["value"] for section in draft.get("sections", []) for f in section["fields"]} \
+            if status == 200 else {}
+        check("the CNIL draft is pre-filled from the case and the entity",
+              fields.get("entity.name") == "CHU Valbrune" and fields.get("case.aware_at"), fields)
+        status, sent = api(base, "POST", f"/api/v1/cases/declarations/{cnil.get('id')}/sent", token=key,
+                           payload={"reference": "CNIL-2026-77"})
+        check("the CNIL notification is marked sent with the hash of what was sent",
+              status == 200 and sent.get("status") == "sent" and len(sent.get("snapshot_sha256", "")) == 64, sent)
+        status, closing = api(base, "PATCH", f"/api/v1/cases/{case.get('id')}", token=key, payload={"status": "closed"})
+        check("a case cannot close without its lessons learned", status == 422, (status, closing))
+        listed = hygie("cases", "declarations", "-e", est)
+        check("the CLI lists the declarations with their deadlines",
+              listed.stdout.count("\tcase ") == 5 and "cnil\tsent" in listed.stdout, listed.stdout)
+
+        # 5. The CLI and the pages.
         listed = hygie("cases", "reports", "-e", est, "--verdict", "malicious")
         check("the CLI lists the malicious reports", listed.stdout.count("\tmalicious\t") >= 2, listed.stdout)
         offline = subprocess.run([BINARY, "cases", "triage", os.path.join(CORPUS, "phishing.msg"), "--own-domain",

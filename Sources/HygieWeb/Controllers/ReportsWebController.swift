@@ -223,6 +223,12 @@ struct ReportsWebController: PageController {
         content["hasMessage"] = report.hasMessage
         content["automatic"] = verdictLabel(report.automaticVerdict, context)
         content["isEmail"] = report.kind == .email
+        if let caseID = report.caseID { content["caseID"] = caseID }
+        content["caseTypes"] = [
+            IncidentType.phishing, .compromisedAccount, .ransomware, .dataLeak, .lostDevice, .other,
+        ].map {
+            ["value": $0.rawValue, "label": t("cases.type.\($0.rawValue)", context)]
+        }
         if !report.note.isEmpty { content["note"] = report.note }
         if !report.decidedBy.isEmpty {
             content["decision"] = ["by": report.decidedBy, "at": Self.date(report.decidedAt)]

@@ -89,6 +89,9 @@ extension HygieServices {
         if let role, [.admin, .rssi, .analyst].contains(role) {
             nav.append(.init(href: "/reports", label: t("nav.reports"), active: active == "reports"))
         }
+        if let role, [.admin, .rssi, .analyst, .dpo].contains(role) {
+            nav.append(.init(href: "/cases", label: t("nav.cases"), active: active == "cases"))
+        }
         if role != nil {
             nav.append(.init(href: "/training", label: t("nav.training"), active: active == "training"))
             nav.append(.init(href: "/report", label: t("nav.report"), active: active == "report"))

@@ -1,0 +1,456 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HygieCompliance
+import HygieCore
+import HygieIncidents
+import HygieStorage
+import MailTriage
+import Mustache
+import NIOCore
+import STIX
+
+/// *Dossiers*: the case board (open cases, clocks, median times), a case (qualification and declarations with
+/// countdowns, plan, observables, links, timeline, answers for the forms, lessons learned, merge), the
+/// declarations board, and each declaration's pre-filled draft (printable HTML, PDF, JSON).
+struct CasesWebController: PageController {
+    let services: HygieServices
+    var cases: CaseService { services.cases }
+    static let readers: Set<Role> = [.admin, .rssi, .analyst, .dpo]
+    static let handlers: Set<Role> = [.admin, .rssi, .analyst]
+
+    /// The answers the forms ask for, beyond the case's own fields (DOMAIN.md §3).
+    static let formFields = [
+        "sites", "units", "applications", "suppliers", "care_impact", "degraded_from", "degraded_to", "cancelled_care",
+        "transfers", "patient_harm", "data_impact", "data_categories", "person_categories", "persons_count",
+        "records_count", "encrypted", "exfiltration", "consequences", "notice_persons", "malicious", "cross_border",
+        "vector", "cve", "root_cause", "actions",
+    ]
+
+    func addRoutes(to router: Router<HygieRequestContext>) {
+        router.get("/cases", use: board)
+        router.post("/cases", use: open)
+        router.get("/cases/declarations", use: declarationsBoard)
+        router.get("/cases/declarations/:declaration/draft", use: draft)
+        router.post("/cases/declarations/:declaration/sent", use: markSent)
+        router.post("/cases/from-report/:id", use: openFromReport)
+        router.get("/cases/:id", use: detail)
+        router.post("/cases/:id", use: update)
+        router.post("/cases/:id/qualify", use: qualify)
+        router.post("/cases/:id/tasks", use: addTask)
+        router.post("/cases/:id/tasks/:task", use: setTask)
+        router.post("/cases/:id/observables", use: addObservable)
+        router.post("/cases/:id/merge", use: merge)
+    }
+
+    // MARK: Helpers
+
+    func id(_ context: HygieRequestContext, _ name: String = "id") throws -> Int64 {
+        guard let text = context.parameters.get(name), let id = Int64(text) else {
+            throw HygieCoreError.notFound(name == "id" ? "case" : name)
+        }
+        return id
+    }
+
+    static func duration(_ seconds: TimeInterval?) -> String {
+        guard let seconds else { return "—" }
+        let magnitude = abs(seconds)
+        let text =
+            magnitude < 3_600
+            ? String(format: "%.0f min", magnitude / 60)
+            : magnitude < 172_800
+                ? String(format: "%.1f h", magnitude / 3_600) : String(format: "%.1f j", magnitude / 86_400)
+        return seconds < 0 ? "−" + text : text
+    }
+
+    /// `2026-11-29T10:15` for `datetime-local` inputs (UTC, as the page says).
+    static func local(_ date: Date?) -> String {
+        guard let date else { return "" }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyy-MM-dd'T'HH:mm"
+        return formatter.string(from: date)
+    }
+
+    static func parseLocal(_ text: String?) throws -> Date? {
+        guard let text, !text.isEmpty else { return nil }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        for format in ["yyyy-MM-dd'T'HH:mm", "yyyy-MM-dd'T'HH:mm:ss", "yyyy-MM-dd"] {
+            formatter.dateFormat = format
+            if let date = formatter.date(from: text) { return date }
+        }
+        throw IncidentsError.invalid("\(text) is not a date and time (YYYY-MM-DDTHH:MM, UTC)")
+    }
+
+    func declarationRow(_ declaration: Declaration, _ context: HygieRequestContext) -> [String: Any] {
+        let now = services.clock.now()
+        var row: [String: Any] = [
+            "id": declaration.id, "regime": t("cases.regime.\(declaration.regime.rawValue)", context),
+            "recipient": declaration.regime.recipient, "due": Self.date(declaration.dueAt),
+            "late": declaration.isLate(at: now), "sent": declaration.status == .sent,
+        ]
+        if let remaining = declaration.remaining(at: now) { row["remaining"] = Self.duration(remaining) }
+        if declaration.status == .sent {
+            row["sentAt"] = Self.date(declaration.sentAt)
+            row["reference"] = declaration.reference.isEmpty ? "—" : declaration.reference
+            row["hash"] = String(declaration.snapshotSHA256.prefix(16))
+        }
+        return row
+    }
+
+    func caseRow(_ incident: IncidentCase, _ context: HygieRequestContext) -> [String: Any] {
+        [
+            "id": incident.id, "title": incident.title, "type": t("cases.type.\(incident.type.rawValue)", context),
+            "severity": t("cases.severity.\(incident.severity.rawValue)", context),
+            "severityClass": incident.severity.rawValue,
+            "status": t("cases.status.\(incident.status.rawValue)", context),
+            "assignee": incident.assignee.isEmpty ? "—" : incident.assignee, "aware": Self.date(incident.awareAt),
+            "tlp": incident.tlp.rawValue,
+        ]
+    }
+
+    // MARK: Board
+
+    func board(_ request: Request, context: HygieRequestContext) async throws -> Response {
+        try await boardPage(request, context, error: nil, status: .ok)
+    }
+
+    func boardPage(
+        _ request: Request, _ context: HygieRequestContext, error: String?, status: HTTPResponse.Status
+    ) async throws -> Response {
+        let signedIn = try await services.signedIn(context)
+        let scope = try signedIn.requireScope(Self.readers)
+        let filter = request.uri.queryParameters.get("status").map { String($0) } ?? "open"
+        let all = try await cases.cases(in: scope, limit: 500)
+        let shown = all.filter {
+            filter == "all" || (filter == "open" ? $0.status != .closed : $0.status.rawValue == filter)
+        }
+        let metrics = try await cases.metrics(since: services.clock.now().addingTimeInterval(-365 * 86_400), in: scope)
+        let pending = try await cases.declarations(in: scope).filter { $0.declaration.status == .draft }
+        var content: [String: Any] = [
+            "cases": shown.map { caseRow($0, context) }, "hasCases": !shown.isEmpty,
+            "filters": ["open", "closed", "all"].map {
+                ["value": $0, "label": t("cases.filter.\($0)", context), "current": $0 == filter]
+            },
+            "stats": [
+                "open": metrics.open, "critical": all.filter { $0.status != .closed && $0.severity == .critical }.count,
+                "late": metrics.lateDeclarations, "pending": pending.count,
+            ],
+            "medians": [
+                ["label": t("cases.ttd", context), "value": Self.duration(metrics.medianTimeToDetect)],
+                ["label": t("cases.tta", context), "value": Self.duration(metrics.medianTimeToAcknowledge)],
+                ["label": t("cases.ttc", context), "value": Self.duration(metrics.medianTimeToContain)],
+                ["label": t("cases.ttr", context), "value": Self.duration(metrics.medianTimeToResolve)],
+            ],
+            "clocks": pending.prefix(8).map { entry -> [String: Any] in
+                var row = declarationRow(entry.declaration, context)
+                row["caseID"] = entry.declaration.caseID
+                row["caseTitle"] = entry.caseTitle
+                return row
+            },
+            "canOpen": Self.handlers.contains(scope.role),
+            "types": IncidentType.allCases.map {
+                ["value": $0.rawValue, "label": t("cases.type.\($0.rawValue)", context)]
+            },
+            "severities": CaseSeverity.allCases.map {
+                ["value": $0.rawValue, "label": t("cases.severity.\($0.rawValue)", context), "selected": $0 == .medium]
+            },
+            "now": Self.local(services.clock.now()),
+        ]
+        if let error { content["error"] = error }
+        return page(
+            "cases", t("nav.cases", context), active: "cases", content: content, signedIn: signedIn, request: request,
+            context: context, status: status)
+    }
+
+    func open(_ request: Request, context: HygieRequestContext) async throws -> Response {
+        let signedIn = try await services.signedIn(context)
+        let scope = try signedIn.requireScope(Self.handlers)
+        return try await services.submitForm(context) {
+            let detail = try await cases.open(
+                CaseInput(
+                    title: context.form["title"] ?? "", description: context.form["description"] ?? "",
+                    type: IncidentType(rawValue: context.form["type"] ?? "") ?? .other,
+                    severity: CaseSeverity(rawValue: context.form["severity"] ?? "") ?? .medium,
+                    tlp: TLP(rawValue: context.form["tlp"] ?? "") ?? .amber, pap: .amber,
+                    assignee: context.form["assignee"] ?? "",
+                    awareAt: try Self.parseLocal(context.form["aware_at"]), language: context.locale.rawValue),
+                in: scope)
+            return .redirect("/cases/\(detail.incident.id)?flash=saved")
+        } redisplay: { error, status in
+            try await boardPage(request, context, error: error, status: status)
+        }
+    }
+
+    func openFromReport(_ request: Request, context: HygieRequestContext) async throws -> Response {
+        let scope = try await services.signedIn(context).requireScope(Self.handlers)
+        let type = IncidentType(rawValue: context.form["type"] ?? "") ?? .phishing
+        let detail = try await cases.open(fromReport: try id(context), type: type, in: scope)
+        return .redirect("/cases/\(detail.incident.id)?flash=saved")
+    }
+
+    func declarationsBoard(_ request: Request, context: HygieRequestContext) async throws -> Response {
+        let signedIn = try await services.signedIn(context)
+        let scope = try signedIn.requireScope(Self.readers)
+        let entries = try await cases.declarations(in: scope)
+        let rows = entries.map { entry -> [String: Any] in
+            var row = declarationRow(entry.declaration, context)
+            row["caseID"] = entry.declaration.caseID
+            row["caseTitle"] = entry.caseTitle
+            return row
+        }
+        return page(
+            "cases_declarations", t("cases.declarations", context), active: "cases",
+            content: ["declarations": rows, "hasDeclarations": !rows.isEmpty], signedIn: signedIn, request: request,
+            context: context)
+    }
+
+    // MARK: Case
+
+    func detail(_ request: Request, context: HygieRequestContext) async throws -> Response {
+        try await detailPage(request, context, error: nil, status: .ok)
+    }
+
+    func detailPage(
+        _ request: Request, _ context: HygieRequestContext, caseID: Int64? = nil, error: String?,
+        status: HTTPResponse.Status
+    ) async throws -> Response {
+        let signedIn = try await services.signedIn(context)
+        let scope = try signedIn.requireScope(Self.readers)
+        let detail = try await cases.detail(try caseID ?? id(context), in: scope)
+        let incident = detail.incident
+        let metrics = incident.metrics
+        var content = caseRow(incident, context)
+        content["description"] = incident.description
+        content["canEdit"] = Self.handlers.contains(scope.role) && incident.mergedInto == nil
+        if let merged = incident.mergedInto { content["mergedInto"] = merged }
+        content["times"] = [
+            ["label": t("cases.occurred", context), "value": Self.date(incident.occurredAt)],
+            ["label": t("cases.detected", context), "value": Self.date(incident.detectedAt)],
+            ["label": t("cases.aware", context), "value": Self.date(incident.awareAt)],
+            ["label": t("cases.acknowledged", context), "value": Self.date(incident.acknowledgedAt)],
+            ["label": t("cases.contained", context), "value": Self.date(incident.containedAt)],
+            ["label": t("cases.resolved", context), "value": Self.date(incident.resolvedAt)],
+            ["label": t("cases.closed", context), "value": Self.date(incident.closedAt)],
+        ]
+        content["metrics"] = [
+            ["label": t("cases.ttd", context), "value": Self.duration(metrics.timeToDetect)],
+            ["label": t("cases.tta", context), "value": Self.duration(metrics.timeToAcknowledge)],
+            ["label": t("cases.ttc", context), "value": Self.duration(metrics.timeToContain)],
+            ["label": t("cases.ttr", context), "value": Self.duration(metrics.timeToResolve)],
+        ]
+        content["form"] = [
+            "occurred": Self.local(incident.occurredAt), "detected": Self.local(incident.detectedAt),
+            "aware": Self.local(incident.awareAt), "contained": Self.local(incident.containedAt),
+            "resolved": Self.local(incident.resolvedAt), "assignee": incident.assignee, "lessons": incident.lessons,
+        ]
+        content["statuses"] = options(CaseStatus.allCases, selected: incident.status, prefix: "cases.status", context)
+        content["severities"] = options(
+            CaseSeverity.allCases, selected: incident.severity, prefix: "cases.severity", context)
+        content["tlps"] = TLP.allCases.map {
+            ["value": $0.rawValue, "label": $0.rawValue.uppercased(), "selected": $0 == incident.tlp]
+        }
+        content["paps"] = PAP.allCases.map {
+            ["value": $0.rawValue, "label": $0.rawValue.uppercased(), "selected": $0 == incident.pap]
+        }
+        content["qualification"] = [
+            "significant": incident.qualification.significant, "personalData": incident.qualification.personalData,
+            "nis2": incident.qualification.nis2,
+        ]
+        content["declarations"] = detail.declarations.map { declarationRow($0, context) }
+        content["hasDeclarations"] = !detail.declarations.isEmpty
+        content["tasks"] = detail.tasks.map { task -> [String: Any] in
+            [
+                "id": task.id, "title": task.title, "phase": t("cases.phase.\(task.phase)", context),
+                "done": task.status == .done, "skipped": task.status == .skipped, "doneBy": task.doneBy,
+                "doneAt": Self.date(task.doneAt),
+            ]
+        }
+        let done = detail.tasks.filter { $0.status != .todo }.count
+        content["progress"] = "\(done)/\(detail.tasks.count)"
+        content["observables"] = detail.observables.map {
+            [
+                "kind": $0.kind, "value": $0.kind == "url" ? URLExtractor.defang($0.value) : $0.value, "ioc": $0.ioc,
+                "sighted": $0.sighted, "tlp": $0.tlp.rawValue, "note": $0.note,
+            ] as [String: Any]
+        }
+        content["hasObservables"] = !detail.observables.isEmpty
+        content["links"] = detail.links.map { link -> [String: Any] in
+            [
+                "title": link.title.isEmpty ? "\(link.kind) \(link.ref)" : link.title,
+                "href": link.kind == "report" ? "/reports/\(link.ref)" : "", "kind": link.kind,
+            ]
+        }
+        content["hasLinks"] = !detail.links.isEmpty
+        content["timeline"] = detail.events.reversed().map {
+            [
+                "at": Self.date($0.at), "actor": $0.actor, "kind": t("cases.event.\($0.kind)", context),
+                "detail": $0.detail,
+            ]
+        }
+        content["fields"] = Self.formFields.map { key in
+            ["key": key, "label": t("cases.field.\(key)", context), "value": incident.fields[key] ?? ""]
+        }
+        content["otherCases"] = try await cases.cases(in: scope, limit: 100).filter { $0.id != incident.id }.map {
+            ["id": $0.id, "title": $0.title]
+        }
+        if let error { content["error"] = error }
+        return page(
+            "case_detail", "\(t("cases.case", context)) #\(incident.id)", active: "cases", content: content,
+            signedIn: signedIn, request: request, context: context, status: status)
+    }
+
+    /// Runs a change and shows the case again, with the message of a refused change.
+    func change(
+        _ request: Request, _ context: HygieRequestContext,
+        _ action: @escaping (TenantScope, Int64) async throws -> Void
+    ) async throws -> Response {
+        let scope = try await services.signedIn(context).requireScope(Self.handlers)
+        let id = try id(context)
+        return try await services.submitForm(context) {
+            try await action(scope, id)
+            return .redirect("/cases/\(id)?flash=saved")
+        } redisplay: { error, status in
+            try await detailPage(request, context, error: error, status: status)
+        }
+    }
+
+    func update(_ request: Request, context: HygieRequestContext) async throws -> Response {
+        try await change(request, context) { scope, id in
+            let form = context.form
+            var fields: CaseFields?
+            if form["fields_form"] == "1" {
+                fields = Dictionary(uniqueKeysWithValues: Self.formFields.map { ($0, form["field_\($0)"] ?? "") })
+            }
+            _ = try await cases.update(
+                id,
+                CaseChange(
+                    title: form["title"], description: form["description"],
+                    severity: form["severity"].flatMap(CaseSeverity.init(rawValue:)),
+                    tlp: form["tlp"].flatMap(TLP.init(rawValue:)), pap: form["pap"].flatMap(PAP.init(rawValue:)),
+                    status: form["status"].flatMap(CaseStatus.init(rawValue:)), assignee: form["assignee"],
+                    occurredAt: try Self.parseLocal(form["occurred_at"]),
+                    detectedAt: try Self.parseLocal(form["detected_at"]),
+                    awareAt: try Self.parseLocal(form["aware_at"]),
+                    containedAt: try Self.parseLocal(form["contained_at"]),
+                    resolvedAt: try Self.parseLocal(form["resolved_at"]), fields: fields, lessons: form["lessons"]),
+                in: scope)
+        }
+    }
+
+    func qualify(_ request: Request, context: HygieRequestContext) async throws -> Response {
+        try await change(request, context) { scope, id in
+            _ = try await cases.qualify(
+                id,
+                Qualification(
+                    significant: context.form["significant"] == "on",
+                    personalData: context.form["personal_data"] == "on",
+                    nis2: context.form["nis2"] == "on"), in: scope)
+        }
+    }
+
+    func addTask(_ request: Request, context: HygieRequestContext) async throws -> Response {
+        try await change(request, context) { scope, id in
+            _ = try await cases.addTask(id, title: context.form["title"] ?? "", in: scope)
+        }
+    }
+
+    func setTask(_ request: Request, context: HygieRequestContext) async throws -> Response {
+        try await change(request, context) { scope, _ in
+            let status = CaseTask.Status(rawValue: context.form["status"] ?? "") ?? .done
+            _ = try await cases.setTask(try id(context, "task"), status: status, in: scope)
+        }
+    }
+
+    func addObservable(_ request: Request, context: HygieRequestContext) async throws -> Response {
+        try await change(request, context) { scope, id in
+            _ = try await cases.addObservable(
+                id, kind: context.form["kind"] ?? "", value: context.form["value"] ?? "",
+                ioc: context.form["ioc"] == "on", sighted: context.form["sighted"] == "on",
+                tlp: TLP(rawValue: context.form["tlp"] ?? "") ?? .amber, note: context.form["note"] ?? "", in: scope)
+        }
+    }
+
+    func merge(_ request: Request, context: HygieRequestContext) async throws -> Response {
+        let scope = try await services.signedIn(context).requireScope(Self.handlers)
+        let id = try id(context)
+        guard let target = Int64(context.form["into"] ?? "") else { throw HygieWebError.badRequest("choose a case") }
+        _ = try await cases.merge(id, into: target, in: scope)
+        return .redirect("/cases/\(target)?flash=saved")
+    }
+
+    // MARK: Declarations
+
+    func draft(_ request: Request, context: HygieRequestContext) async throws -> Response {
+        let scope = try await services.signedIn(context).requireScope(Self.readers)
+        let declarationID = try id(context, "declaration")
+        let draft = try await cases.draft(declarationID, in: scope)
+        let format = request.uri.queryParameters.get("format").map { String($0) } ?? "html"
+        switch format {
+        case "json":
+            return Response(
+                status: .ok,
+                headers: [
+                    .contentType: "application/json; charset=utf-8",
+                    .contentDisposition: "attachment; filename=\"declaration-\(declarationID).json\"",
+                ], body: .init(byteBuffer: ByteBuffer(bytes: draft.json())))
+        case "html", "pdf":
+            let html = document(draft, context, standalone: format == "pdf")
+            if format == "html" {
+                return Response(
+                    status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
+                    body: .init(byteBuffer: ByteBuffer(string: html)))
+            }
+            let pdf = try await PDFPrinter(chromium: services.compliance.configuration.chromium).print(html)
+            return Response(
+                status: .ok,
+                headers: [
+                    .contentType: "application/pdf",
+                    .contentDisposition: "attachment; filename=\"declaration-\(declarationID).pdf\"",
+                ], body: .init(byteBuffer: ByteBuffer(bytes: pdf)))
+        default:
+            throw HygieWebError.badRequest("format must be html, pdf or json")
+        }
+    }
+
+    /// The printable declaration (A4 stylesheet; inlined for PDF, with a CSP forbidding every resource).
+    func document(_ draft: DeclarationDraft, _ context: HygieRequestContext, standalone: Bool) -> String {
+        var content: [String: Any] = [
+            "title": t("cases.regime.\(draft.regime)", context), "recipient": draft.recipient,
+            "caseID": draft.caseID, "caseTitle": draft.caseTitle, "due": Self.date(draft.dueAt),
+            "generated": Self.date(services.clock.now()),
+            "sections": draft.sections.map { section in
+                [
+                    "title": section.title,
+                    "fields": section.fields.map {
+                        ["label": $0.label, "value": $0.value, "missing": $0.value.isEmpty]
+                    },
+                ] as [String: Any]
+            },
+            "missing": draft.missing.count,
+        ]
+        if standalone { content["css"] = ComplianceReports.stylesheet }
+        let object: [String: Any] = [
+            "t": renderer.translations.catalog(context.locale), "lang": context.locale.rawValue, "page": content,
+        ]
+        return renderer.library.render(object, withTemplate: "declaration") ?? "template declaration missing"
+    }
+
+    func markSent(_ request: Request, context: HygieRequestContext) async throws -> Response {
+        let scope = try await services.signedIn(context).requireScope(Self.handlers)
+        let declarationID = try id(context, "declaration")
+        let draft = try await cases.draft(declarationID, in: scope)
+        return try await services.submitForm(context) {
+            _ = try await cases.markSent(
+                declarationID, sentAt: try Self.parseLocal(context.form["sent_at"]) ?? services.clock.now(),
+                reference: context.form["reference"] ?? "", delayReason: context.form["delay_reason"] ?? "",
+                content: draft.json(), in: scope)
+            return .redirect("/cases/\(draft.caseID)?flash=saved")
+        } redisplay: { error, status in
+            try await detailPage(request, context, caseID: draft.caseID, error: error, status: status)
+        }
+    }
+}
