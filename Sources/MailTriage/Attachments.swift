@@ -222,13 +222,6 @@ struct ZipDirectory {
         }
     }
 
-    static func u16(_ bytes: [UInt8], _ offset: Int) -> UInt16 {
-        guard offset + 2 <= bytes.count else { return 0 }
-        return UInt16(bytes[offset]) | UInt16(bytes[offset + 1]) << 8
-    }
-
-    static func u32(_ bytes: [UInt8], _ offset: Int) -> UInt32 {
-        guard offset + 4 <= bytes.count else { return 0 }
-        return (0..<4).reduce(UInt32(0)) { $0 | UInt32(bytes[offset + $1]) << (8 * UInt32($1)) }
-    }
+    static func u16(_ bytes: [UInt8], _ offset: Int) -> UInt16 { LittleEndian.u16(bytes, offset) ?? 0 }
+    static func u32(_ bytes: [UInt8], _ offset: Int) -> UInt32 { LittleEndian.u32(bytes, offset) ?? 0 }
 }

@@ -193,15 +193,10 @@ public struct CompoundFile: Sendable {
         return Array(out.prefix(size))
     }
 
-    static func u16(_ bytes: [UInt8], _ offset: Int) -> UInt16 {
-        guard offset + 2 <= bytes.count else { return 0 }
-        return UInt16(bytes[offset]) | UInt16(bytes[offset + 1]) << 8
-    }
+    static func u16(_ bytes: [UInt8], _ offset: Int) -> UInt16 { LittleEndian.u16(bytes, offset) ?? 0 }
 
-    static func u32(_ bytes: [UInt8], _ offset: Int) -> UInt32 {
-        guard offset + 4 <= bytes.count else { return 0xFFFF_FFFF }
-        return (0..<4).reduce(UInt32(0)) { $0 | UInt32(bytes[offset + $1]) << (8 * UInt32($1)) }
-    }
+    /// Past the end reads as "no sector" (0xFFFFFFFF), which ends any chain.
+    static func u32(_ bytes: [UInt8], _ offset: Int) -> UInt32 { LittleEndian.u32(bytes, offset) ?? noStream }
 
     static func u64(_ bytes: [UInt8], _ offset: Int) -> UInt64 {
         UInt64(u32(bytes, offset)) | UInt64(u32(bytes, offset + 4)) << 32

@@ -121,12 +121,7 @@ struct AwarenessWebController: PageController {
         }
     }
 
-    func intID(_ context: HygieRequestContext) throws -> Int64 {
-        guard let text = context.parameters.get("id"), let id = Int64(text) else {
-            throw HygieCoreError.notFound("page")
-        }
-        return id
-    }
+    func intID(_ context: HygieRequestContext) throws -> Int64 { try context.int64Parameter(what: "page") }
 
     // MARK: Overview
 

@@ -195,10 +195,7 @@ struct CasesAPIController {
     // MARK: Handlers
 
     func id(_ context: HygieRequestContext, _ name: String = "id") throws -> Int64 {
-        guard let text = context.parameters.get(name), let id = Int64(text) else {
-            throw HygieCoreError.notFound(name == "id" ? "case" : name)
-        }
-        return id
+        try context.int64Parameter(name, what: name == "id" ? "case" : name)
     }
 
     func enumValue<T: RawRepresentable>(_ type: T.Type, _ text: String?, _ field: String) throws -> T?
@@ -232,16 +229,7 @@ struct CasesAPIController {
     }
 
     func decode<T: Decodable>(_ type: T.Type, _ request: Request, _ context: HygieRequestContext) async throws -> T {
-        var request = request
-        let buffer = try await request.collectBody(upTo: services.settings.maxBodyBytes)
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
-        decoder.dateDecodingStrategy = .iso8601
-        do {
-            return try decoder.decode(T.self, from: Data(buffer.readableBytesView))
-        } catch {
-            throw HygieWebError.badRequest("the body is not valid JSON for this operation (dates in ISO 8601)")
-        }
+        try await core.decode(type, request, context, isoDates: true)
     }
 
     func open(_ request: Request, context: HygieRequestContext) async throws -> Response {

@@ -46,10 +46,7 @@ struct CasesWebController: PageController {
     // MARK: Helpers
 
     func id(_ context: HygieRequestContext, _ name: String = "id") throws -> Int64 {
-        guard let text = context.parameters.get(name), let id = Int64(text) else {
-            throw HygieCoreError.notFound(name == "id" ? "case" : name)
-        }
-        return id
+        try context.int64Parameter(name, what: name == "id" ? "case" : name)
     }
 
     static func duration(_ seconds: TimeInterval?) -> String {
@@ -61,28 +58,6 @@ struct CasesWebController: PageController {
             : magnitude < 172_800
                 ? String(format: "%.1f h", magnitude / 3_600) : String(format: "%.1f j", magnitude / 86_400)
         return seconds < 0 ? "−" + text : text
-    }
-
-    /// `2026-11-29T10:15` for `datetime-local` inputs (UTC, as the page says).
-    static func local(_ date: Date?) -> String {
-        guard let date else { return "" }
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyy-MM-dd'T'HH:mm"
-        return formatter.string(from: date)
-    }
-
-    static func parseLocal(_ text: String?) throws -> Date? {
-        guard let text, !text.isEmpty else { return nil }
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        for format in ["yyyy-MM-dd'T'HH:mm", "yyyy-MM-dd'T'HH:mm:ss", "yyyy-MM-dd"] {
-            formatter.dateFormat = format
-            if let date = formatter.date(from: text) { return date }
-        }
-        throw IncidentsError.invalid("\(text) is not a date and time (YYYY-MM-DDTHH:MM, UTC)")
     }
 
     func declarationRow(_ declaration: Declaration, _ context: HygieRequestContext) -> [String: Any] {
@@ -158,7 +133,7 @@ struct CasesWebController: PageController {
             "severities": CaseSeverity.allCases.map {
                 ["value": $0.rawValue, "label": t("cases.severity.\($0.rawValue)", context), "selected": $0 == .medium]
             },
-            "now": Self.local(services.clock.now()),
+            "now": DisplayDate.local(services.clock.now()),
         ]
         if let error { content["error"] = error }
         return page(
@@ -177,7 +152,7 @@ struct CasesWebController: PageController {
                     severity: CaseSeverity(rawValue: context.form["severity"] ?? "") ?? .medium,
                     tlp: TLP(rawValue: context.form["tlp"] ?? "") ?? .amber, pap: .amber,
                     assignee: context.form["assignee"] ?? "",
-                    awareAt: try Self.parseLocal(context.form["aware_at"]), language: context.locale.rawValue),
+                    awareAt: try DisplayDate.parseLocal(context.form["aware_at"]), language: context.locale.rawValue),
                 in: scope)
             return .redirect("/cases/\(detail.incident.id)?flash=saved")
         } redisplay: { error, status in
@@ -243,9 +218,10 @@ struct CasesWebController: PageController {
             ["label": t("cases.ttr", context), "value": Self.duration(metrics.timeToResolve)],
         ]
         content["form"] = [
-            "occurred": Self.local(incident.occurredAt), "detected": Self.local(incident.detectedAt),
-            "aware": Self.local(incident.awareAt), "contained": Self.local(incident.containedAt),
-            "resolved": Self.local(incident.resolvedAt), "assignee": incident.assignee, "lessons": incident.lessons,
+            "occurred": DisplayDate.local(incident.occurredAt), "detected": DisplayDate.local(incident.detectedAt),
+            "aware": DisplayDate.local(incident.awareAt), "contained": DisplayDate.local(incident.containedAt),
+            "resolved": DisplayDate.local(incident.resolvedAt), "assignee": incident.assignee,
+            "lessons": incident.lessons,
         ]
         content["statuses"] = options(CaseStatus.allCases, selected: incident.status, prefix: "cases.status", context)
         content["severities"] = options(
@@ -332,11 +308,12 @@ struct CasesWebController: PageController {
                     severity: form["severity"].flatMap(CaseSeverity.init(rawValue:)),
                     tlp: form["tlp"].flatMap(TLP.init(rawValue:)), pap: form["pap"].flatMap(PAP.init(rawValue:)),
                     status: form["status"].flatMap(CaseStatus.init(rawValue:)), assignee: form["assignee"],
-                    occurredAt: try Self.parseLocal(form["occurred_at"]),
-                    detectedAt: try Self.parseLocal(form["detected_at"]),
-                    awareAt: try Self.parseLocal(form["aware_at"]),
-                    containedAt: try Self.parseLocal(form["contained_at"]),
-                    resolvedAt: try Self.parseLocal(form["resolved_at"]), fields: fields, lessons: form["lessons"]),
+                    occurredAt: try DisplayDate.parseLocal(form["occurred_at"]),
+                    detectedAt: try DisplayDate.parseLocal(form["detected_at"]),
+                    awareAt: try DisplayDate.parseLocal(form["aware_at"]),
+                    containedAt: try DisplayDate.parseLocal(form["contained_at"]),
+                    resolvedAt: try DisplayDate.parseLocal(form["resolved_at"]), fields: fields,
+                    lessons: form["lessons"]),
                 in: scope)
         }
     }
@@ -445,7 +422,7 @@ struct CasesWebController: PageController {
         let draft = try await cases.draft(declarationID, in: scope)
         return try await services.submitForm(context) {
             _ = try await cases.markSent(
-                declarationID, sentAt: try Self.parseLocal(context.form["sent_at"]) ?? services.clock.now(),
+                declarationID, sentAt: try DisplayDate.parseLocal(context.form["sent_at"]) ?? services.clock.now(),
                 reference: context.form["reference"] ?? "", delayReason: context.form["delay_reason"] ?? "",
                 content: draft.json(), in: scope)
             return .redirect("/cases/\(draft.caseID)?flash=saved")

@@ -109,12 +109,16 @@ struct CoreAPIController {
         return services.identity.scope(for: token, requestID: context.requestID, sourceAddress: context.remoteAddress)
     }
 
-    func decode<T: Decodable>(_ type: T.Type, _ request: Request, _ context: HygieRequestContext) async throws -> T {
+    /// Decodes a JSON body (snake_case keys; with `isoDates`, dates in ISO 8601).
+    func decode<T: Decodable>(
+        _ type: T.Type, _ request: Request, _ context: HygieRequestContext, isoDates: Bool = false
+    ) async throws -> T {
         var request = request
         let buffer = try await request.collectBody(upTo: services.settings.maxBodyBytes)
         guard buffer.readableBytes > 0 else { throw HygieWebError.badRequest("a JSON body is required") }
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
+        if isoDates { decoder.dateDecodingStrategy = .iso8601 }
         do {
             return try decoder.decode(T.self, from: Data(buffer.readableBytesView))
         } catch {

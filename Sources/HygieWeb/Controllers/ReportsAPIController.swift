@@ -176,12 +176,7 @@ struct ReportsAPIController {
             try await reports.reports(in: scope, status: status, verdict: verdict).map(ReportJSON.init))
     }
 
-    func id(_ context: HygieRequestContext) throws -> Int64 {
-        guard let text = context.parameters.get("id"), let id = Int64(text) else {
-            throw HygieCoreError.notFound("report")
-        }
-        return id
-    }
+    func id(_ context: HygieRequestContext) throws -> Int64 { try context.int64Parameter(what: "report") }
 
     func detail(_ request: Request, context: HygieRequestContext) async throws -> Response {
         let detail = try await reports.detail(try id(context), in: try core.scope(request, context))

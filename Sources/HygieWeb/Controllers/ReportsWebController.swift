@@ -195,12 +195,7 @@ struct ReportsWebController: PageController {
 
     // MARK: Detail
 
-    func id(_ context: HygieRequestContext) throws -> Int64 {
-        guard let text = context.parameters.get("id"), let id = Int64(text) else {
-            throw HygieCoreError.notFound("report")
-        }
-        return id
-    }
+    func id(_ context: HygieRequestContext) throws -> Int64 { try context.int64Parameter(what: "report") }
 
     func detail(_ request: Request, context: HygieRequestContext) async throws -> Response {
         let signedIn = try await services.signedIn(context)

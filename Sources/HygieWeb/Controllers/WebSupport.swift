@@ -169,6 +169,12 @@ extension HygieRequestContext {
         guard let id = parameters.get("id").flatMap(UUID.init(uuidString:)) else { throw HygieCoreError.notFound(what) }
         return id
     }
+
+    /// An integer path parameter (`:id` by default); anything else is "not found".
+    func int64Parameter(_ name: String = "id", what: String) throws -> Int64 {
+        guard let text = parameters.get(name), let id = Int64(text) else { throw HygieCoreError.notFound(what) }
+        return id
+    }
 }
 
 /// Dates shown in pages: ISO-like, UTC, minute precision.
@@ -180,6 +186,28 @@ enum DisplayDate {
         formatter.timeZone = TimeZone(identifier: "UTC")
         formatter.dateFormat = "yyyy-MM-dd HH:mm 'UTC'"
         return formatter.string(from: date)
+    }
+
+    static func utcFormatter(_ format: String) -> DateFormatter {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = format
+        return formatter
+    }
+
+    /// `2026-11-29T10:15` for `datetime-local` inputs (UTC, as the pages say).
+    static func local(_ date: Date?) -> String {
+        date.map { utcFormatter("yyyy-MM-dd'T'HH:mm").string(from: $0) } ?? ""
+    }
+
+    /// A `datetime-local` (or date) field read as UTC; empty is nil.
+    static func parseLocal(_ text: String?) throws(HygieWebError) -> Date? {
+        guard let text, !text.isEmpty else { return nil }
+        for format in ["yyyy-MM-dd'T'HH:mm", "yyyy-MM-dd'T'HH:mm:ss", "yyyy-MM-dd"] {
+            if let date = utcFormatter(format).date(from: text) { return date }
+        }
+        throw HygieWebError.badRequest("\(text) is not a date and time (YYYY-MM-DDTHH:MM, UTC)")
     }
 }
 
