@@ -97,8 +97,14 @@ enum DemoCases {
                     tous les portables sont chiffrés (contrôle ajouté à l'audit récurrent).
                     """), in: scope)
 
-        // Opening dates as they were (the demo is seeded today).
+        // Opening dates as they were (the demo is seeded today); the team was just reminded of the deadlines.
         let sql = boot.database.sql
+        try await sql.raw(
+            """
+            UPDATE inc_declarations SET reminded_at = \(bind: Int64(now.timeIntervalSince1970 * 1000)) \
+            WHERE establishment_id = \(bind: scope.establishmentID.uuid) AND status = 'draft'
+            """
+        ).run()
         for (caseID, opened) in [(id, aware), (laptop.incident.id, lost)] {
             let ms = Int64(opened.timeIntervalSince1970 * 1000)
             try await sql.raw(

@@ -198,6 +198,9 @@ public struct CaseService: Sendable {
             let report = try await ReportService.reports(sql, "id = \(bind: reportID)", establishment: establishment)
                 .first
         else { throw IncidentsError.notFound("report") }
+        if let existing = try await linkedCase(kind: "report", ref: String(report.id), in: scope) {
+            return try await detail(existing, in: scope)
+        }
         let root = report.clusterID ?? report.id
         let campaign = try await ReportService.reports(
             sql, "(id = \(bind: root) OR cluster_id = \(bind: root))", establishment: establishment, limit: 500)

@@ -150,6 +150,12 @@ public struct CaseLink: Sendable, Hashable {
     public var kind: String
     public var ref: String
     public var title: String
+
+    public init(kind: String, ref: String, title: String) {
+        self.kind = kind
+        self.ref = ref
+        self.title = title
+    }
 }
 
 /// One entry of a case's immutable timeline.

@@ -2,5 +2,5 @@ public import FluentKit
 
 /// The incidents module's migrations, in order.
 public enum IncidentsMigrations {
-    public static var all: [any Migration] { [CreateReports(), CreateCases()] }
+    public static var all: [any Migration] { [CreateReports(), CreateCases(), CreateCaseFiles()] }
 }

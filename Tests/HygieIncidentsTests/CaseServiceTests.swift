@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import HygieCore
+import HygieIntel
 import HygieMail
 import HygieStorage
 import HygieTestSupport
@@ -169,6 +170,8 @@ import Testing
             #expect(detail.incident.severity == .high)
             #expect(detail.incident.source == "report:\(first[0].id)")
             #expect(detail.tasks.first?.title.hasPrefix("Bloquer") == true)
+            // One case per source: opening it again gives the same case.
+            #expect(try await cases.open(fromReport: first[0].id, in: world.scope).incident.id == detail.incident.id)
             // Adding an observable twice keeps one.
             let again = try await cases.addObservable(
                 detail.incident.id, kind: "domain", value: "chu-va1brune.fr", ioc: true, sighted: true, in: world.scope)
@@ -265,6 +268,94 @@ import Testing
             #expect(subjects.last?.hasPrefix("EN RETARD : notification à la CNIL") == true, "\(subjects)")
             #expect(messages.allSatisfy { $0.recipients == ["rssi@chuvalbrune.example"] })
             try await smtp.stop()
+        }
+    }
+}
+
+@Suite struct CaseSharingTests {
+    @Test(arguments: TestDatabase.enabled)
+    func indicatorsAreSharedInOneClickWithinTheirTLPAndPAP(_ database: TestDatabase) async throws {
+        try await database.withDatabase { db in
+            let (world, cases) = try await CaseServiceTests.make(db)
+            let collection = try await world.intel.createCollection(
+                title: "Partage GHT", description: nil, alias: nil, defaultTLP: .amber, distribution: .establishment,
+                sharingGroupID: nil, in: world.scope)
+            let opened = try await cases.open(
+                CaseInput(title: "Alerte : connexion VPN suspecte", type: .compromisedAccount), source: "alert:x",
+                link: CaseLink(kind: "alert", ref: "x", title: "Connexion VPN depuis l'étranger"),
+                observables: [
+                    ObservableInput(kind: "ipv4", value: "198.51.100.23", ioc: true),
+                    ObservableInput(kind: "account", value: "dupont"),
+                ], in: world.scope)
+            let id = opened.incident.id
+            _ = try await cases.addObservable(
+                id, kind: "domain", value: "vpn-login.example", ioc: true, sighted: false, tlp: .red, in: world.scope)
+
+            #expect(opened.links == [CaseLink(kind: "alert", ref: "x", title: "Connexion VPN depuis l'étranger")])
+            let again = try await cases.open(
+                CaseInput(title: "Doublon"), source: "alert:x", link: CaseLink(kind: "alert", ref: "x", title: ""),
+                observables: [], in: world.scope)
+            #expect(again.incident.id == opened.incident.id)
+            #expect(opened.observables.count == 2)
+            let shared = try await cases.shareIndicators(
+                id, collection: collection.id, tlp: .amber, intel: world.intel, in: world.scope)
+            #expect(shared == 1)
+            var search = ObjectSearch()
+            search.text = "198.51.100.23"
+            #expect(try await world.intel.search(search, in: world.scope).objects.count >= 1)
+            let detail = try await cases.note(id, "Compte désactivé à 10 h 05", in: world.scope)
+            #expect(detail.observables.first { $0.value == "198.51.100.23" }?.sharedAt != nil)
+            #expect(detail.observables.first { $0.value == "vpn-login.example" }?.sharedAt == nil)
+            #expect(detail.events.suffix(2).map(\.kind) == ["sharing", "note"])
+            _ = try await cases.update(id, CaseChange(pap: .red), in: world.scope)
+            await #expect(throws: IncidentsError.self) {
+                _ = try await cases.shareIndicators(
+                    id, collection: collection.id, tlp: .amber, intel: world.intel, in: world.scope)
+            }
+        }
+    }
+}
+
+@Suite struct CaseFilesAndSplitTests {
+    @Test(arguments: TestDatabase.enabled)
+    func filesAreKeptWithTheirHashAndObservablesSplitOff(_ database: TestDatabase) async throws {
+        try await database.withDatabase { db in
+            let (world, cases) = try await CaseServiceTests.make(db)
+            let (_, other) = try await world.services.makeEstablishment("Clinique Voisine")
+            let opened = try await cases.open(
+                CaseInput(title: "Deux campagnes mêlées", type: .phishing), in: world.scope)
+            let id = opened.incident.id
+            let note = Array("VOS FICHIERS SONT CHIFFRÉS".utf8)
+
+            let file = try await cases.attach(
+                id, name: "../../etc/RESTORE\"FILES.txt", contentType: "text/plain", data: note, in: world.scope)
+            let (stored, bytes) = try await cases.file(file.id, in: world.scope)
+
+            #expect(file.name == "RESTOREFILES.txt")
+            #expect(stored.sha256 == SHA256.hash(data: note).map { String(format: "%02x", $0) }.joined())
+            #expect(bytes == note)
+            await #expect(throws: IncidentsError.self) { _ = try await cases.file(file.id, in: other) }
+            await #expect(throws: IncidentsError.self) {
+                _ = try await cases.attach(id, name: "vide.txt", contentType: "text/plain", data: [], in: world.scope)
+            }
+
+            for value in ["a.example", "b.example", "c.example"] {
+                _ = try await cases.addObservable(
+                    id, kind: "domain", value: value, ioc: true, sighted: true, in: world.scope)
+            }
+            let before = try await cases.detail(id, in: world.scope)
+            let moving = before.observables.filter { $0.value != "a.example" }.map(\.id)
+            let created = try await cases.split(id, observables: moving, title: "Campagne B", in: world.scope)
+            let after = try await cases.detail(id, in: world.scope)
+
+            #expect(Set(created.observables.map(\.value)) == ["b.example", "c.example"])
+            #expect(after.observables.map(\.value) == ["a.example"])
+            #expect(created.links.contains { $0.kind == "case" && $0.ref == String(id) })
+            #expect(after.links.contains { $0.kind == "case" && $0.ref == String(created.incident.id) })
+            #expect(after.events.contains { $0.kind == "split" } && after.events.contains { $0.kind == "file" })
+            await #expect(throws: IncidentsError.self) {
+                _ = try await cases.split(id, observables: [], title: "Vide", in: world.scope)
+            }
         }
     }
 }

@@ -459,14 +459,25 @@ def main():
         fill(driver, {"reference": "SIG-2026-1"})
         click_and_wait(driver, By.CSS_SELECTOR, "form[action$='/sent'] button")
         check("the declaration is marked sent with its reference", "SIG-2026-1" in driver.page_source)
+        driver.find_element(By.CSS_SELECTOR, "form[action$='/files'] input[name=file]").send_keys(
+            os.path.join(corpus, "phishing.msg"))
+        click_and_wait(driver, By.CSS_SELECTOR, "form[action$='/files'] button")
+        check("a file is attached to the case with its hash", "phishing.msg" in driver.page_source
+              and "SHA-256" in driver.page_source)
         driver.get(server.base + "/cases")
+        check("the case board draws its monthly chart", driver.execute_script(
+            "return document.querySelector('img.chart').naturalWidth") > 0)
         check("the case board shows the case and the running CNIL clock",
               "Votre boîte aux lettres" in driver.page_source and "Notification à la CNIL" in driver.page_source)
         shot(driver, "47-cases-board")
         driver.set_window_size(390, 844)
         driver.get(case_url)
         width = driver.execute_script("return document.documentElement.scrollWidth")
-        check("a case fits a phone screen", width <= 400, width)
+        wide = driver.execute_script(
+            "return [...document.querySelectorAll('main *')].filter(e => !e.closest('.table-wrap'))"
+            ".sort((a, b) => b.getBoundingClientRect().right - a.getBoundingClientRect().right)"
+            ".slice(0, 3).map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))")
+        check("a case fits a phone screen", width <= 400, (width, wide))
         shot(driver, "48-case-phone")
         driver.set_window_size(1280, 900)
         driver.set_window_size(390, 844)

@@ -3,8 +3,11 @@ import HTTPTypes
 import Hummingbird
 import HygieCompliance
 import HygieCore
+import HygieDetection
 import HygieIncidents
+import HygieIntel
 import HygieStorage
+import HygieVulnerabilities
 import MailTriage
 import Mustache
 import NIOCore
@@ -31,9 +34,12 @@ struct CasesWebController: PageController {
         router.get("/cases", use: board)
         router.post("/cases", use: open)
         router.get("/cases/declarations", use: declarationsBoard)
+        router.get("/cases/monthly.svg", use: monthlyChart)
         router.get("/cases/declarations/:declaration/draft", use: draft)
         router.post("/cases/declarations/:declaration/sent", use: markSent)
         router.post("/cases/from-report/:id", use: openFromReport)
+        router.post("/cases/from-alert/:id", use: openFromAlert)
+        router.post("/cases/from-finding/:id", use: openFromFinding)
         router.get("/cases/:id", use: detail)
         router.post("/cases/:id", use: update)
         router.post("/cases/:id/qualify", use: qualify)
@@ -41,6 +47,12 @@ struct CasesWebController: PageController {
         router.post("/cases/:id/tasks/:task", use: setTask)
         router.post("/cases/:id/observables", use: addObservable)
         router.post("/cases/:id/merge", use: merge)
+        router.post("/cases/:id/note", use: addNote)
+        router.post("/cases/:id/share", use: share)
+        router.post("/cases/:id/compliance-action", use: complianceAction)
+        router.post("/cases/:id/files", use: attach)
+        router.get("/cases/:id/files/:file", use: download)
+        router.post("/cases/:id/split", use: split)
     }
 
     // MARK: Helpers
@@ -141,6 +153,31 @@ struct CasesWebController: PageController {
             context: context, status: status)
     }
 
+    /// Cases opened per month over a year, stacked by incident type.
+    func monthlyChart(_ request: Request, context: HygieRequestContext) async throws -> Response {
+        let scope = try await services.signedIn(context).requireScope(Self.readers)
+        let all = try await cases.cases(in: scope, includeMerged: false, limit: 1_000)
+        let calendar = Calendar(identifier: .gregorian)
+        var utc = calendar
+        utc.timeZone = TimeZone(identifier: "UTC")!
+        let now = services.clock.now()
+        let months: [String] = (0..<12).reversed().compactMap { back in
+            utc.date(byAdding: .month, value: -back, to: now).map { String($0.utcDay.prefix(7)) }
+        }
+        let columns = months.map { month in
+            (
+                label: String(month.suffix(5)),
+                counts: Dictionary(grouping: all.filter { $0.createdAt.utcDay.hasPrefix(month) }, by: \.type.rawValue)
+                    .mapValues(\.count)
+            )
+        }
+        let series = zip(IncidentType.allCases, StackedBars.palette).map {
+            StackedBars.Series(key: $0.0.rawValue, colour: $0.1, label: t("cases.type.\($0.0.rawValue)", context))
+        }
+        return DetectionWebController.svg(
+            StackedBars.svg(columns, series: series, title: t("cases.chartTitle", context), labelEvery: 2))
+    }
+
     func open(_ request: Request, context: HygieRequestContext) async throws -> Response {
         let signedIn = try await services.signedIn(context)
         let scope = try signedIn.requireScope(Self.handlers)
@@ -164,6 +201,56 @@ struct CasesWebController: PageController {
         let scope = try await services.signedIn(context).requireScope(Self.handlers)
         let type = IncidentType(rawValue: context.form["type"] ?? "") ?? .phishing
         let detail = try await cases.open(fromReport: try id(context), type: type, in: scope)
+        return .redirect("/cases/\(detail.incident.id)?flash=saved")
+    }
+
+    /// A detection alert becomes a case: linked, its host, account and address attached as sighted observables.
+    func openFromAlert(_ request: Request, context: HygieRequestContext) async throws -> Response {
+        let scope = try await services.signedIn(context).requireScope(Self.handlers)
+        let alert = try await services.detection.alert(try context.idParameter("alert"), in: scope)
+        let severity: CaseSeverity =
+            switch alert.severity.rawValue {
+            case "critical": .critical
+            case "high": .high
+            case "low", "informational": .low
+            default: .medium
+            }
+        var observables: [ObservableInput] = []
+        if let host = alert.host { observables.append(ObservableInput(kind: "hostname", value: host)) }
+        if let user = alert.user { observables.append(ObservableInput(kind: "account", value: user)) }
+        if let address = alert.address {
+            observables.append(ObservableInput(kind: address.contains(":") ? "ipv6" : "ipv4", value: address))
+        }
+        let detail = try await cases.open(
+            CaseInput(
+                title: String("\(t("cases.fromAlert", context)) : \(alert.ruleTitle)".prefix(300)),
+                description: "\(alert.count) × \(alert.ruleTitle) (\(alert.techniques.joined(separator: ", ")))",
+                type: .other, severity: severity, detectedAt: alert.firstSeen, language: context.locale.rawValue),
+            source: "alert:\(alert.id.uuidString.lowercased())",
+            link: CaseLink(kind: "alert", ref: alert.id.uuidString.lowercased(), title: alert.ruleTitle),
+            observables: observables, in: scope)
+        return .redirect("/cases/\(detail.incident.id)?flash=saved")
+    }
+
+    /// A vulnerability finding becomes a case (an exploited flaw, a pentest finding under attack): linked, the
+    /// asset attached.
+    func openFromFinding(_ request: Request, context: HygieRequestContext) async throws -> Response {
+        let scope = try await services.signedIn(context).requireScope(Self.handlers)
+        let finding = try await services.vuln.finding(try context.idParameter("finding"), in: scope)
+        let severity: CaseSeverity =
+            switch finding.severity.lowercased() {
+            case "critical": .critical
+            case "high": .high
+            case "low", "none": .low
+            default: .medium
+            }
+        let detail = try await cases.open(
+            CaseInput(
+                title: String("\(finding.recordID ?? finding.title) — \(finding.assetName ?? "")".prefix(300)),
+                description: finding.description, type: .other, severity: severity, language: context.locale.rawValue),
+            source: "finding:\(finding.id.uuidString.lowercased())",
+            link: CaseLink(kind: "finding", ref: finding.id.uuidString.lowercased(), title: finding.title),
+            observables: finding.assetName.map { [ObservableInput(kind: "hostname", value: $0)] } ?? [], in: scope)
         return .redirect("/cases/\(detail.incident.id)?flash=saved")
     }
 
@@ -257,7 +344,11 @@ struct CasesWebController: PageController {
         content["links"] = detail.links.map { link -> [String: Any] in
             [
                 "title": link.title.isEmpty ? "\(link.kind) \(link.ref)" : link.title,
-                "href": link.kind == "report" ? "/reports/\(link.ref)" : "", "kind": link.kind,
+                "href": ["report": "/reports/", "alert": "/alerts/", "finding": "/vuln/findings/", "case": "/cases/"][
+                    link.kind
+                ]
+                .map { $0 + link.ref } ?? "",
+                "kind": link.kind,
             ]
         }
         content["hasLinks"] = !detail.links.isEmpty
@@ -273,6 +364,22 @@ struct CasesWebController: PageController {
         content["otherCases"] = try await cases.cases(in: scope, limit: 100).filter { $0.id != incident.id }.map {
             ["id": $0.id, "title": $0.title]
         }
+        let collections = try await services.intel.collections(for: services.intel.principal(for: scope)).filter {
+            $0.canWrite && $0.collection.establishmentID == scope.establishmentID
+        }
+        content["collections"] = collections.map { ["id": $0.collection.id.uuidString, "title": $0.collection.title] }
+        content["canShare"] = !collections.isEmpty && detail.observables.contains(where: \.ioc) && incident.pap != .red
+        content["shared"] = detail.observables.filter { $0.sharedAt != nil }.count
+        content["canPlan"] = incident.status == .resolved || incident.status == .closed
+        content["files"] = try await cases.files(incident.id, in: scope).map {
+            [
+                "id": $0.id, "name": $0.name, "size": $0.size, "sha256": $0.sha256, "by": $0.uploadedBy,
+                "at": Self.date($0.createdAt),
+            ]
+                as [String: Any]
+        }
+        content["splittable"] = detail.observables.map { ["id": $0.id, "label": "\($0.kind) \($0.value)"] }
+        content["canSplit"] = detail.observables.count > 1
         if let error { content["error"] = error }
         return page(
             "case_detail", "\(t("cases.case", context)) #\(incident.id)", active: "cases", content: content,
@@ -348,6 +455,72 @@ struct CasesWebController: PageController {
                 id, kind: context.form["kind"] ?? "", value: context.form["value"] ?? "",
                 ioc: context.form["ioc"] == "on", sighted: context.form["sighted"] == "on",
                 tlp: TLP(rawValue: context.form["tlp"] ?? "") ?? .amber, note: context.form["note"] ?? "", in: scope)
+        }
+    }
+
+    func addNote(_ request: Request, context: HygieRequestContext) async throws -> Response {
+        try await change(request, context) { scope, id in
+            _ = try await cases.note(id, context.form["note"] ?? "", in: scope)
+        }
+    }
+
+    func share(_ request: Request, context: HygieRequestContext) async throws -> Response {
+        try await change(request, context) { scope, id in
+            guard let collection = UUID(uuidString: context.form["collection"] ?? "") else {
+                throw IncidentsError.invalid("choose a collection")
+            }
+            _ = try await cases.shareIndicators(
+                id, collection: collection, tlp: TLP(rawValue: context.form["tlp"] ?? "") ?? .amber,
+                intel: services.intel, in: scope)
+        }
+    }
+
+    /// A lessons-learned action becomes an action of the compliance plan (and a note in the case).
+    func complianceAction(_ request: Request, context: HygieRequestContext) async throws -> Response {
+        try await change(request, context) { scope, id in
+            let title = (context.form["title"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+            guard !title.isEmpty else { throw IncidentsError.invalid("name the action") }
+            let incident = try await cases.incident(id, in: scope)
+            let action = try await services.compliance.createAction(
+                ActionInput(
+                    title: title, description: "\(t("cases.case", context)) #\(id) — \(incident.title)", priority: .high
+                ),
+                in: scope)
+            _ = try await cases.note(id, "\(t("cases.actionCreated", context)) : \(action.title)", in: scope)
+        }
+    }
+
+    func attach(_ request: Request, context: HygieRequestContext) async throws -> Response {
+        try await change(request, context) { scope, id in
+            guard let file = context.files["file"], !file.bytes.isEmpty else {
+                throw IncidentsError.invalid("choose a file")
+            }
+            _ = try await cases.attach(
+                id, name: file.filename, contentType: file.contentType, data: file.bytes, in: scope)
+        }
+    }
+
+    func download(_ request: Request, context: HygieRequestContext) async throws -> Response {
+        let scope = try await services.signedIn(context).requireScope(Self.readers)
+        let (file, bytes) = try await cases.file(try id(context, "file"), in: scope)
+        // Served as a download only, whatever it claims to be.
+        return Response(
+            status: .ok,
+            headers: [
+                .contentType: "application/octet-stream",
+                .contentDisposition: "attachment; filename=\"\(file.name.filter { $0.isASCII && $0 != "\\" })\"",
+            ], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
+    func split(_ request: Request, context: HygieRequestContext) async throws -> Response {
+        let scope = try await services.signedIn(context).requireScope(Self.handlers)
+        let id = try id(context)
+        let chosen = context.form.keys.filter { $0.hasPrefix("obs-") }.compactMap { Int64($0.dropFirst(4)) }
+        return try await services.submitForm(context) {
+            let created = try await cases.split(id, observables: chosen, title: context.form["title"] ?? "", in: scope)
+            return .redirect("/cases/\(created.incident.id)?flash=saved")
+        } redisplay: { error, status in
+            try await detailPage(request, context, error: error, status: status)
         }
     }
 

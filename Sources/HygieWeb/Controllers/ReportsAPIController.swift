@@ -138,6 +138,10 @@ struct ReportsAPIController {
         } else {
             var request = request
             let limit = reports.maximumMessageBytes
+            // Refused before reading when the client says how much it sends.
+            if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
+                throw HygieWebError.payloadTooLarge(limit: limit)
+            }
             let buffer: ByteBuffer
             do {
                 buffer = try await request.collectBody(upTo: limit)

@@ -167,12 +167,11 @@ struct ReportsWebController: PageController {
             }
             days.append((String(day.suffix(5)), counts))
         }
-        let labels = Dictionary(
-            uniqueKeysWithValues: (Verdict.allCases.map(\.rawValue) + ["other"]).map {
-                ($0, t("reports.verdict.\($0)", context))
-            })
+        let series = zip(["malicious", "suspicious", "simulation", "safe", "other"], StackedBars.palette).map {
+            StackedBars.Series(key: $0.0, colour: $0.1, label: t("reports.verdict.\($0.0)", context))
+        }
         return DetectionWebController.svg(
-            ReportCharts.daily(days, labels: labels, title: t("reports.chartTitle", context)))
+            StackedBars.svg(days, series: series, title: t("reports.chartTitle", context), labelEvery: 5))
     }
 
     func saveSettings(_ request: Request, context: HygieRequestContext) async throws -> Response {
