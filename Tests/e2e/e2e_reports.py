@@ -225,6 +225,17 @@ def main():
                            payload={"reference": "CNIL-2026-77"})
         check("the CNIL notification is marked sent with the hash of what was sent",
               status == 200 and sent.get("status") == "sent" and len(sent.get("snapshot_sha256", "")) == 64, sent)
+        ransom = b"YOUR FILES ARE ENCRYPTED\n" * 40
+        status, attached = api(base, "POST", f"/api/v1/cases/{case.get('id')}/files?name=note.txt", token=key,
+                               raw=ransom, headers={"Content-Type": "text/plain"})
+        status2, downloaded = api(base, "GET", f"/api/v1/cases/{case.get('id')}/files/{attached.get('id')}", token=key)
+        import hashlib
+        check("a file is attached through the API and comes back identical with its SHA-256",
+              status == 201 and downloaded == ransom and attached.get("sha256") == hashlib.sha256(ransom).hexdigest(),
+              (status, status2))
+        status, noted = api(base, "POST", f"/api/v1/cases/{case.get('id')}/notes", token=key,
+                            payload={"note": "Cellule de crise réunie"})
+        check("a note joins the timeline", status == 201 and noted["timeline"][-1]["kind"] == "note", status)
         status, closing = api(base, "PATCH", f"/api/v1/cases/{case.get('id')}", token=key, payload={"status": "closed"})
         check("a case cannot close without its lessons learned", status == 422, (status, closing))
         listed = hygie("cases", "declarations", "-e", est)

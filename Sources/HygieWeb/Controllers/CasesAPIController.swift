@@ -46,6 +46,19 @@ struct CasesAPIController {
                 "Object", 201, addObservable),
             op(.post, "\(base)/{id}/merge", "Merge this case into another {into}", "Object", "Object", 200, merge),
             op(
+                .post, "\(base)/{id}/split", "Split observables off into a new case {observables: [id], title}",
+                "Object", "Object", 201, split),
+            op(.post, "\(base)/{id}/notes", "Add a note to the timeline {note}", "Object", "Object", 201, addNote),
+            op(
+                .post, "\(base)/{id}/share",
+                "Share the indicators into a collection {collection, tlp} (stops at PAP:RED)", "Object", "Object", 200,
+                share),
+            op(.get, "\(base)/{id}/files", "The case's files", nil, "Object", 200, files),
+            op(
+                .post, "\(base)/{id}/files", "Attach a file: the body, named by ?name= (30 MiB at most)", "Object",
+                "Object", 201, attach),
+            op(.get, "\(base)/{id}/files/{file}", "A file (a download)", nil, "Object", 200, download),
+            op(
                 .post, "\(base)/{id}/qualify", "Qualify {significant, personal_data, nis2}: declarations start",
                 "Object", "Object", 200, qualify),
             op(
@@ -332,6 +345,93 @@ struct CasesAPIController {
         let body = try await decode(MergeBody.self, request, context)
         let detail = try await cases.merge(try id(context), into: body.into, in: scope)
         return try JSONResponse.make(DetailJSON(detail, now: services.clock.now()))
+    }
+
+    struct SplitBody: Decodable {
+        var observables: [Int64]
+        var title: String
+    }
+
+    func split(_ request: Request, context: HygieRequestContext) async throws -> Response {
+        let scope = try core.scope(request, context)
+        let body = try await decode(SplitBody.self, request, context)
+        let detail = try await cases.split(try id(context), observables: body.observables, title: body.title, in: scope)
+        return try JSONResponse.make(DetailJSON(detail, now: services.clock.now()), status: .created)
+    }
+
+    struct NoteBody: Decodable { var note: String }
+
+    func addNote(_ request: Request, context: HygieRequestContext) async throws -> Response {
+        let scope = try core.scope(request, context)
+        let body = try await decode(NoteBody.self, request, context)
+        let detail = try await cases.note(try id(context), body.note, in: scope)
+        return try JSONResponse.make(DetailJSON(detail, now: services.clock.now()), status: .created)
+    }
+
+    struct ShareBody: Decodable {
+        var collection: UUID
+        var tlp: String?
+    }
+
+    func share(_ request: Request, context: HygieRequestContext) async throws -> Response {
+        let scope = try core.scope(request, context)
+        let body = try await decode(ShareBody.self, request, context)
+        let shared = try await cases.shareIndicators(
+            try id(context), collection: body.collection, tlp: try enumValue(TLP.self, body.tlp, "tlp") ?? .amber,
+            intel: services.intel, in: scope)
+        return try JSONResponse.make(["shared": shared])
+    }
+
+    struct FileJSON: Encodable {
+        var id: Int64
+        var name, contentType, sha256, uploadedBy: String
+        var size: Int
+        var createdAt: Date
+
+        init(_ file: CaseFile) {
+            id = file.id
+            name = file.name
+            contentType = file.contentType
+            sha256 = file.sha256
+            uploadedBy = file.uploadedBy
+            size = file.size
+            createdAt = file.createdAt
+        }
+    }
+
+    func files(_ request: Request, context: HygieRequestContext) async throws -> Response {
+        try JSONResponse.make(
+            try await cases.files(try id(context), in: try core.scope(request, context)).map(FileJSON.init))
+    }
+
+    func attach(_ request: Request, context: HygieRequestContext) async throws -> Response {
+        let scope = try core.scope(request, context)
+        let limit = CaseService.maximumFileBytes
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
+            throw HygieWebError.payloadTooLarge(limit: limit)
+        }
+        var request = request
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.collectBody(upTo: limit)
+        } catch {
+            throw HygieWebError.payloadTooLarge(limit: limit)
+        }
+        let name = request.uri.queryParameters.get("name").map { String($0) } ?? "file"
+        let file = try await cases.attach(
+            try id(context), name: name, contentType: request.headers[.contentType] ?? "application/octet-stream",
+            data: Array(buffer.readableBytesView), in: scope)
+        return try JSONResponse.make(FileJSON(file), status: .created)
+    }
+
+    func download(_ request: Request, context: HygieRequestContext) async throws -> Response {
+        let (file, bytes) = try await cases.file(try id(context, "file"), in: try core.scope(request, context))
+        return Response(
+            status: .ok,
+            headers: [
+                .contentType: "application/octet-stream",
+                .contentDisposition: "attachment; filename=\"\(file.name.filter { $0.isASCII && $0 != "\\" })\"",
+            ], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 
     struct QualifyBody: Decodable {

@@ -23,7 +23,7 @@ struct FormCSRFMiddleware: RouterMiddleware {
     /// Paths (prefixes) that take uploads: their pages post `multipart/form-data`.
     static let uploadPrefixes = [
         "/api/v1/vuln/", "/vuln/", "/api/v1/compliance/", "/compliance/", "/api/templates", "/api/import/",
-        "/awareness/", "/report", "/api/v1/reports", "/cases/",
+        "/awareness/", "/report", "/api/v1/reports", "/cases/", "/api/v1/cases/",
     ]
     static let preSessionCookie = "hygie_csrf"
     static let bulkPaths: Set<String> = ["/api/v1/ingest", "/api/v1/rules", "/api/v1/intel/import"]
