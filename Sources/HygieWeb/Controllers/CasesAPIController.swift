@@ -426,12 +426,7 @@ struct CasesAPIController {
 
     func download(_ request: Request, context: HygieRequestContext) async throws -> Response {
         let (file, bytes) = try await cases.file(try id(context, "file"), in: try core.scope(request, context))
-        return Response(
-            status: .ok,
-            headers: [
-                .contentType: "application/octet-stream",
-                .contentDisposition: "attachment; filename=\"\(file.name.filter { $0.isASCII && $0 != "\\" })\"",
-            ], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+        return .evidenceFile(named: file.name, sha256: file.sha256, Data(bytes))
     }
 
     struct QualifyBody: Decodable {

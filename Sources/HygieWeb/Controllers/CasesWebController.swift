@@ -504,12 +504,7 @@ struct CasesWebController: PageController {
         let scope = try await services.signedIn(context).requireScope(Self.readers)
         let (file, bytes) = try await cases.file(try id(context, "file"), in: scope)
         // Served as a download only, whatever it claims to be.
-        return Response(
-            status: .ok,
-            headers: [
-                .contentType: "application/octet-stream",
-                .contentDisposition: "attachment; filename=\"\(file.name.filter { $0.isASCII && $0 != "\\" })\"",
-            ], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+        return .evidenceFile(named: file.name, sha256: file.sha256, Data(bytes))
     }
 
     func split(_ request: Request, context: HygieRequestContext) async throws -> Response {

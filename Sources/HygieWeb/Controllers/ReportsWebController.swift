@@ -309,12 +309,7 @@ struct ReportsWebController: PageController {
         let id = try id(context)
         let bytes = try await reports.message(id, in: scope)
         // Served as a download only: the browser must never render a hostile message.
-        return Response(
-            status: .ok,
-            headers: [
-                .contentType: "application/octet-stream",
-                .contentDisposition: "attachment; filename=\"report-\(id).eml\"",
-            ], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+        return .evidenceFile(named: "report-\(id).eml", Data(bytes))
     }
 
     func decide(_ request: Request, context: HygieRequestContext) async throws -> Response {

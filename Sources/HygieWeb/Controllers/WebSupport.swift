@@ -133,16 +133,16 @@ extension Response {
         Response(status: .seeOther, headers: [.location: location])
     }
 
-    /// An evidence file: always an attachment of bytes (never rendered), a sanitised name, its SHA-256.
-    static func evidenceFile(named filename: String, sha256: String, _ content: Data) -> Response {
+    /// An evidence file (compliance evidence, a case's file, a reported message): always an attachment of bytes
+    /// (never rendered), a sanitised name, its SHA-256 when known.
+    static func evidenceFile(named filename: String, sha256: String? = nil, _ content: Data) -> Response {
         let name = filename.filter { $0.isLetter || $0.isNumber || ".-_ ".contains($0) }
-        return Response(
-            status: .ok,
-            headers: [
-                .contentType: "application/octet-stream",
-                .contentDisposition: "attachment; filename=\"\(name.isEmpty ? "evidence" : name)\"",
-                .init("X-Content-SHA256")!: sha256,
-            ], body: .init(byteBuffer: ByteBuffer(bytes: content)))
+        var headers: HTTPFields = [
+            .contentType: "application/octet-stream",
+            .contentDisposition: "attachment; filename=\"\(name.isEmpty ? "evidence" : name)\"",
+        ]
+        if let sha256 { headers[.init("X-Content-SHA256")!] = sha256 }
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: content)))
     }
 }
 
