@@ -140,6 +140,11 @@ extension CaseService {
         return try await detail(id, in: scope)
     }
 
+    /// Hex SHA-256, as kept with declarations and files.
+    static func sha256(_ bytes: [UInt8]) -> String {
+        SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+    }
+
     static func iso(_ date: Date) -> String {
         ISO8601DateFormatter().string(from: date)
     }
@@ -374,7 +379,7 @@ extension CaseService {
     /// deadlines); those no longer triggered and never sent are removed.
     public func qualify(_ id: Int64, _ qualification: Qualification, in scope: TenantScope) async throws -> CaseDetail {
         try scope.require(Self.handlers)
-        let current = try await incident(id, in: scope)
+        _ = try await incident(id, in: scope)
         let establishment = scope.establishmentID.uuid
         let ms = clock.now().milliseconds
         let actor = scope.actor.displayName
@@ -417,7 +422,6 @@ extension CaseService {
                 db, id, establishment: establishment, at: ms, actor: actor, kind: "qualified",
                 "\(summary.isEmpty ? "no declaration" : summary): \(regimes.map(\.rawValue).joined(separator: ", "))")
         }
-        _ = current
         return try await detail(id, in: scope)
     }
 
@@ -483,7 +487,7 @@ extension CaseService {
         if let due = declaration.dueAt, sentAt > due, delayReason.isEmpty {
             throw IncidentsError.invalid("sent after the deadline: give the reason for the delay")
         }
-        let digest = SHA256.hash(data: content).map { String(format: "%02x", $0) }.joined()
+        let digest = Self.sha256(content)
         let ms = clock.now().milliseconds
         let actor = scope.actor.displayName
         try await changing(

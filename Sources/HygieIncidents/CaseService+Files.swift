@@ -1,4 +1,3 @@
-import Crypto
 import FluentKit
 public import Foundation
 import HygieCore
@@ -36,7 +35,7 @@ extension CaseService {
         )
         let fileName = cleaned.isEmpty ? "file" : cleaned
         _ = try await incident(caseID, in: scope)
-        let digest = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+        let digest = Self.sha256(data)
         let establishment = scope.establishmentID.uuid
         let ms = clock.now().milliseconds
         let actor = scope.actor.displayName

@@ -223,9 +223,6 @@ public struct MailAnalysis: Sendable, Codable {
     }
 
     static func hash(_ text: String) -> String {
-        SHA256.hash(data: Array(text.utf8)).prefix(16).map { byte in
-            let digits = Array("0123456789abcdef")
-            return String([digits[Int(byte >> 4)], digits[Int(byte & 0x0F)]])
-        }.joined()
+        String(AttachmentReport.hex(SHA256.hash(data: Array(text.utf8))).prefix(32))
     }
 }
