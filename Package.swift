@@ -24,6 +24,7 @@ let package = Package(
         .library(name: "ComplianceCore", targets: ["ComplianceCore"]),
         .library(name: "AwarenessCore", targets: ["AwarenessCore"]),
         .library(name: "MailTriage", targets: ["MailTriage"]),
+        .library(name: "PrivacyCore", targets: ["PrivacyCore"]),
         .library(name: "HygieCompliance", targets: ["HygieCompliance"]),
         .library(name: "HygieAwareness", targets: ["HygieAwareness"]),
         .library(name: "HygieVulnerabilities", targets: ["HygieVulnerabilities"]),
@@ -77,6 +78,11 @@ let package = Package(
         .target(
             name: "MailTriage",
             dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "PrivacyCore",
+            dependencies: ["RecordInput", "STIX", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -285,6 +291,7 @@ let package = Package(
             dependencies: [
                 "HygieCore",
                 "HygieIncidents",
+                "PrivacyCore",
                 "HygieAwareness",
                 "AwarenessCore",
                 "MailTriage",
