@@ -32,6 +32,7 @@ let package = Package(
         .library(name: "HygieMail", targets: ["HygieMail"]),
         .library(name: "HygieIntel", targets: ["HygieIntel"]),
         .library(name: "HygieIncidents", targets: ["HygieIncidents"]),
+        .library(name: "HygiePrivacy", targets: ["HygiePrivacy"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -196,6 +197,25 @@ let package = Package(
                 "HygieIntel",
                 "HygieMail",
                 "MailTriage",
+                "STIX",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "FluentKit", package: "fluent-kit"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "HygiePrivacy",
+            dependencies: [
+                "HygieCore",
+                "HygieStorage",
+                "HygieJobs",
+                "HygieIncidents",
+                "PrivacyCore",
                 "STIX",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "FluentKit", package: "fluent-kit"),

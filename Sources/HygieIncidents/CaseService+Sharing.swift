@@ -28,11 +28,11 @@ extension CaseService {
     public func open(
         _ input: CaseInput, source: String, link: CaseLink, observables: [ObservableInput], in scope: TenantScope
     ) async throws -> CaseDetail {
-        try scope.require(Self.handlers)
+        try scope.require(Self.linkedOpeners)
         if let existing = try await linkedCase(kind: link.kind, ref: link.ref, in: scope) {
             return try await detail(existing, in: scope)
         }
-        let detail = try await open(input, source: source, in: scope)
+        let detail = try await create(input, source: source, in: scope)
         let caseID = detail.incident.id
         let establishment = scope.establishmentID.uuid
         let ms = clock.now().milliseconds

@@ -95,6 +95,8 @@ public struct CaseService: Sendable {
     /// Handle cases (the DPO reads them: personal-data breaches are theirs to follow).
     static let handlers: Set<Role> = [.admin, .rssi, .analyst]
     static let readers: Set<Role> = [.admin, .rssi, .analyst, .dpo]
+    /// Open a case from another module's finding: the privacy officer opens one from an inappropriate EHR access.
+    static let linkedOpeners: Set<Role> = [.admin, .rssi, .analyst, .dpo]
 
     public init(database: DatabaseService, audit: AuditTrail, clock: any HygieClock) {
         self.database = database
@@ -145,6 +147,10 @@ public struct CaseService: Sendable {
     /// campaign are linked, their observables copied).
     public func open(_ input: CaseInput, source: String = "manual", in scope: TenantScope) async throws -> CaseDetail {
         try scope.require(Self.handlers)
+        return try await create(input, source: source, in: scope)
+    }
+
+    func create(_ input: CaseInput, source: String, in scope: TenantScope) async throws -> CaseDetail {
         let title = try Self.text(input.title, "title", max: 300, required: true)
         let description = try Self.text(input.description, "description", max: 20_000)
         let assignee = try Self.text(input.assignee, "assignee", max: 200)

@@ -3,7 +3,7 @@ import HygieCore
 import HygieStorage
 public import Logging
 import MailTriage
-import NIOCore
+public import NIOCore
 import NIOPosix
 import SQLKit
 public import ServiceLifecycle
@@ -79,11 +79,13 @@ public struct ReportMailListener: Service {
     }
 }
 
-/// Closes a connection that stayed silent for the idle timeout.
-final class CloseWhenIdle: ChannelInboundHandler, Sendable {
-    typealias InboundIn = ByteBuffer
+/// Closes a connection that stayed silent for the idle timeout (the report receiver, the MLLP listener).
+public final class CloseWhenIdle: ChannelInboundHandler, Sendable {
+    public typealias InboundIn = ByteBuffer
 
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+    public init() {}
+
+    public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is IdleStateHandler.IdleStateEvent {
             context.close(promise: nil)
         } else {

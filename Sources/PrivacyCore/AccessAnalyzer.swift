@@ -115,6 +115,10 @@ public struct AccessAnalyzer: Sendable {
     public let context: HospitalContext
     public let settings: AnalysisSettings
     public private(set) var summary = AnalysisSummary()
+    /// When set, `explained` lists each explained access with its reason (the server stores it for the patient's
+    /// "who accessed my record" report; offline runs only count).
+    public var keepExplanations = false
+    public private(set) var explained: [(id: String, explanation: Explanation)] = []
     var candidates: [Candidate] = []
     var userDays: [UserDay: DayCount] = [:]
 
@@ -173,6 +177,7 @@ public struct AccessAnalyzer: Sendable {
         if let explanation, explanation != .justifiedEmergency, patterns.isEmpty {
             summary.explained += 1
             summary.byExplanation[explanation.rawValue, default: 0] += 1
+            if keepExplanations { explained.append((event.id, explanation)) }
             return
         }
         candidates.append(
@@ -229,8 +234,10 @@ public struct AccessAnalyzer: Sendable {
                 addPatterns(&candidate, spikes: spikes)
             }
             if candidate.patterns.isEmpty {
+                let explanation = candidate.explanation ?? .justifiedEmergency
                 summary.explained += 1
-                summary.byExplanation[(candidate.explanation ?? .unit).rawValue, default: 0] += 1
+                summary.byExplanation[explanation.rawValue, default: 0] += 1
+                if keepExplanations { explained.append((event.id, explanation)) }
                 continue
             }
             candidate.patterns.sort()

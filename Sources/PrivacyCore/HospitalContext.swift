@@ -19,6 +19,9 @@ public struct HospitalContext: Sendable {
     var careEvents: [[CareInfo]] = []
     var encounterCount = 0
     var careEventCount = 0
+    /// Applied to the normalised family-name parts, address and identity of staff, so that they compare with
+    /// patients stored pseudonymised (`PseudonymousPatient`). Set before adding staff.
+    public var keying: (@Sendable (String) -> String)?
 
     struct StaffInfo: Sendable {
         var department: Int
@@ -38,6 +41,7 @@ public struct HospitalContext: Sendable {
         var deceased: Int64?
         var surname: [String]
         var address: String
+        var identity: String
         /// Members of staff who are this patient.
         var staff: [Int]
     }
@@ -103,12 +107,13 @@ public struct HospitalContext: Sendable {
     }
 
     public mutating func add(_ member: StaffMember) {
+        let person = PseudonymousPatient(
+            patientView(of: member), key: keying ?? { $0 })
         let info = StaffInfo(
             department: intern(department: member.department), role: member.role.lowercased(),
             schedule: member.schedule, shift: ShiftHours(member.shift), hire: member.hireDate?.seconds,
-            end: member.endDate.map { $0.seconds + 86_400 }, surname: Names.surnameTokens(member.familyName),
-            address: Names.addressKey(member.address, member.postalCode),
-            identity: Names.identityKey(member.givenName, member.familyName, member.birthDate))
+            end: member.endDate.map { $0.seconds + 86_400 }, surname: person.surnameKeys, address: person.addressKey,
+            identity: person.identityKey)
         if let index = staffIndex[member.id] {
             staff[index] = member
             staffInfo[index] = info
@@ -123,18 +128,25 @@ public struct HospitalContext: Sendable {
         if let index = patientIndex[id] { return index }
         patientIndex[id] = patients.count
         patients.append(Patient(id: id))
-        patientInfo.append(PatientInfo(known: false, restricted: false, surname: [], address: "", staff: []))
+        patientInfo.append(
+            PatientInfo(known: false, restricted: false, surname: [], address: "", identity: "", staff: []))
         encounters.append([])
         careEvents.append([])
         return patients.count - 1
     }
 
     public mutating func add(_ patient: Patient) {
-        let index = intern(patient: patient.id)
-        patients[index] = patient
+        add(PseudonymousPatient(patient, key: { $0 }))
+        patients[patientIndex[patient.id]!] = patient
+    }
+
+    /// A patient known only by keyed hashes (the server's storage).
+    public mutating func add(_ patient: PseudonymousPatient) {
+        let index = intern(patient: patient.key)
+        patients[index] = Patient(id: patient.key, deceased: patient.deceased, restricted: patient.restricted)
         patientInfo[index] = PatientInfo(
             known: true, restricted: patient.restricted, deceased: patient.deceased?.seconds,
-            surname: Names.surnameTokens(patient.familyName), address: Names.addressKey(patient.address, patient.postalCode),
+            surname: patient.surnameKeys, address: patient.addressKey, identity: patient.identityKey,
             staff: patientInfo[index].staff)
     }
 
@@ -146,8 +158,7 @@ public struct HospitalContext: Sendable {
             byIdentity[info.identity, default: []].append(index)
         }
         for index in patientInfo.indices where patientInfo[index].known {
-            let patient = patients[index]
-            let key = Names.identityKey(patient.givenName, patient.familyName, patient.birthDate)
+            let key = patientInfo[index].identity
             patientInfo[index].staff = key.isEmpty ? [] : byIdentity[key] ?? []
         }
         for pair in pairs {
@@ -181,6 +192,46 @@ public struct HospitalContext: Sendable {
                 time: event.time.seconds))
         careEventCount += 1
     }
+}
+
+/// What the analyser compares of a patient, each value normalised then passed through a key (a keyed hash on
+/// the server, the identity function offline): the record's key, its family-name parts, address and identity.
+public struct PseudonymousPatient: Sendable, Hashable, Codable {
+    public var key: String
+    public var surnameKeys: [String]
+    public var addressKey: String
+    public var identityKey: String
+    public var restricted: Bool
+    public var deceased: Instant?
+
+    public init(
+        key: String, surnameKeys: [String], addressKey: String, identityKey: String, restricted: Bool,
+        deceased: Instant?
+    ) {
+        self.key = key
+        self.surnameKeys = surnameKeys
+        self.addressKey = addressKey
+        self.identityKey = identityKey
+        self.restricted = restricted
+        self.deceased = deceased
+    }
+
+    public init(_ patient: Patient, key: (String) -> String) {
+        let address = Names.addressKey(patient.address, patient.postalCode)
+        let identity = Names.identityKey(patient.givenName, patient.familyName, patient.birthDate)
+        self.init(
+            key: key(patient.id), surnameKeys: Names.surnameTokens(patient.familyName).map { key("surname:" + $0) },
+            addressKey: address.isEmpty ? "" : key("address:" + address),
+            identityKey: identity.isEmpty ? "" : key("identity:" + identity), restricted: patient.restricted,
+            deceased: patient.deceased)
+    }
+}
+
+/// A member of staff seen as the patient they might be (same name, birth date and address).
+func patientView(of member: StaffMember) -> Patient {
+    Patient(
+        id: member.id, givenName: member.givenName, familyName: member.familyName, birthDate: member.birthDate,
+        address: member.address, postalCode: member.postalCode)
 }
 
 /// Normalised names and addresses: case and accents folded, particles dropped, common street words shortened.

@@ -1,0 +1,26 @@
+public import HygieJobs
+
+/// Every minute: analyses the accesses received since the last run.
+public struct PrivacyAnalysisJob: JobHandler {
+    public static let kind = "privacy.analyze"
+    let service: PrivacyService
+    public var kind: String { Self.kind }
+
+    public init(service: PrivacyService) { self.service = service }
+
+    public func run(_ job: Job) async throws {
+        // A backlog (a bulk import) is worked through in rounds of days until none is left.
+        for _ in 0..<50 where try await service.analyzePending() > 0 {}
+    }
+}
+
+/// Every night: deletes accesses past each establishment's retention.
+public struct PrivacyRetentionJob: JobHandler {
+    public static let kind = "privacy.retention"
+    let service: PrivacyService
+    public var kind: String { Self.kind }
+
+    public init(service: PrivacyService) { self.service = service }
+
+    public func run(_ job: Job) async throws { try await service.purgeExpired() }
+}
