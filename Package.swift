@@ -136,6 +136,8 @@ let package = Package(
             dependencies: [
                 "HygieCore",
                 "HygieIncidents",
+                "HygiePrivacy",
+                "PrivacyCore",
                 "MailTriage",
                 "HygieAwareness",
                 "AwarenessCore",
@@ -312,6 +314,7 @@ let package = Package(
                 "HygieCore",
                 "HygieIncidents",
                 "PrivacyCore",
+                "HygiePrivacy",
                 "HygieAwareness",
                 "AwarenessCore",
                 "MailTriage",
@@ -344,6 +347,7 @@ let package = Package(
             dependencies: [
                 "HygieCore",
                 "HygieIncidents",
+                "HygiePrivacy",
                 "HygieCompliance",
                 "HygieVulnerabilities",
                 "HygieDetection",

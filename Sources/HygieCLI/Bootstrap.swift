@@ -7,6 +7,7 @@ import HygieDetection
 import HygieIncidents
 import HygieIntel
 import HygieJobs
+import HygiePrivacy
 import HygieStorage
 import HygieVulnerabilities
 import HygieWeb
@@ -21,7 +22,7 @@ struct Bootstrap {
 
     static var migrations: [any Migration] {
         CoreMigrations.all + JobsMigrations.all + IntelMigrations.all + DetectionMigrations.all + VulnMigrations.all
-            + ComplianceMigrations.all + AwarenessMigrations.all + IncidentsMigrations.all
+            + ComplianceMigrations.all + AwarenessMigrations.all + IncidentsMigrations.all + PrivacyMigrations.all
     }
 
     init(configuration: HygieConfiguration) throws {
@@ -97,6 +98,11 @@ struct Bootstrap {
 
     var cases: CaseService { CaseService(database: database, audit: audit, clock: clock) }
 
+    /// EHR access monitoring; without a readable instance key it refuses work and says why.
+    var privacy: PrivacyService {
+        PrivacyService(database: database, audit: audit, clock: clock, secrets: try? secretBox(), cases: cases)
+    }
+
     var detection: DetectionService {
         DetectionService(database: database, audit: audit, clock: clock, configuration: configuration.detection)
     }
@@ -131,8 +137,9 @@ struct Bootstrap {
     /// The jobs every instance runs.
     func builtInHandlers(
         identity: IdentityService, vuln: VulnService? = nil, compliance: ComplianceService? = nil,
-        awareness: AwarenessService? = nil, reports: ReportService? = nil
+        awareness: AwarenessService? = nil, reports: ReportService? = nil, privacy: PrivacyService? = nil
     ) -> [any JobHandler] {
+        let privacy = privacy ?? self.privacy
         let awareness = awareness ?? self.awareness
         // One intel service (one read of the instance key) for both intel jobs.
         let intelService = intel
@@ -151,6 +158,7 @@ struct Bootstrap {
             AwarenessTrainingMailJob(service: awareness, smtp: configuration.smtp, publicURL: configuration.publicURL),
             ReportNotificationJob(service: reports ?? self.reports(awareness: awareness), smtp: configuration.smtp),
             DeclarationReminderJob(service: cases, smtp: configuration.smtp),
+            PrivacyAnalysisJob(service: privacy), PrivacyRetentionJob(service: privacy),
         ] + (configuration.smtp.map { [EmailDeliveryJob(service: detection, smtp: $0)] } ?? [])
     }
 
@@ -180,6 +188,9 @@ struct Bootstrap {
         ScheduledJob(
             name: "declaration-reminders", schedule: try! CronSchedule("*/15 * * * *"),
             kind: DeclarationReminderJob.kind),
+        ScheduledJob(name: "privacy-analyze", schedule: try! CronSchedule("* * * * *"), kind: PrivacyAnalysisJob.kind),
+        ScheduledJob(
+            name: "privacy-retention", schedule: try! CronSchedule("50 2 * * *"), kind: PrivacyRetentionJob.kind),
     ]
 }
 

@@ -63,6 +63,8 @@ import Yams
 /// | hygie.awareness.scannerDelaySeconds | HYGIE_AWARENESS_SCANNER_DELAY_SECONDS | int 0–600 | 10 (earlier clicks are a mail scanner's) |
 /// | hygie.awareness.maxAttempts | HYGIE_AWARENESS_MAX_ATTEMPTS | int 1–20 | 5 (tries before a message is given up) |
 /// | hygie.incidents.smtpListen | HYGIE_INCIDENTS_SMTP_LISTEN | host:port of the report receiver (SMTP, behind the mail relay) | none (off) |
+/// | hygie.privacy.mllpListen | HYGIE_PRIVACY_MLLP_LISTEN | host:port of the HL7 v2 ADT listener (MLLP) | none (off) |
+/// | hygie.privacy.mllpEstablishment | HYGIE_PRIVACY_MLLP_ESTABLISHMENT | establishment (id, FINESS or name) the ADT feed belongs to | required with mllpListen |
 /// | hygie.incidents.maxReportBytes | HYGIE_INCIDENTS_MAX_REPORT_BYTES | int bytes 1024–268435456 | 31457280 (largest reported message) |
 struct HygieConfiguration: Sendable {
     var host = "127.0.0.1"
@@ -101,6 +103,8 @@ struct HygieConfiguration: Sendable {
     var compliance = ComplianceConfiguration()
     var awareness = AwarenessConfiguration()
     var reportListen: String?
+    var mllpListen: String?
+    var mllpEstablishment: String?
     var maxReportBytes = 30 << 20
 
     static let knownKeys: Set<String> = [
@@ -118,7 +122,8 @@ struct HygieConfiguration: Sendable {
         "hygie.vuln.kevURL", "hygie.vuln.epssURL", "hygie.vuln.nvdURL", "hygie.vuln.nvdAPIKey",
         "hygie.compliance.maxUploadBytes", "hygie.compliance.chromium", "hygie.awareness.smtpConnections",
         "hygie.awareness.batchSize", "hygie.awareness.scannerDelaySeconds", "hygie.awareness.maxAttempts",
-        "hygie.incidents.smtpListen", "hygie.incidents.maxReportBytes",
+        "hygie.incidents.smtpListen", "hygie.incidents.maxReportBytes", "hygie.privacy.mllpListen",
+        "hygie.privacy.mllpEstablishment",
     ]
     static let secretKeys: Set<String> = [
         "hygie.database.url", "hygie.security.secretKey", "hygie.smtp.password", "hygie.vuln.nvdAPIKey",
@@ -304,6 +309,16 @@ struct HygieConfiguration: Sendable {
             problems.append("hygie.incidents.smtpListen: '\(value)' is not host:port")
         }
         int("hygie.incidents.maxReportBytes", 1024...(256 << 20), into: &config.maxReportBytes)
+        config.mllpListen = string("hygie.privacy.mllpListen").flatMap { $0.isEmpty ? nil : $0 }
+        config.mllpEstablishment = string("hygie.privacy.mllpEstablishment").flatMap { $0.isEmpty ? nil : $0 }
+        if let value = config.mllpListen {
+            if SyslogSettings.address(value) == nil {
+                problems.append("hygie.privacy.mllpListen: '\(value)' is not host:port")
+            }
+            if config.mllpEstablishment == nil {
+                problems.append("hygie.privacy.mllpListen needs hygie.privacy.mllpEstablishment (id, FINESS or name)")
+            }
+        }
         if let host = string("hygie.smtp.host"), !host.isEmpty {
             var port = 587
             int("hygie.smtp.port", 1...65535, into: &port)

@@ -8,6 +8,7 @@ import HygieDetection
 import HygieIncidents
 import HygieIntel
 import HygieJobs
+import HygiePrivacy
 import HygieStorage
 import HygieWeb
 import Logging
@@ -76,7 +77,24 @@ struct ServeCommand: AsyncParsableCommand {
             let metrics = DetectionMetrics()
             let directory = SourceDirectory(service: detection, logger: logger)
             try await directory.reload()
-            ingest = IngestService(spool: spool, directory: directory, metrics: metrics, clock: boot.clock)
+            let privacy = boot.privacy
+            let auditLogger = logger
+            ingest = IngestService(
+                spool: spool, directory: directory, metrics: metrics, clock: boot.clock,
+                auditRecords: { establishment, records in
+                    Task {
+                        do {
+                            let (result, invalid) = try await privacy.ingestATNA(records, establishment: establishment)
+                            if invalid > 0 {
+                                auditLogger.warning(
+                                    "ATNA messages refused",
+                                    metadata: ["invalid": "\(invalid)", "accepted": "\(result.accepted)"])
+                            }
+                        } catch {
+                            auditLogger.error("ATNA messages not stored", metadata: ["error": "\(error)"])
+                        }
+                    }
+                })
             receivers.append(directory)
             if configuration.detectionEnabled {
                 receivers.append(
@@ -113,6 +131,7 @@ struct ServeCommand: AsyncParsableCommand {
             throw CLIError("cannot install the built-in frameworks: \(error)")
         }
         let reports = boot.reports(indicators: indicators, awareness: awareness)
+        let privacy = boot.privacy
         let services = try await HygieServices(
             database: boot.database, identity: identity, tenancy: boot.tenancy, audit: boot.audit, jobs: boot.jobs,
             clock: boot.clock,
@@ -120,7 +139,7 @@ struct ServeCommand: AsyncParsableCommand {
                 publicURL: configuration.publicURL, maxBodyBytes: configuration.maxBodyBytes,
                 tlsEnabled: configuration.tlsCertificate != nil, maxIngestBytes: configuration.maxIngestBytes),
             logger: logger, detection: detection, ingest: ingest, udpPorts: udpPorts, intel: boot.intel,
-            vuln: vuln, compliance: compliance, awareness: awareness, reports: reports)
+            vuln: vuln, compliance: compliance, awareness: awareness, reports: reports, privacy: privacy)
         var background: [any Service] = [boot.database]
         background.append(
             JobScheduler(queue: boot.jobs, entries: Bootstrap.builtInSchedule, clock: boot.clock, logger: logger))
@@ -130,7 +149,8 @@ struct ServeCommand: AsyncParsableCommand {
                 JobWorker(
                     queue: boot.jobs,
                     handlers: boot.builtInHandlers(
-                        identity: identity, vuln: vuln, compliance: compliance, awareness: awareness, reports: reports),
+                        identity: identity, vuln: vuln, compliance: compliance, awareness: awareness, reports: reports,
+                        privacy: privacy),
                     name: workerName,
                     concurrency: configuration.jobWorkers, logger: logger))
         }
@@ -142,6 +162,19 @@ struct ServeCommand: AsyncParsableCommand {
                     settings: ReportListenerSettings(
                         host: host, port: port, hostname: URL(string: configuration.publicURL)?.host ?? "hygie"),
                     service: reports, logger: logger))
+        }
+        if let listen = configuration.mllpListen, let (host, port) = SyslogSettings.address(listen),
+            let target = configuration.mllpEstablishment
+        {
+            let scope: TenantScope
+            do { scope = try await EstablishmentOption.scope(target, boot) } catch {
+                await boot.database.shutdown()
+                throw CLIError("hygie.privacy.mllpEstablishment: \(error)")
+            }
+            background.append(
+                MLLPListener(
+                    settings: MLLPSettings(host: host, port: port, establishment: scope.establishmentID.uuid),
+                    service: privacy, logger: logger))
         }
         let publicURL = configuration.publicURL
         let app = try buildApplication(

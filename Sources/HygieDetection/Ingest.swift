@@ -141,12 +141,32 @@ public struct IngestService: Sendable {
     public let directory: SourceDirectory
     public let metrics: DetectionMetrics
     let clock: any HygieClock
+    /// Where IHE ATNA audit messages (syslog MSGID `IHE+RFC-3881`: EHR record accesses) go instead of the
+    /// detection spool, with the source's establishment; `hygie serve` hands them to EHR access monitoring.
+    let auditRecords: (@Sendable (UUID, [[UInt8]]) -> Void)?
 
-    public init(spool: Spool, directory: SourceDirectory, metrics: DetectionMetrics, clock: any HygieClock) {
+    public init(
+        spool: Spool, directory: SourceDirectory, metrics: DetectionMetrics, clock: any HygieClock,
+        auditRecords: (@Sendable (UUID, [[UInt8]]) -> Void)? = nil
+    ) {
         self.spool = spool
         self.directory = directory
         self.metrics = metrics
         self.clock = clock
+        self.auditRecords = auditRecords
+    }
+
+    /// Whether a syslog message is an ATNA audit record (RFC 5424 MSGID `IHE+RFC-3881`).
+    static func isAuditRecord(_ message: [UInt8]) -> Bool {
+        let marker = Array("IHE+RFC-3881".utf8)
+        let head = message.prefix(256)
+        guard head.count >= marker.count else { return false }
+        var index = head.startIndex
+        while index + marker.count <= head.endIndex {
+            if head[index] == marker[0], head[index..<index + marker.count].elementsEqual(marker) { return true }
+            index += 1
+        }
+        return false
     }
 
     /// The source behind an ingest token.
@@ -201,6 +221,18 @@ public struct IngestService: Sendable {
         _ messages: [(entry: SourceDirectory.Entry, sender: String, message: [UInt8])], transport: String
     ) throws(SpoolError) {
         let now = clock.milliseconds
+        var messages = messages
+        if let auditRecords {
+            var audit: [UUID: [[UInt8]]] = [:]
+            messages.removeAll { item in
+                guard Self.isAuditRecord(item.message) else { return false }
+                audit[item.entry.establishmentID, default: []].append(item.message)
+                return true
+            }
+            for (establishment, records) in audit { auditRecords(establishment, records) }
+            metrics.received("atna", audit.values.reduce(0) { $0 + $1.count })
+            if messages.isEmpty { return }
+        }
         try spool.append(
             messages.map {
                 SpoolRecord(

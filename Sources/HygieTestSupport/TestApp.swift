@@ -17,7 +17,8 @@ extension TestServices {
             settings: WebSettings(publicURL: "http://127.0.0.1", maxBodyBytes: 64 * 1024), logger: logger,
             awareness: AwarenessService(
                 database: database, audit: audit, clock: clock,
-                secrets: try SecretBox(keyData: Data(repeating: 7, count: 32))))
+                secrets: try SecretBox(keyData: Data(repeating: 7, count: 32))),
+            secrets: try SecretBox(keyData: Data(repeating: 7, count: 32)))
     }
 
     /// Runs `body` against the router (no sockets), always shutting down.

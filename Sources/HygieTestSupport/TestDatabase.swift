@@ -6,6 +6,7 @@ public import HygieCore
 import HygieDetection
 import HygieIncidents
 import HygieIntel
+import HygiePrivacy
 public import HygieJobs
 public import HygieStorage
 import HygieVulnerabilities
@@ -27,7 +28,7 @@ public enum TestDatabase: String, Sendable, CustomTestStringConvertible {
 
     public static var migrations: [any Migration] {
         CoreMigrations.all + JobsMigrations.all + IntelMigrations.all + DetectionMigrations.all + VulnMigrations.all
-            + ComplianceMigrations.all + AwarenessMigrations.all + IncidentsMigrations.all
+            + ComplianceMigrations.all + AwarenessMigrations.all + IncidentsMigrations.all + PrivacyMigrations.all
     }
 
     static let logger: Logger = {

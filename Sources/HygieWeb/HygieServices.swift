@@ -8,6 +8,7 @@ public import HygieDetection
 public import HygieIncidents
 public import HygieIntel
 public import HygieJobs
+public import HygiePrivacy
 public import HygieStorage
 public import HygieVulnerabilities
 public import Logging
@@ -39,6 +40,8 @@ public struct HygieServices: Sendable {
     public let reports: ReportService
     /// Incident cases and their declarations.
     public let cases: CaseService
+    /// EHR access monitoring and the privacy officer's review.
+    public let privacy: PrivacyService
     /// Event ingestion; nil when this node does not receive events (tests, CLI).
     public let ingest: IngestService?
     public let sourceDirectory: SourceDirectory?
@@ -53,13 +56,17 @@ public struct HygieServices: Sendable {
         jobs: JobQueue,
         clock: any HygieClock, settings: WebSettings, logger: Logger, detection: DetectionService? = nil,
         ingest: IngestService? = nil, udpPorts: [Int] = [], intel: IntelService? = nil, vuln: VulnService? = nil,
-        compliance: ComplianceService? = nil, awareness: AwarenessService? = nil, reports: ReportService? = nil
+        compliance: ComplianceService? = nil, awareness: AwarenessService? = nil, reports: ReportService? = nil,
+        privacy: PrivacyService? = nil, secrets: SecretBox? = nil
     ) async throws {
         let awareness = awareness ?? AwarenessService(database: database, audit: audit, clock: clock)
         self.awareness = awareness
         self.reports =
             reports ?? ReportService(database: database, audit: audit, clock: clock, recognizer: awareness)
-        self.cases = CaseService(database: database, audit: audit, clock: clock)
+        let cases = CaseService(database: database, audit: audit, clock: clock)
+        self.cases = cases
+        self.privacy =
+            privacy ?? PrivacyService(database: database, audit: audit, clock: clock, secrets: secrets, cases: cases)
         let vuln = vuln ?? VulnService(database: database, audit: audit, clock: clock)
         self.vuln = vuln
         self.intel = intel ?? IntelService(database: database, audit: audit, clock: clock)
