@@ -53,6 +53,7 @@ public func buildRouter(services: HygieServices) throws -> Router<HygieRequestCo
     ReportsWebController(services: services).addRoutes(to: router)
     CasesAPIController(services: services).addRoutes(to: router)
     CasesWebController(services: services).addRoutes(to: router)
+    PrivacyAPIController(services: services).addRoutes(to: router)
     return router
 }
 
@@ -63,7 +64,8 @@ public func openAPIDocument(services: HygieServices) -> [String: Any] {
             + IntelAPIController(services: services).operations + VulnAPIController(services: services).operations
             + ComplianceAPIController(services: services).operations
             + AwarenessAPIController(services: services).operations
-            + ReportsAPIController(services: services).operations + CasesAPIController(services: services).operations)
+            + ReportsAPIController(services: services).operations + CasesAPIController(services: services).operations
+            + PrivacyAPIController(services: services).operations)
 }
 
 /// Where and how the HTTP server listens.

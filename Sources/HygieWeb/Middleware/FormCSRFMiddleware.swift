@@ -23,10 +23,13 @@ struct FormCSRFMiddleware: RouterMiddleware {
     /// Paths (prefixes) that take uploads: their pages post `multipart/form-data`.
     static let uploadPrefixes = [
         "/api/v1/vuln/", "/vuln/", "/api/v1/compliance/", "/compliance/", "/api/templates", "/api/import/",
-        "/awareness/", "/report", "/api/v1/reports", "/cases/", "/api/v1/cases/",
+        "/awareness/", "/report", "/api/v1/reports", "/cases/", "/api/v1/cases/", "/api/v1/privacy/", "/privacy/",
     ]
     static let preSessionCookie = "hygie_csrf"
-    static let bulkPaths: Set<String> = ["/api/v1/ingest", "/api/v1/rules", "/api/v1/intel/import"]
+    static let bulkPaths: Set<String> = [
+        "/api/v1/ingest", "/api/v1/rules", "/api/v1/intel/import", "/api/v1/fhir", "/api/v1/fhir/AuditEvent",
+        "/api/v1/privacy/accesses",
+    ]
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
