@@ -10,9 +10,12 @@ struct EstablishmentOption: ParsableArguments {
     var establishment: String
 
     /// The scope the CLI works in: the operator of the machine acts as instance administrator.
-    func scope(_ boot: Bootstrap) async throws -> TenantScope { try await Self.scope(establishment, boot) }
+    func scope(_ boot: Bootstrap, role: Role = .admin) async throws -> TenantScope {
+        try await Self.scope(establishment, boot, role: role)
+    }
 
-    static func scope(_ establishment: String, _ boot: Bootstrap) async throws -> TenantScope {
+    /// `role` other than admin: the privacy officer's commands act as `dpo` (and are audited as the CLI's).
+    static func scope(_ establishment: String, _ boot: Bootstrap, role: Role = .admin) async throws -> TenantScope {
         let all = try await boot.tenancy.establishments(visibleTo: User.ID(), isInstanceAdmin: true)
         guard
             let found = all.first(where: {
@@ -21,9 +24,10 @@ struct EstablishmentOption: ParsableArguments {
             })
         else { throw CLIError("no establishment matches '\(establishment)'") }
         let actor = Actor(
-            userID: nil, displayName: "hygie cli", establishmentID: found.id, role: .admin, isInstanceAdmin: true,
-            channel: "cli", requestID: nil, sourceAddress: nil)
-        return TenantScope(establishmentID: found.id, role: .admin, actor: actor)
+            userID: nil, displayName: role == .admin ? "hygie cli" : "hygie cli (\(role.rawValue))",
+            establishmentID: found.id, role: role, isInstanceAdmin: true, channel: "cli", requestID: nil,
+            sourceAddress: nil)
+        return TenantScope(establishmentID: found.id, role: role, actor: actor)
     }
 }
 

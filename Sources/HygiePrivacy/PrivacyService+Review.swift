@@ -271,7 +271,9 @@ extension PrivacyService {
         try scope.require(Self.statisticsReaders)
         let establishment = scope.establishmentID.uuid
         let since = clock.now().milliseconds - Int64(max(1, min(months, 60))) * 31 * 86_400_000
-        var perMonth: [String: PrivacyStatistics.Month] = [:]
+        var perMonth: [String: PrivacyStatistics.Period] = [:]
+        var perDay: [String: PrivacyStatistics.Period] = [:]
+        let today = Instant(seconds: Int64(clock.now().timeIntervalSince1970)).localDay
         var byExplanation: [String: Int] = [:]
         let rows = try await sql.raw(
             """
@@ -283,11 +285,20 @@ extension PrivacyService {
         var totals = (accesses: 0, explained: 0, flagged: 0, pending: 0, emergency: 0)
         for row in rows {
             let day = try row.decode(column: "local_day", as: Int64.self)
-            let month = String(Instant(seconds: day * 86_400).isoDate.prefix(7))
+            let date = Instant(seconds: day * 86_400).isoDate
+            let month = String(date.prefix(7))
             let count = try row.decode(column: "n", as: Int.self)
             let status = try row.decode(column: "status", as: String.self)
             let emergency = try row.decode(column: "emergency", as: Bool.self)
-            var entry = perMonth[month] ?? .init(month: month, accesses: 0, explained: 0, flagged: 0, emergency: 0)
+            if day > Int64(today) - 30 {
+                var entry = perDay[date] ?? .init(period: date, accesses: 0, explained: 0, flagged: 0, emergency: 0)
+                entry.accesses += count
+                if emergency { entry.emergency += count }
+                if status == "explained" { entry.explained += count }
+                if status == "flagged" { entry.flagged += count }
+                perDay[date] = entry
+            }
+            var entry = perMonth[month] ?? .init(period: month, accesses: 0, explained: 0, flagged: 0, emergency: 0)
             entry.accesses += count
             totals.accesses += count
             if emergency {
@@ -328,7 +339,8 @@ extension PrivacyService {
             casesOpened += try row.decode(column: "cases", as: Int.self)
         }
         return PrivacyStatistics(
-            months: perMonth.values.sorted { $0.month < $1.month }, accesses: totals.accesses,
+            months: perMonth.values.sorted { $0.period < $1.period }, days: perDay.values.sorted { $0.period < $1.period },
+            accesses: totals.accesses,
             explained: totals.explained, flagged: totals.flagged, pending: totals.pending, emergency: totals.emergency,
             byExplanation: byExplanation, byPattern: byPattern, incidentsByStatus: byStatus, casesOpened: casesOpened,
             context: try await contextCounts(in: scope))

@@ -97,15 +97,18 @@ public struct AccessLine: Sendable, Hashable, Codable {
 
 /// Counts for a period: what reviewers and the CNIL ask for.
 public struct PrivacyStatistics: Sendable, Hashable, Codable {
-    public struct Month: Sendable, Hashable, Codable {
-        public var month: String
+    /// A month (`2026-11`) or a day (`2026-11-23`).
+    public struct Period: Sendable, Hashable, Codable {
+        public var period: String
         public var accesses: Int
         public var explained: Int
         public var flagged: Int
         public var emergency: Int
     }
 
-    public var months: [Month]
+    public var months: [Period]
+    /// The last 30 days.
+    public var days: [Period]
     public var accesses: Int
     public var explained: Int
     public var flagged: Int

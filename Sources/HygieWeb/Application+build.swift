@@ -54,6 +54,7 @@ public func buildRouter(services: HygieServices) throws -> Router<HygieRequestCo
     CasesAPIController(services: services).addRoutes(to: router)
     CasesWebController(services: services).addRoutes(to: router)
     PrivacyAPIController(services: services).addRoutes(to: router)
+    PrivacyWebController(services: services).addRoutes(to: router)
     return router
 }
 

@@ -92,6 +92,9 @@ extension HygieServices {
         if let role, [.admin, .rssi, .analyst, .dpo].contains(role) {
             nav.append(.init(href: "/cases", label: t("nav.cases"), active: active == "cases"))
         }
+        if let role, [.admin, .rssi, .dpo, .auditor].contains(role) {
+            nav.append(.init(href: "/privacy", label: t("nav.privacy"), active: active == "privacy"))
+        }
         if role != nil {
             nav.append(.init(href: "/training", label: t("nav.training"), active: active == "training"))
             nav.append(.init(href: "/report", label: t("nav.report"), active: active == "report"))
