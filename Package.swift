@@ -386,6 +386,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "PrivacyCoreTests",
+            dependencies: ["PrivacyCore", "STIX"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "AwarenessCoreTests",
             dependencies: ["AwarenessCore"],
             swiftSettings: swiftSettings
@@ -447,6 +452,17 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "HygiePrivacyTests",
+            dependencies: [
+                "HygiePrivacy", "PrivacyCore", "HygieIncidents", "HygieTestSupport", "HygieCore", "HygieStorage", "STIX",
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

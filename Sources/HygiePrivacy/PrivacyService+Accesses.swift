@@ -137,6 +137,7 @@ extension PrivacyService {
 
     /// An EHR CSV export, mapped column by column.
     public func ingestCSV(_ bytes: [UInt8], mapping: String?, in scope: TenantScope) async throws -> IngestResult {
+        try scope.require(Self.managers.union([.analyst]))
         let offset = try await settings(scope.establishmentID.uuid).analysis.defaultOffset
         let events: [AccessEvent]
         do { events = try AccessInput.csv(bytes, mapping: mapping, defaultOffset: offset) } catch {
