@@ -36,6 +36,10 @@ let package = Package(
             dependencies: [.product(name: "MailTriage", package: "hygie")]
         ),
         .executableTarget(
+            name: "PrivacyFuzz",
+            dependencies: [.product(name: "PrivacyCore", package: "hygie"), .product(name: "STIX", package: "hygie")]
+        ),
+        .executableTarget(
             name: "VulnFuzz",
             dependencies: [.product(name: "VulnCore", package: "hygie")]
         ),

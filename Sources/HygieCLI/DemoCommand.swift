@@ -132,6 +132,7 @@ struct DemoCommand: AsyncParsableCommand {
             let awarenessSummary = try await DemoAwareness.seed(boot: boot, scope: scope, now: Date())
             let reportsSummary = try await DemoReports.seed(boot: boot, scope: scope)
             let casesSummary = try await DemoCases.seed(boot: boot, scope: scope, now: Date())
+            let privacySummary = try await DemoPrivacy.seed(boot: boot, scope: scope, now: Date())
             _ = try await boot.detection.syncBuiltInRules()
             let events = try await DemoDetection.seed(
                 scope: scope, detection: boot.detection, events: !noEvents,
@@ -162,6 +163,7 @@ struct DemoCommand: AsyncParsableCommand {
             print("Awareness: \(awarenessSummary).")
             print("Reports: \(reportsSummary).")
             print("Cases: \(casesSummary).")
+            print("EHR privacy: \(privacySummary).")
             if events > 0 {
                 print(
                     "\(events) demo log events wait in this node's spool: `hygie serve` evaluates them at start (alerts, rules, sources, event search)."
