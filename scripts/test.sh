@@ -131,6 +131,12 @@ e2e reports-sqlite .venv-conformance/bin/python Tests/e2e/e2e_reports.py .build/
 log "End-to-end staff reports on PostgreSQL"
 e2e reports-postgres .venv-conformance/bin/python Tests/e2e/e2e_reports.py .build/debug/hygie --postgres "$pgurl"
 
+log "End-to-end EHR access monitoring on SQLite (command-line contract, accuracy from labels, FHIR, MLLP, ATNA, DPO review)"
+e2e privacy-sqlite python3 Tests/e2e/e2e_privacy.py .build/debug/hygie
+
+log "End-to-end EHR access monitoring on PostgreSQL"
+e2e privacy-postgres python3 Tests/e2e/e2e_privacy.py .build/debug/hygie --postgres "$pgurl"
+
 log "End-to-end threat intelligence on SQLite (hub and hospital, feeds, IOC alerts, sightings, stix2-validator)"
 e2e intel-sqlite python3 Tests/e2e/e2e_intel.py .build/debug/hygie --python .venv-conformance/bin/python
 

@@ -17,6 +17,9 @@ public enum Role: String, Sendable, Codable, CaseIterable, Hashable, Comparable 
     /// Roles that may manage users, departments and tokens of an establishment.
     public var canManageEstablishment: Bool { self == .admin || self == .rssi }
 
+    /// Roles that may create API tokens for themselves (the privacy officer scripts reviews and EHR feeds).
+    public static let tokenHolders: Set<Role> = [.admin, .rssi, .analyst, .coordinator, .dpo]
+
     /// Roles that may read the audit trail.
     public var canReadAuditTrail: Bool { self == .admin || self == .rssi }
 

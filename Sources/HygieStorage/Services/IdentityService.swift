@@ -693,7 +693,7 @@ public struct IdentityService: Sendable {
     public func createToken(name: String, role roleName: String, expiresInDays: Int?, in scope: TenantScope)
         async throws -> NewAPIToken
     {
-        try scope.require([.admin, .rssi, .analyst, .coordinator])
+        try scope.require(Role.tokenHolders)
         let name = try Validate.text(name, field: "name", max: 100)
         guard let role = Role(rawValue: roleName) else {
             throw ValidationError(field: "role", message: "unknown role", key: "unknownChoice")

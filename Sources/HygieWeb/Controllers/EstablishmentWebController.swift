@@ -296,7 +296,7 @@ struct EstablishmentWebController {
 
     func tokens(_ request: Request, context: HygieRequestContext) async throws -> Response {
         let signedIn = try await services.signedIn(context)
-        let scope = try signedIn.requireScope([.admin, .rssi, .analyst, .coordinator])
+        let scope = try signedIn.requireScope(Role.tokenHolders)
         return try await tokensPage(
             request, context: context, signedIn: signedIn, scope: scope, created: nil, error: nil)
     }
@@ -328,7 +328,7 @@ struct EstablishmentWebController {
 
     func createToken(_ request: Request, context: HygieRequestContext) async throws -> Response {
         let signedIn = try await services.signedIn(context)
-        let scope = try signedIn.requireScope([.admin, .rssi, .analyst, .coordinator])
+        let scope = try signedIn.requireScope(Role.tokenHolders)
         let days = context.form["expires_in_days"].flatMap { $0.isEmpty ? nil : Int($0) }
         do {
             let created = try await services.identity.createToken(
@@ -343,7 +343,7 @@ struct EstablishmentWebController {
     }
 
     func revokeToken(_ request: Request, context: HygieRequestContext) async throws -> Response {
-        let scope = try await services.signedIn(context).requireScope([.admin, .rssi, .analyst, .coordinator])
+        let scope = try await services.signedIn(context).requireScope(Role.tokenHolders)
         guard let id = context.parameters.get("id").flatMap(UUID.init(uuidString:)) else {
             throw HygieCoreError.notFound("token")
         }

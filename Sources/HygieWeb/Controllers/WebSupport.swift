@@ -102,7 +102,7 @@ extension HygieServices {
         if let role, [.admin, .coordinator].contains(role) {
             nav.append(.init(href: "/compliance/fleet", label: t("nav.fleet"), active: active == "fleet"))
         }
-        if let role, [.admin, .rssi, .analyst, .coordinator].contains(role) {
+        if let role, Role.tokenHolders.contains(role) {
             nav.append(.init(href: "/tokens", label: t("nav.tokens"), active: active == "tokens"))
         }
         if role?.canReadAuditTrail == true || signedIn.session.user.isInstanceAdmin {
