@@ -100,8 +100,15 @@ struct PrivacyWebController: PageController {
     func dailyChart(_ request: Request, context: HygieRequestContext) async throws -> Response {
         let scope = try await services.signedIn(context).requireScope(Self.readers)
         let stats = try await privacy.statistics(months: 2, in: scope)
-        let columns = stats.days.map {
-            (label: String($0.period.suffix(5)), counts: ["explained": $0.explained, "flagged": $0.flagged, "pending": $0.accesses - $0.explained - $0.flagged])
+        let byDay = Dictionary(stats.days.map { ($0.period, $0) }, uniquingKeysWith: { first, _ in first })
+        let today = Instant(seconds: Int64(services.clock.now().timeIntervalSince1970), offset: 3600).localDay
+        let columns = (0..<30).reversed().map { back -> (label: String, counts: [String: Int]) in
+            let day = Instant(seconds: Int64(today - back) * 86_400).isoDate
+            guard let entry = byDay[day] else { return (String(day.suffix(5)), [:]) }
+            return (
+                String(day.suffix(5)),
+                ["explained": entry.explained, "flagged": entry.flagged, "pending": entry.accesses - entry.explained - entry.flagged]
+            )
         }
         let series = [
             StackedBars.Series(key: "explained", colour: "#2e7d5b", label: t("privacy.explained", context)),
@@ -187,15 +194,46 @@ struct PrivacyWebController: PageController {
     // MARK: Queue and incidents
 
     func incidentRow(_ incident: PrivacyIncident, _ context: HygieRequestContext) -> [String: Any] {
-        [
+        var row: [String: Any] = [
             "id": incident.id, "user": incident.userName.isEmpty ? incident.userID : incident.userName,
             "userID": incident.userID, "department": incident.userDepartment, "role": incident.userRole,
             "score": incident.score, "scoreClass": Self.scoreClass(incident.score), "flags": incident.flags,
             "patterns": patterns(incident.patterns, context),
             "period": "\(DisplayDate.format(incident.firstAt)) → \(DisplayDate.format(incident.lastAt))",
             "status": t("privacy.status.\(incident.status.rawValue)", context), "open": incident.status == .open,
-            "caseID": incident.caseID.map { String($0) } ?? "",
         ]
+        if let caseID = incident.caseID { row["caseID"] = caseID }
+        return row
+    }
+
+    /// The analyser's reasons (English, as the command line prints them) in the reader's language.
+    static func reason(_ text: String, _ locale: String) -> String {
+        guard locale == "fr" else { return text }
+        let fixed = [
+            "the user opened their own record": "l'utilisateur a ouvert son propre dossier",
+            "before the user's hire date": "avant la date d'embauche de l'utilisateur",
+            "after the user's employment ended": "après la fin du contrat de l'utilisateur",
+            "the patient lives at the user's address": "le patient habite à l'adresse de l'utilisateur",
+            "the patient shares the user's family name": "le patient porte le nom de famille de l'utilisateur",
+            "the patient works in the user's unit": "le patient travaille dans l'unité de l'utilisateur",
+            "the patient is a member of staff": "le patient fait partie du personnel",
+            "the record is restricted (VIP or confidential)": "dossier restreint (VIP ou confidentiel)",
+            "the patient died before this access": "le patient était décédé au moment de l'accès",
+            "emergency access (break-glass) without justification": "accès d'urgence (bris de glace) sans justification",
+            "outside office hours": "hors des heures de bureau",
+            "outside the user's shift": "en dehors du poste de l'utilisateur",
+        ]
+        if let french = fixed[text] { return french }
+        if let unit = text.firstMatch(of: /^no stay, order or appointment links unit (.*) to the patient$/)?.1 {
+            return "aucun séjour, demande ni rendez-vous ne relie l'unité \(unit) au patient"
+        }
+        if let user = text.firstMatch(of: /^user (.*) is not in the staff directory$/)?.1 {
+            return "l'utilisateur \(user) n'est pas dans l'annuaire du personnel"
+        }
+        if let match = text.firstMatch(of: /^(\d+) records opened that day, (\d+) without explanation \(peers' median (\d+)\)$/) {
+            return "\(match.1) dossiers ouverts ce jour-là, dont \(match.2) sans explication (médiane des pairs : \(match.3))"
+        }
+        return text
     }
 
     func queue(_ request: Request, context: HygieRequestContext) async throws -> Response {
@@ -233,12 +271,14 @@ struct PrivacyWebController: PageController {
             "decidedAt": DisplayDate.format(detail.incident.decidedAt), "decided": detail.incident.status != .open,
             "explained": detail.explainedSameDays,
             "flags": detail.flags.map { flag -> [String: Any] in
-                [
+                var row: [String: Any] = [
                     "time": flag.wallClock.replacingOccurrences(of: "T", with: " "), "patient": flag.patientKey,
-                    "patterns": patterns(flag.patterns, context), "reasons": flag.reasons, "score": flag.score,
-                    "scoreClass": Self.scoreClass(flag.score), "emergency": flag.emergency,
-                    "justification": flag.justification, "action": flag.action,
+                    "patterns": patterns(flag.patterns, context),
+                    "reasons": flag.reasons.map { Self.reason($0, context.locale.rawValue) }, "score": flag.score,
+                    "scoreClass": Self.scoreClass(flag.score), "emergency": flag.emergency, "action": flag.action,
                 ]
+                if !flag.justification.isEmpty { row["justification"] = flag.justification }
+                return row
             },
             "decisions": [PrivacyIncidentStatus.legitimate, .interview, .inappropriate].map {
                 ["value": $0.rawValue, "label": t("privacy.status.\($0.rawValue)", context), "selected": $0 == detail.incident.status]
