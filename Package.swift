@@ -459,7 +459,8 @@ let package = Package(
         .testTarget(
             name: "HygiePrivacyTests",
             dependencies: [
-                "HygiePrivacy", "PrivacyCore", "HygieIncidents", "HygieTestSupport", "HygieCore", "HygieStorage", "STIX",
+                "HygiePrivacy", "PrivacyCore", "HygieIncidents", "HygieTestSupport", "HygieCore", "HygieStorage",
+                "STIX",
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

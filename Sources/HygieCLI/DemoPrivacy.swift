@@ -20,23 +20,28 @@ enum DemoPrivacy {
         let today = Instant(seconds: Int64(now.timeIntervalSince1970), offset: 3600)
         settings.start = Instant(seconds: Int64(today.localDay - 7) * 86_400).isoDate
         let hospital = SyntheticHospital(settings)
-        _ = try await privacy.importContext(.departments, Array(ContextExport.departments(hospital.departments).utf8), in: scope)
+        _ = try await privacy.importContext(
+            .departments, Array(ContextExport.departments(hospital.departments).utf8), in: scope)
         _ = try await privacy.importContext(.staff, Array(ContextExport.staff(hospital.staff).utf8), in: scope)
         _ = try await privacy.importContext(.patients, Array(ContextExport.patients(hospital.patients).utf8), in: scope)
-        _ = try await privacy.importContext(.encounters, Array(ContextExport.encounters(hospital.encounters).utf8), in: scope)
-        _ = try await privacy.importContext(.careEvents, Array(ContextExport.careEvents(hospital.careEvents).utf8), in: scope)
+        _ = try await privacy.importContext(
+            .encounters, Array(ContextExport.encounters(hospital.encounters).utf8), in: scope)
+        _ = try await privacy.importContext(
+            .careEvents, Array(ContextExport.careEvents(hospital.careEvents).utf8), in: scope)
         var events: [AccessEvent] = []
         hospital.accesses { events.append($0) }
         var stored = 0
         for start in stride(from: 0, to: events.count, by: 20_000) {
-            stored += try await privacy.ingest(Array(events[start..<min(start + 20_000, events.count)]), in: scope).accepted
+            stored += try await privacy.ingest(Array(events[start..<min(start + 20_000, events.count)]), in: scope)
+                .accepted
         }
         while try await privacy.analyzePending() > 0 {}
         let officer = TenantScope(
             establishmentID: scope.establishmentID, role: .dpo,
             actor: Actor.system("hygie demo (DPO Marc Lefèvre)", channel: "cli"))
         let queue = try await privacy.incidents(status: .open, in: officer)
-        if let family = queue.first(where: { $0.patterns.contains(.sameAddress) || $0.patterns.contains(.sameSurname) }) {
+        if let family = queue.first(where: { $0.patterns.contains(.sameAddress) || $0.patterns.contains(.sameSurname) })
+        {
             _ = try await privacy.decide(
                 family.id, .inappropriate,
                 notes: "Entretien avec l'agent et son cadre : consultation du dossier d'un proche, sans lien avec ses "

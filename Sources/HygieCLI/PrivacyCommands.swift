@@ -26,15 +26,19 @@ struct PrivacyCommand: AsyncParsableCommand {
 
     struct Import: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Import context: departments, staff, patients, encounters, care_events (CSV) or adt (HL7 v2).")
+            abstract:
+                "Import context: departments, staff, patients, encounters, care_events, vip, staff_patients (CSV) or adt (HL7 v2)."
+        )
         @OptionGroup var common: CommonOptions
         @OptionGroup var target: EstablishmentOption
-        @Argument(help: "departments, staff, patients, encounters, care_events or adt.") var kind: String
+        @Argument(help: "departments, staff, patients, encounters, care_events, vip, staff_patients or adt.")
+        var kind: String
         @Argument(help: "The file.") var file: String
 
         func run() async throws {
             guard kind == "adt" || ContextKind(rawValue: kind) != nil else {
-                throw ValidationError("kind is departments, staff, patients, encounters, care_events or adt")
+                throw ValidationError(
+                    "kind is departments, staff, patients, encounters, care_events, vip, staff_patients or adt")
             }
             let bytes = try PrivacyCommand.read(file)
             try await VulnCommand.run(common) { boot in
@@ -43,7 +47,9 @@ struct PrivacyCommand: AsyncParsableCommand {
                     kind == "adt"
                     ? try await boot.privacy.importADT(bytes, in: scope)
                     : try await boot.privacy.importContext(ContextKind(rawValue: kind)!, bytes, in: scope)
-                print("\(result.kind): \(result.rows) rows imported, \(result.requeued) flagged accesses to analyse again")
+                print(
+                    "\(result.kind): \(result.rows) rows imported, \(result.requeued) flagged accesses to analyse again"
+                )
             }
         }
     }
@@ -72,7 +78,9 @@ struct PrivacyCommand: AsyncParsableCommand {
                         throw CLIError(error.description)
                     }
                 }
-                print("\(result.accepted) accesses stored, \(result.duplicates) already received, \(result.ignored) without a patient")
+                print(
+                    "\(result.accepted) accesses stored, \(result.duplicates) already received, \(result.ignored) without a patient"
+                )
             }
         }
     }
@@ -99,7 +107,9 @@ struct PrivacyCommand: AsyncParsableCommand {
 
         func run() async throws {
             let status = try status.map {
-                guard let value = PrivacyIncidentStatus(rawValue: $0) else { throw ValidationError("unknown status \($0)") }
+                guard let value = PrivacyIncidentStatus(rawValue: $0) else {
+                    throw ValidationError("unknown status \($0)")
+                }
                 return value
             }
             try await VulnCommand.run(common) { boot in
@@ -129,17 +139,22 @@ struct PrivacyCommand: AsyncParsableCommand {
                     let encoder = JSONEncoder()
                     encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
                     encoder.dateEncodingStrategy = .iso8601
-                    print(String(decoding: try encoder.encode(try await boot.privacy.export(id, in: scope)), as: UTF8.self))
+                    print(
+                        String(
+                            decoding: try encoder.encode(try await boot.privacy.export(id, in: scope)), as: UTF8.self))
                     return
                 }
                 let detail = try await boot.privacy.incident(id, in: scope)
                 let incident = detail.incident
-                print("incident \(incident.id): \(incident.userID) \(incident.userName) (\(incident.userRole), \(incident.userDepartment))")
+                print(
+                    "incident \(incident.id): \(incident.userID) \(incident.userName) (\(incident.userRole), \(incident.userDepartment))"
+                )
                 print("  score \(incident.score), \(incident.status.rawValue), \(incident.flags) flagged accesses")
                 for flag in detail.flags {
                     print(
                         "  \(flag.wallClock) \(flag.patientKey) score \(flag.score) "
-                            + "[\(flag.patterns.map(\.rawValue).joined(separator: ","))] \(flag.reasons.joined(separator: "; "))")
+                            + "[\(flag.patterns.map(\.rawValue).joined(separator: ","))] \(flag.reasons.joined(separator: "; "))"
+                    )
                 }
             }
         }

@@ -91,7 +91,8 @@ extension PrivacyCommand {
                 score, reasons, incident, emergency) and a summary on standard error. Nothing is stored: the \
                 server does the same on imported accesses and keeps only pseudonymised flags.
                 """)
-        @Option(name: .customLong("audit-events"), help: "FHIR AuditEvents: NDJSON (.gz too), a JSON array or a Bundle.")
+        @Option(
+            name: .customLong("audit-events"), help: "FHIR AuditEvents: NDJSON (.gz too), a JSON array or a Bundle.")
         var auditEvents: [String] = []
         @Option(name: .customLong("access-csv"), help: "EHR access export (CSV).") var accessCSV: [String] = []
         @Option(help: "Columns of the CSV export: time=…,user=…,patient=…[,id=…,action=…,emergency=…,justification=…].")
@@ -104,7 +105,9 @@ extension PrivacyCommand {
         var stats = false
 
         func validate() throws {
-            guard ["jsonl", "text", "none"].contains(format) else { throw ValidationError("--format is jsonl, text or none") }
+            guard ["jsonl", "text", "none"].contains(format) else {
+                throw ValidationError("--format is jsonl, text or none")
+            }
             guard !auditEvents.isEmpty || !accessCSV.isEmpty else {
                 throw ValidationError("give --audit-events or --access-csv")
             }
@@ -181,7 +184,8 @@ extension PrivacyCommand {
                 "summary: \(summary.events) accesses, \(summary.explained) explained (\(explanations.joined(separator: ", "))), "
                     + "\(summary.flagged) flagged in \(summary.incidents) incidents (\(patterns.joined(separator: ", ")))"
                     + (summary.unknownUsers > 0 ? ", \(summary.unknownUsers) by users missing from the staff file" : "")
-                    + (summary.unknownPatients > 0 ? ", \(summary.unknownPatients) to patients missing from the patient file" : ""))
+                    + (summary.unknownPatients > 0
+                        ? ", \(summary.unknownPatients) to patients missing from the patient file" : ""))
             if stats {
                 let elapsed = Date().timeIntervalSince(started)
                 let evaluate = Double(evaluating.components.seconds) + Double(evaluating.components.attoseconds) / 1e18
@@ -254,7 +258,9 @@ extension PrivacyCommand {
             guard FileManager.default.createFile(atPath: path, contents: nil) else {
                 throw ValidationError("\(path): cannot write")
             }
-            guard let handle = FileHandle(forWritingAtPath: path) else { throw ValidationError("\(path): cannot write") }
+            guard let handle = FileHandle(forWritingAtPath: path) else {
+                throw ValidationError("\(path): cannot write")
+            }
             var buffer = Data()
             var count = 0
             hospital.accesses { event in
@@ -271,7 +277,8 @@ extension PrivacyCommand {
             print(
                 "\(out): \(hospital.departments.count) units, \(hospital.staff.count) staff, "
                     + "\(hospital.patients.count) patients, \(hospital.encounters.count) encounters, "
-                    + "\(hospital.careEvents.count) care events, \(count) accesses of which \(hospital.planted.count) planted")
+                    + "\(hospital.careEvents.count) care events, \(count) accesses of which \(hospital.planted.count) planted"
+            )
         }
     }
 
@@ -285,7 +292,8 @@ extension PrivacyCommand {
             let base = URL(fileURLWithPath: dir)
             func path(_ name: String) -> String { base.appendingPathComponent(name).path }
             let files = try ContextFiles.parse([
-                "--staff", path("staff.csv"), "--patients", path("patients.csv"), "--encounters", path("encounters.csv"),
+                "--staff", path("staff.csv"), "--patients", path("patients.csv"), "--encounters",
+                path("encounters.csv"),
                 "--care-events", path("care_events.csv"), "--departments", path("departments.csv"),
             ])
             let hospital = try files.load()

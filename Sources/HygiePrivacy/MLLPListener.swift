@@ -31,7 +31,8 @@ public struct MLLPListener: Service {
     let onBound: @Sendable (Int) -> Void
 
     public init(
-        settings: MLLPSettings, service: PrivacyService, logger: Logger, onBound: @escaping @Sendable (Int) -> Void = { _ in }
+        settings: MLLPSettings, service: PrivacyService, logger: Logger,
+        onBound: @escaping @Sendable (Int) -> Void = { _ in }
     ) {
         self.settings = settings
         self.service = service
@@ -71,7 +72,10 @@ public struct MLLPListener: Service {
                                             if ack.contains("MSA|AA") == false {
                                                 logger.warning(
                                                     "HL7 message not applied",
-                                                    metadata: ["ack": "\(ack.split(separator: "\r").dropFirst().joined(separator: " | "))"])
+                                                    metadata: [
+                                                        "ack":
+                                                            "\(ack.split(separator: "\r").dropFirst().joined(separator: " | "))"
+                                                    ])
                                             }
                                             try await outbound.write(ByteBuffer(bytes: MLLPFramer.frame(ack)))
                                         case .error(let problem):

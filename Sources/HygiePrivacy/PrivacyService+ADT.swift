@@ -22,7 +22,8 @@ extension PrivacyService {
         } catch let error as HL7Error {
             return ADTMessage.acknowledgement(for: message, code: "AE", error: error.message, now: now)
         } catch {
-            return ADTMessage.acknowledgement(for: message, code: "AE", error: "the message could not be stored", now: now)
+            return ADTMessage.acknowledgement(
+                for: message, code: "AE", error: "the message could not be stored", now: now)
         }
     }
 
@@ -45,7 +46,9 @@ extension PrivacyService {
             // Messages follow each other: each starts at an MSH segment at the start of a line.
             let text = String(decoding: bytes, as: UTF8.self)
             var current = ""
-            for line in text.split(omittingEmptySubsequences: true, whereSeparator: { $0 == "\r" || $0 == "\n" || $0 == "\r\n" }) {
+            for line in text.split(
+                omittingEmptySubsequences: true, whereSeparator: { $0 == "\r" || $0 == "\n" || $0 == "\r\n" })
+            {
                 if line.hasPrefix("MSH"), !current.isEmpty {
                     texts.append(current)
                     current = ""
@@ -120,7 +123,9 @@ extension PrivacyService {
         }
     }
 
-    static func apply(_ change: ADTChange, _ sql: any SQLDatabase, _ establishment: UUID, _ patient: String) async throws {
+    static func apply(_ change: ADTChange, _ sql: any SQLDatabase, _ establishment: UUID, _ patient: String)
+        async throws
+    {
         func open(_ visit: String, _ index: Int, _ kind: String, _ unit: String, _ attending: [String], _ at: Instant)
             async throws
         {
@@ -146,14 +151,18 @@ extension PrivacyService {
                     ).run()
                     return
                 }
-                try await sql.raw("UPDATE priv_encounters SET end_at = \(bind: at.seconds * 1000) WHERE id = \(bind: last.id)").run()
+                try await sql.raw(
+                    "UPDATE priv_encounters SET end_at = \(bind: at.seconds * 1000) WHERE id = \(bind: last.id)"
+                ).run()
             }
             try await open(visit, segments.count + 1, kind, unit, attending, at)
         case .transfer(let visit, _, let unit, let attending, let at):
             let segments = try await segments(sql, establishment, visit)
             var kind = "inpatient"
             if let last = segments.last, last.end == nil {
-                try await sql.raw("UPDATE priv_encounters SET end_at = \(bind: at.seconds * 1000) WHERE id = \(bind: last.id)").run()
+                try await sql.raw(
+                    "UPDATE priv_encounters SET end_at = \(bind: at.seconds * 1000) WHERE id = \(bind: last.id)"
+                ).run()
                 kind =
                     try await sql.raw("SELECT class FROM priv_encounters WHERE id = \(bind: last.id)").first()?.decode(
                         column: "class", as: String.self) ?? kind
@@ -182,12 +191,15 @@ extension PrivacyService {
                 throw HL7Error("A12 for visit \(visit), which has no transfer to cancel")
             }
             try await sql.raw("DELETE FROM priv_encounters WHERE id = \(bind: last.id)").run()
-            try await sql.raw("UPDATE priv_encounters SET end_at = NULL WHERE id = \(bind: segments[segments.count - 2].id)").run()
+            try await sql.raw(
+                "UPDATE priv_encounters SET end_at = NULL WHERE id = \(bind: segments[segments.count - 2].id)"
+            ).run()
         case .cancelDischarge(let visit):
             guard let last = try await segments(sql, establishment, visit).last else {
                 throw HL7Error("A13 for visit \(visit), which was never admitted")
             }
-            try await sql.raw("UPDATE priv_encounters SET end_at = NULL, disposition = '' WHERE id = \(bind: last.id)").run()
+            try await sql.raw("UPDATE priv_encounters SET end_at = NULL, disposition = '' WHERE id = \(bind: last.id)")
+                .run()
         }
     }
 }

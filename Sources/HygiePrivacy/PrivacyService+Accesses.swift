@@ -76,11 +76,12 @@ extension PrivacyService {
                         outcome.result.ignored += 1
                     }
                 } catch {
-                    throw FHIRError(error.issues.map { issue in
-                        var issue = issue
-                        issue.diagnostics = "line \(line): \(issue.diagnostics)"
-                        return issue
-                    })
+                    throw FHIRError(
+                        error.issues.map { issue in
+                            var issue = issue
+                            issue.diagnostics = "line \(line): \(issue.diagnostics)"
+                            return issue
+                        })
                 }
             }
             outcome.kind = .bulk
@@ -92,7 +93,8 @@ extension PrivacyService {
                 for (index, resource) in resources.enumerated() {
                     do {
                         if let event = try FHIRAuditEvent.access(
-                            resource, defaultOffset: offset, fallbackID: AccessInput.fallbackID(body + Array("#\(index)".utf8)))
+                            resource, defaultOffset: offset,
+                            fallbackID: AccessInput.fallbackID(body + Array("#\(index)".utf8)))
                         {
                             events.append(event)
                             outcome.entries.append(.init(eventID: event.id, issues: []))
@@ -102,11 +104,12 @@ extension PrivacyService {
                         }
                     } catch {
                         guard type == "batch" else {
-                            throw FHIRError(error.issues.map { issue in
-                                var issue = issue
-                                issue.expression = "Bundle.entry[\(index)].resource." + issue.expression
-                                return issue
-                            })
+                            throw FHIRError(
+                                error.issues.map { issue in
+                                    var issue = issue
+                                    issue.expression = "Bundle.entry[\(index)].resource." + issue.expression
+                                    return issue
+                                })
                         }
                         outcome.entries.append(.init(eventID: nil, issues: error.issues))
                     }
@@ -156,7 +159,9 @@ extension PrivacyService {
         for message in messages {
             let xml = ATNAMessage.payload(ofSyslog: message) ?? message
             do {
-                if let event = try ATNAMessage.access(xml, defaultOffset: offset) { events.append(event) } else {
+                if let event = try ATNAMessage.access(xml, defaultOffset: offset) {
+                    events.append(event)
+                } else {
                     ignored += 1
                 }
             } catch { invalid += 1 }

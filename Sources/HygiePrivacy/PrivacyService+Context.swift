@@ -9,7 +9,8 @@ extension PrivacyService {
     /// Imports one context file in the standard layout. Staff and departments replace the previous directory
     /// (HR exports are whole); patients are updated or added; encounters and care events replace the rows of the
     /// same encounters. Every line is checked first: a bad file changes nothing.
-    public func importContext(_ kind: ContextKind, _ bytes: [UInt8], in scope: TenantScope) async throws -> ImportResult {
+    public func importContext(_ kind: ContextKind, _ bytes: [UInt8], in scope: TenantScope) async throws -> ImportResult
+    {
         try scope.require(Self.managers)
         let establishment = scope.establishmentID.uuid
         let pseudonym = try await pseudonymizer(establishment)
@@ -18,92 +19,160 @@ extension PrivacyService {
         let now = clock.now().milliseconds
         var rows = 0
         func parsed<T>(_ body: () throws(PrivacyInputError) -> T) throws -> T {
-            do { return try body() } catch { throw PrivacyError.invalid(error.problems.prefix(20).joined(separator: "\n")) }
+            do { return try body() } catch {
+                throw PrivacyError.invalid(error.problems.prefix(20).joined(separator: "\n"))
+            }
         }
         switch kind {
-            case .departments:
-                let departments = try parsed { () throws(PrivacyInputError) in try ContextCSV.departments(bytes) }
-                rows = departments.count
-                try await changing("privacy.import", "\(rows) departments imported", scope) { db in
-                    try await db.raw("DELETE FROM priv_departments WHERE establishment_id = \(bind: establishment)").run()
-                    for chunk in departments.chunked(200) {
-                        try await db.insert(into: "priv_departments").columns("establishment_id", "code", "label", "kind")
-                            .rows(chunk.map { [SQLBind(establishment), SQLBind($0.code), SQLBind($0.label), SQLBind($0.kind)] })
-                            .run()
-                    }
-                }
-            case .staff:
-                let staff = try parsed { () throws(PrivacyInputError) in try ContextCSV.staff(bytes, offset: offset) }
-                rows = staff.count
-                let encoder = JSONEncoder()
-                let records = try staff.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
-                try await changing("privacy.import", "\(rows) staff imported", scope) { db in
-                    try await db.raw("DELETE FROM priv_staff WHERE establishment_id = \(bind: establishment)").run()
-                    for chunk in Array(zip(staff, records)).chunked(200) {
-                        try await db.insert(into: "priv_staff")
-                            .columns("establishment_id", "staff_id", "record", "department", "role", "display_name")
-                            .rows(
-                                chunk.map { member, record in
-                                    [
-                                        SQLBind(establishment), SQLBind(member.id), SQLBind(record),
-                                        SQLBind(member.department), SQLBind(member.role),
-                                        SQLBind("\(member.givenName) \(member.familyName)"),
-                                    ]
-                                }
-                            ).run()
-                    }
-                }
-            case .patients:
-                let patients = try parsed { () throws(PrivacyInputError) in try ContextCSV.patients(bytes, offset: offset) }
-                rows = patients.count
-                try await storePatients(patients, pseudonym: pseudonym, box: box, now: now, scope: scope)
-            case .encounters:
-                let encounters = try parsed { () throws(PrivacyInputError) in try ContextCSV.encounters(bytes, offset: offset) }
-                rows = encounters.count
-                try await changing("privacy.import", "\(rows) encounters imported", scope) { db in
-                    for chunk in encounters.chunked(200) {
-                        try await db.raw(
-                            """
-                            DELETE FROM priv_encounters WHERE establishment_id = \(bind: establishment) AND \
-                            encounter_id IN (\(SQLList(chunk.map { SQLBind($0.id) })))
-                            """
-                        ).run()
-                        try await Self.insertEncounters(db, chunk, establishment, pseudonym, source: "csv")
-                    }
-                }
-            case .careEvents:
-                let events = try parsed { () throws(PrivacyInputError) in try ContextCSV.careEvents(bytes, offset: offset) }
-                rows = events.count
-                try await changing("privacy.import", "\(rows) care events imported", scope) { db in
-                    let encounters = Array(Set(events.map(\.encounter).filter { !$0.isEmpty }))
-                    for chunk in encounters.chunked(200) {
-                        try await db.raw(
-                            """
-                            DELETE FROM priv_care_events WHERE establishment_id = \(bind: establishment) AND \
-                            encounter_id IN (\(SQLList(chunk.map { SQLBind($0) })))
-                            """
-                        ).run()
-                    }
-                    for chunk in events.chunked(200) {
-                        try await db.insert(into: "priv_care_events")
-                            .columns("establishment_id", "encounter_id", "patient_key", "kind", "department", "staff_id", "at")
-                            .rows(
-                                chunk.map {
-                                    [
-                                        SQLBind(establishment), SQLBind($0.encounter), SQLBind(pseudonym($0.patient)),
-                                        SQLBind($0.kind), SQLBind($0.department), SQLBind($0.staff),
-                                        SQLBind($0.time.seconds * 1000),
-                                    ]
-                                }
-                            ).run()
-                    }
+        case .departments:
+            let departments = try parsed { () throws(PrivacyInputError) in try ContextCSV.departments(bytes) }
+            rows = departments.count
+            try await changing("privacy.import", "\(rows) departments imported", scope) { db in
+                try await db.raw("DELETE FROM priv_departments WHERE establishment_id = \(bind: establishment)").run()
+                for chunk in departments.chunked(200) {
+                    try await db.insert(into: "priv_departments").columns("establishment_id", "code", "label", "kind")
+                        .rows(
+                            chunk.map {
+                                [SQLBind(establishment), SQLBind($0.code), SQLBind($0.label), SQLBind($0.kind)]
+                            }
+                        )
+                        .run()
                 }
             }
+        case .staff:
+            let staff = try parsed { () throws(PrivacyInputError) in try ContextCSV.staff(bytes, offset: offset) }
+            rows = staff.count
+            let encoder = JSONEncoder()
+            let records = try staff.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
+            try await changing("privacy.import", "\(rows) staff imported", scope) { db in
+                try await db.raw("DELETE FROM priv_staff WHERE establishment_id = \(bind: establishment)").run()
+                for chunk in Array(zip(staff, records)).chunked(200) {
+                    try await db.insert(into: "priv_staff")
+                        .columns("establishment_id", "staff_id", "record", "department", "role", "display_name")
+                        .rows(
+                            chunk.map { member, record in
+                                [
+                                    SQLBind(establishment), SQLBind(member.id), SQLBind(record),
+                                    SQLBind(member.department), SQLBind(member.role),
+                                    SQLBind("\(member.givenName) \(member.familyName)"),
+                                ]
+                            }
+                        ).run()
+                }
+            }
+        case .patients:
+            let patients = try parsed { () throws(PrivacyInputError) in try ContextCSV.patients(bytes, offset: offset) }
+            rows = patients.count
+            try await storePatients(patients, pseudonym: pseudonym, box: box, now: now, scope: scope)
+        case .encounters:
+            let encounters = try parsed { () throws(PrivacyInputError) in
+                try ContextCSV.encounters(bytes, offset: offset)
+            }
+            rows = encounters.count
+            try await changing("privacy.import", "\(rows) encounters imported", scope) { db in
+                for chunk in encounters.chunked(200) {
+                    try await db.raw(
+                        """
+                        DELETE FROM priv_encounters WHERE establishment_id = \(bind: establishment) AND \
+                        encounter_id IN (\(SQLList(chunk.map { SQLBind($0.id) })))
+                        """
+                    ).run()
+                    try await Self.insertEncounters(db, chunk, establishment, pseudonym, source: "csv")
+                }
+            }
+        case .careEvents:
+            let events = try parsed { () throws(PrivacyInputError) in try ContextCSV.careEvents(bytes, offset: offset) }
+            rows = events.count
+            try await changing("privacy.import", "\(rows) care events imported", scope) { db in
+                let encounters = Array(Set(events.map(\.encounter).filter { !$0.isEmpty }))
+                for chunk in encounters.chunked(200) {
+                    try await db.raw(
+                        """
+                        DELETE FROM priv_care_events WHERE establishment_id = \(bind: establishment) AND \
+                        encounter_id IN (\(SQLList(chunk.map { SQLBind($0) })))
+                        """
+                    ).run()
+                }
+                for chunk in events.chunked(200) {
+                    try await db.insert(into: "priv_care_events")
+                        .columns(
+                            "establishment_id", "encounter_id", "patient_key", "kind", "department", "staff_id", "at"
+                        )
+                        .rows(
+                            chunk.map {
+                                [
+                                    SQLBind(establishment), SQLBind($0.encounter), SQLBind(pseudonym($0.patient)),
+                                    SQLBind($0.kind), SQLBind($0.department), SQLBind($0.staff),
+                                    SQLBind($0.time.seconds * 1000),
+                                ]
+                            }
+                        ).run()
+                }
+            }
+        case .vip:
+            let table = try parsed { () throws(PrivacyInputError) in
+                let table = try CSVTable(bytes, what: "VIP list")
+                try table.require(["patient_id"])
+                return table
+            }
+            var ids: [String] = []
+            try parsed { () throws(PrivacyInputError) in
+                try table.forEach { row throws(PrivacyInputError) in ids.append(try row.required("patient_id")) }
+            }
+            rows = ids.count
+            let known = try await sql.raw(
+                "SELECT patient_key FROM priv_patients WHERE establishment_id = \(bind: establishment)"
+            ).all().map { try $0.decode(column: "patient_key", as: String.self) }
+            let missing = ids.filter { !Set(known).contains(pseudonym($0)) }.map { Patient(id: $0) }
+            if !missing.isEmpty {
+                try await storePatients(missing, pseudonym: pseudonym, box: box, now: now, scope: scope)
+            }
+            let keys = ids.map { pseudonym($0) }
+            try await changing("privacy.import", "\(rows) VIP records marked restricted", scope) { db in
+                for chunk in keys.chunked(200) {
+                    try await db.raw(
+                        """
+                        UPDATE priv_patients SET restricted = \(bind: true) WHERE establishment_id = \(bind: establishment) \
+                        AND patient_key IN (\(SQLList(chunk.map { SQLBind($0) })))
+                        """
+                    ).run()
+                }
+            }
+        case .staffPatients:
+            let table = try parsed { () throws(PrivacyInputError) in
+                let table = try CSVTable(bytes, what: "staff who are patients")
+                try table.require(["staff_id", "patient_id"])
+                return table
+            }
+            var pairs: [(String, String)] = []
+            try parsed { () throws(PrivacyInputError) in
+                try table.forEach { row throws(PrivacyInputError) in
+                    pairs.append((try row.required("staff_id"), pseudonym(try row.required("patient_id"))))
+                }
+            }
+            rows = pairs.count
+            let rowsToInsert = pairs
+            try await changing("privacy.import", "\(rows) staff-patient pairs imported", scope) { db in
+                try await db.raw("DELETE FROM priv_staff_patients WHERE establishment_id = \(bind: establishment)")
+                    .run()
+                for chunk in rowsToInsert.chunked(200) {
+                    try await db.insert(into: "priv_staff_patients").columns(
+                        "establishment_id", "staff_id", "patient_key"
+                    )
+                    .rows(chunk.map { [SQLBind(establishment), SQLBind($0.0), SQLBind($0.1)] })
+                    .ignoringConflicts(with: ["establishment_id", "staff_id", "patient_key"])
+                    .run()
+                }
+            }
+        }
         let requeued = try await contextChanged(establishment)
         return ImportResult(kind: kind.rawValue, rows: rows, requeued: requeued)
     }
 
-    func changing(_ action: String, _ summary: String, _ scope: TenantScope, _ body: @Sendable @escaping (any SQLDatabase) async throws -> Void)
+    func changing(
+        _ action: String, _ summary: String, _ scope: TenantScope,
+        _ body: @Sendable @escaping (any SQLDatabase) async throws -> Void
+    )
         async throws
     {
         try await audit.recording(
@@ -149,7 +218,8 @@ extension PrivacyService {
     }
 
     static func insertEncounters(
-        _ db: any SQLDatabase, _ encounters: some Collection<Encounter>, _ establishment: UUID, _ pseudonym: Pseudonymizer,
+        _ db: any SQLDatabase, _ encounters: some Collection<Encounter>, _ establishment: UUID,
+        _ pseudonym: Pseudonymizer,
         source: String, visit: String? = nil
     ) async throws {
         guard !encounters.isEmpty else { return }
@@ -236,7 +306,15 @@ extension PrivacyService {
                             Instant(seconds: $0 / 1000)
                         }))
             }
-            context.linkStaffPatients()
+            let pairs = try await sql.raw(
+                "SELECT staff_id, patient_key FROM priv_staff_patients WHERE establishment_id = \(bind: establishment)"
+            ).all().map {
+                (
+                    staff: try $0.decode(column: "staff_id", as: String.self),
+                    patient: try $0.decode(column: "patient_key", as: String.self)
+                )
+            }
+            context.linkStaffPatients(explicit: pairs)
             for row in try await sql.raw(
                 """
                 SELECT encounter_id, patient_key, class, department, attending, start_at, end_at, disposition \
@@ -282,6 +360,7 @@ extension PrivacyService {
         for (name, table) in [
             ("departments", "priv_departments"), ("staff", "priv_staff"), ("patients", "priv_patients"),
             ("encounters", "priv_encounters"), ("care_events", "priv_care_events"),
+            ("staff_patients", "priv_staff_patients"),
         ] {
             counts[name] =
                 try await sql.raw(

@@ -34,7 +34,8 @@ extension PrivacyService {
         ).all()
         return try rows.map { row in
             PrivacyIncident(
-                id: try row.decode(column: "id", as: Int64.self), userID: try row.decode(column: "user_id", as: String.self),
+                id: try row.decode(column: "id", as: Int64.self),
+                userID: try row.decode(column: "user_id", as: String.self),
                 userName: try row.decode(column: "display_name", as: String?.self) ?? "",
                 userDepartment: try row.decode(column: "department", as: String?.self) ?? "",
                 userRole: try row.decode(column: "role", as: String?.self) ?? "",
@@ -59,7 +60,10 @@ extension PrivacyService {
     public func incident(_ id: Int64, in scope: TenantScope) async throws -> PrivacyIncidentDetail {
         try scope.require(Self.officers)
         let establishment = scope.establishmentID.uuid
-        guard let incident = try await incidentRows("WHERE i.id = \(bind: id) AND i.establishment_id = \(bind: establishment)", establishment).first
+        guard
+            let incident = try await incidentRows(
+                "WHERE i.id = \(bind: id) AND i.establishment_id = \(bind: establishment)", establishment
+            ).first
         else { throw PrivacyError.notFound("incident") }
         let flags = try await flags(of: id, establishment)
         let days = Set(flags.map { Int64(Instant(seconds: Int64($0.at.timeIntervalSince1970)).localDay) })
@@ -96,7 +100,8 @@ extension PrivacyService {
             let at = try row.decode(column: "at", as: Int64.self)
             let offset = Int32(try row.decode(column: "utc_offset", as: Int64.self))
             return PrivacyFlag(
-                id: try row.decode(column: "id", as: Int64.self), eventID: try row.decode(column: "event_id", as: String.self),
+                id: try row.decode(column: "id", as: Int64.self),
+                eventID: try row.decode(column: "event_id", as: String.self),
                 at: Self.date(at), wallClock: Instant(seconds: at / 1000, offset: offset).iso,
                 patientKey: try row.decode(column: "patient_key", as: String.self),
                 patterns: try row.decode(column: "patterns", as: String.self).split(separator: ",").compactMap {
@@ -120,7 +125,9 @@ extension PrivacyService {
         in scope: TenantScope
     ) async throws -> PrivacyIncidentDetail {
         try scope.require(Self.officers)
-        guard status != .open else { throw PrivacyError.invalid("a decision is legitimate, inappropriate or interview") }
+        guard status != .open else {
+            throw PrivacyError.invalid("a decision is legitimate, inappropriate or interview")
+        }
         let notes = notes.trimmingCharacters(in: .whitespacesAndNewlines)
         guard notes.count <= 10_000 else { throw PrivacyError.invalid("notes are longer than 10000 characters") }
         guard !(status == .inappropriate && notes.isEmpty) else {
@@ -130,7 +137,10 @@ extension PrivacyService {
             throw PrivacyError.invalid("a case is opened for an inappropriate access only")
         }
         let establishment = scope.establishmentID.uuid
-        guard let incident = try await incidentRows("WHERE i.id = \(bind: id) AND i.establishment_id = \(bind: establishment)", establishment).first
+        guard
+            let incident = try await incidentRows(
+                "WHERE i.id = \(bind: id) AND i.establishment_id = \(bind: establishment)", establishment
+            ).first
         else { throw PrivacyError.notFound("incident") }
         let now = clock.now().milliseconds
         let actor = scope.actor.displayName
@@ -187,7 +197,7 @@ extension PrivacyService {
         guard
             let row = try await sql.raw(
                 """
-                SELECT sealed_identity FROM priv_patients WHERE establishment_id = \(bind: establishment) \
+                SELECT sealed_identity, restricted FROM priv_patients WHERE establishment_id = \(bind: establishment) \
                 AND patient_key = \(bind: patientKey)
                 """
             ).first()
@@ -195,7 +205,9 @@ extension PrivacyService {
         guard let sealed = Data(base64Encoded: try row.decode(column: "sealed_identity", as: String.self)) else {
             throw PrivacyError.invalid("damaged patient identity")
         }
-        let patient = try JSONDecoder().decode(Patient.self, from: try box().open(sealed))
+        var patient = try JSONDecoder().decode(Patient.self, from: try box().open(sealed))
+        // A VIP list marks the record after its identity was sealed.
+        patient.restricted = try row.decode(column: "restricted", as: Bool.self)
         try await audit.recording(
             AuditEntry(
                 action: "privacy.reidentify", objectType: "privacy_patient", objectID: patientKey,
@@ -206,7 +218,9 @@ extension PrivacyService {
     }
 
     /// "Who accessed my record": every access kept for the patient, with who, when and why it was legitimate.
-    public func accesses(ofPatient patientID: String, in scope: TenantScope) async throws -> (key: String, lines: [AccessLine]) {
+    public func accesses(ofPatient patientID: String, in scope: TenantScope) async throws -> (
+        key: String, lines: [AccessLine]
+    ) {
         try scope.require(Self.officers)
         let id = patientID.trimmingCharacters(in: .whitespaces)
         guard !id.isEmpty, id.count <= 100 else { throw PrivacyError.invalid("give the patient's identifier (IPP)") }
@@ -224,7 +238,9 @@ extension PrivacyService {
             let at = try row.decode(column: "at", as: Int64.self)
             return AccessLine(
                 eventID: try row.decode(column: "event_id", as: String.self), at: Self.date(at),
-                wallClock: Instant(seconds: at / 1000, offset: Int32(try row.decode(column: "utc_offset", as: Int64.self))).iso,
+                wallClock: Instant(
+                    seconds: at / 1000, offset: Int32(try row.decode(column: "utc_offset", as: Int64.self))
+                ).iso,
                 userID: try row.decode(column: "user_id", as: String.self),
                 userName: try row.decode(column: "display_name", as: String?.self) ?? "",
                 role: try row.decode(column: "role", as: String?.self) ?? "",
@@ -237,7 +253,8 @@ extension PrivacyService {
         try await audit.recording(
             AuditEntry(
                 action: "privacy.patient-report", objectType: "privacy_patient", objectID: key,
-                summary: "access report of patient \(key) (\(lines.count) accesses)", establishmentID: scope.establishmentID),
+                summary: "access report of patient \(key) (\(lines.count) accesses)",
+                establishmentID: scope.establishmentID),
             by: scope.actor, in: database
         ) { _ in }
         return (key, lines)
@@ -257,7 +274,8 @@ extension PrivacyService {
             AND staff_id = \(bind: detail.incident.userID)
             """
         ).first().flatMap { row in
-            try? JSONDecoder().decode(StaffMember.self, from: Data(try row.decode(column: "record", as: String.self).utf8))
+            try? JSONDecoder().decode(
+                StaffMember.self, from: Data(try row.decode(column: "record", as: String.self).utf8))
         }
         return IncidentFile(
             exportedAt: clock.now(), exportedBy: scope.actor.displayName, incident: detail.incident, user: staff,
@@ -339,7 +357,8 @@ extension PrivacyService {
             casesOpened += try row.decode(column: "cases", as: Int.self)
         }
         return PrivacyStatistics(
-            months: perMonth.values.sorted { $0.period < $1.period }, days: perDay.values.sorted { $0.period < $1.period },
+            months: perMonth.values.sorted { $0.period < $1.period },
+            days: perDay.values.sorted { $0.period < $1.period },
             accesses: totals.accesses,
             explained: totals.explained, flagged: totals.flagged, pending: totals.pending, emergency: totals.emergency,
             byExplanation: byExplanation, byPattern: byPattern, incidentsByStatus: byStatus, casesOpened: casesOpened,

@@ -50,16 +50,18 @@ public struct PrivacyService: Sendable {
 
         func callAsFunction(_ value: String) -> String {
             let mac = HMAC<SHA256>.authenticationCode(for: Data(value.utf8), using: SymmetricKey(data: key))
-            return "pk-" + mac.prefix(16).map { byte in
-                let hex = String(byte, radix: 16)
-                return byte < 16 ? "0" + hex : hex
-            }.joined()
+            return "pk-"
+                + mac.prefix(16).map { byte in
+                    let hex = String(byte, radix: 16)
+                    return byte < 16 ? "0" + hex : hex
+                }.joined()
         }
     }
 
     func box() throws -> SecretBox {
         guard let secrets else {
-            throw PrivacyError.unavailable("EHR monitoring needs the instance key (hygie.secretKey or the data directory)")
+            throw PrivacyError.unavailable(
+                "EHR monitoring needs the instance key (hygie.secretKey or the data directory)")
         }
         return secrets
     }
@@ -119,7 +121,8 @@ public struct PrivacyService: Sendable {
             throw PrivacyError.invalid("retention is 30 to 3650 days")
         }
         guard analysis.officeStart < analysis.officeEnd, (0...86_400).contains(analysis.officeStart),
-            (0...86_400).contains(analysis.officeEnd), analysis.volumeFactor >= 1, analysis.volumeMinimumUnexplained >= 1,
+            (0...86_400).contains(analysis.officeEnd), analysis.volumeFactor >= 1,
+            analysis.volumeMinimumUnexplained >= 1,
             analysis.afterEncounter >= 0, analysis.afterEncounterAttending >= 0, analysis.beforeEncounter >= 0
         else { throw PrivacyError.invalid("office hours, windows and volume thresholds must be positive and ordered") }
         let establishment = scope.establishmentID.uuid

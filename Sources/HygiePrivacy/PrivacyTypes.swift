@@ -37,6 +37,10 @@ public enum PrivacyIncidentStatus: String, Sendable, Hashable, Codable, CaseIter
 public enum ContextKind: String, Sendable, Hashable, Codable, CaseIterable {
     case departments, staff, patients, encounters
     case careEvents = "care_events"
+    /// A VIP list: patient_id (and any other column): those records become restricted.
+    case vip
+    /// Staff who are also patients, as the identity server knows them: staff_id, patient_id.
+    case staffPatients = "staff_patients"
 }
 
 /// Flagged accesses of one user, grouped for review.

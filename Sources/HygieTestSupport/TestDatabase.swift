@@ -6,8 +6,8 @@ public import HygieCore
 import HygieDetection
 import HygieIncidents
 import HygieIntel
-import HygiePrivacy
 public import HygieJobs
+import HygiePrivacy
 public import HygieStorage
 import HygieVulnerabilities
 import Logging

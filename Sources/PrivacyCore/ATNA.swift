@@ -39,7 +39,8 @@ public enum ATNAMessage {
             case "AuditSourceIdentification":
                 source = element["AuditSourceID"] ?? ""
             case "ParticipantObjectIdentification":
-                inPatientObject = element["ParticipantObjectTypeCode"] == "1"
+                inPatientObject =
+                    element["ParticipantObjectTypeCode"] == "1"
                     && element["ParticipantObjectTypeCodeRole"] == "1"
                 if inPatientObject, patient == nil, let id = element["ParticipantObjectID"] {
                     // CX: `id^^^&authority&ISO`.
@@ -142,7 +143,9 @@ enum XMLElements {
                 }
                 let key = String(decoding: bytes[keyStart..<index], as: UTF8.self)
                 while index < count, isSpace(bytes[index]) { index += 1 }
-                guard index < count, bytes[index] == UInt8(ascii: "=") else { throw fail("attribute \(key) has no value") }
+                guard index < count, bytes[index] == UInt8(ascii: "=") else {
+                    throw fail("attribute \(key) has no value")
+                }
                 index += 1
                 while index < count, isSpace(bytes[index]) { index += 1 }
                 guard index < count, bytes[index] == UInt8(ascii: "\"") || bytes[index] == UInt8(ascii: "'") else {
@@ -196,7 +199,9 @@ enum XMLElements {
                 let number =
                     entity.hasPrefix("#x")
                     ? UInt32(entity.dropFirst(2), radix: 16) : entity.hasPrefix("#") ? UInt32(entity.dropFirst()) : nil
-                if let number, let scalar = Unicode.Scalar(number) { result.unicodeScalars.append(scalar) } else {
+                if let number, let scalar = Unicode.Scalar(number) {
+                    result.unicodeScalars.append(scalar)
+                } else {
                     result += "&\(entity);"
                 }
             }

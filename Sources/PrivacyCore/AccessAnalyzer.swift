@@ -242,7 +242,8 @@ public struct AccessAnalyzer: Sendable {
             }
             candidate.patterns.sort()
             let score = Self.score(candidate.patterns)
-            let department = candidate.user >= 0 ? context.departments[context.staffInfo[candidate.user].department].code : ""
+            let department =
+                candidate.user >= 0 ? context.departments[context.staffInfo[candidate.user].department].code : ""
             for pattern in candidate.patterns { summary.byPattern[pattern.rawValue, default: 0] += 1 }
             flagged.append(
                 FlaggedAccess(

@@ -1,17 +1,18 @@
 import Crypto
+import Foundation
 import RecordInput
 import STIX
-import Foundation
 
 /// Reading access events from files: FHIR AuditEvent NDJSON (plain or gzip, or a JSON array or Bundle), and EHR
 /// CSV exports through a column mapping.
 public enum AccessInput {
     /// A stable id for an event that came without one: the SHA-256 of its bytes.
     public static func fallbackID(_ bytes: some Sequence<UInt8>) -> String {
-        "sha256-" + SHA256.hash(data: Array(bytes)).prefix(16).map { byte in
-            let hex = String(byte, radix: 16)
-            return byte < 16 ? "0" + hex : hex
-        }.joined()
+        "sha256-"
+            + SHA256.hash(data: Array(bytes)).prefix(16).map { byte in
+                let hex = String(byte, radix: 16)
+                return byte < 16 ? "0" + hex : hex
+            }.joined()
     }
 
     public struct Stats: Sendable {
@@ -140,7 +141,9 @@ public enum AccessInput {
     {
         let table = try CSVTable(bytes, what: "access export")
         let map = try CSVMapping.resolve(mapping, header: table.header)
-        try table.require([map.time, map.user, map.patient] + [map.id, map.action, map.emergency, map.justification].compactMap { $0 })
+        try table.require(
+            [map.time, map.user, map.patient]
+                + [map.id, map.action, map.emergency, map.justification].compactMap { $0 })
         var events: [AccessEvent] = []
         try table.forEach { row throws(PrivacyInputError) in
             let time = try row.time(map.time, offset: defaultOffset, required: true)!

@@ -119,7 +119,8 @@ public enum ContextCSV {
                 throw row.problem("schedule \"\(schedule)\" is neither shift nor office")
             }
             if !row["shift"].isEmpty, ShiftHours(row["shift"]) == nil {
-                throw row.problem("shift \"\(row["shift"])\" is not day, night, morning, afternoon, evening or HH:MM-HH:MM")
+                throw row.problem(
+                    "shift \"\(row["shift"])\" is not day, night, morning, afternoon, evening or HH:MM-HH:MM")
             }
             result.append(
                 StaffMember(

@@ -43,7 +43,10 @@ public enum ContextExport {
 
     public static func encounters(_ encounters: [Encounter]) -> String {
         csv(
-            ["encounter_id", "patient_id", "class", "department", "attending_staff_id", "start", "end", "discharge_disposition"],
+            [
+                "encounter_id", "patient_id", "class", "department", "attending_staff_id", "start", "end",
+                "discharge_disposition",
+            ],
             encounters.map {
                 [
                     $0.id, $0.patient, $0.kind, $0.department, $0.attending.joined(separator: ";"), $0.start.iso,

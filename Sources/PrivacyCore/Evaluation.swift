@@ -42,7 +42,8 @@ public struct Evaluation: Sendable {
         func row(_ name: String, _ counts: Counts) -> String {
             func ratio(_ value: Double) -> String {
                 let scaled = Int((value * 1000).rounded())
-                return "\(scaled / 1000).\(String(repeating: "0", count: 3 - String(scaled % 1000).count))\(scaled % 1000)"
+                return
+                    "\(scaled / 1000).\(String(repeating: "0", count: 3 - String(scaled % 1000).count))\(scaled % 1000)"
             }
             return "| \(name) | \(counts.truePositives) | \(counts.falsePositives) | \(counts.falseNegatives) | "
                 + "\(ratio(counts.precision)) | \(ratio(counts.recall)) |"

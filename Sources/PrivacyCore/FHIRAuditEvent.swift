@@ -74,7 +74,9 @@ public enum FHIRAuditEvent {
                 issue("structure", "an agent must be an object", "agent[\(index)]")
                 continue
             }
-            if agent["requestor"] == nil { issue("required", "agent.requestor is required", "agent[\(index)].requestor") }
+            if agent["requestor"] == nil {
+                issue("required", "agent.requestor is required", "agent[\(index)].requestor")
+            }
             let purposes = (agent["purposeOfUse"]?.arrayValue ?? []) + (agent["authorization"]?.arrayValue ?? [])
             for purpose in purposes {
                 if codes(purpose).contains("ETREAT") { emergency = true }
@@ -124,11 +126,14 @@ public enum FHIRAuditEvent {
         guard issues.isEmpty, let time else { throw FHIRError(issues) }
         guard let patient else { return nil }
         guard let user else {
-            throw FHIRError("required", "no requesting agent identifies the user (who.identifier.value)", at: "AuditEvent.agent")
+            throw FHIRError(
+                "required", "no requesting agent identifies the user (who.identifier.value)", at: "AuditEvent.agent")
         }
         let id = resource["id"]?.stringValue ?? fallbackID
-        let source = resource["source"]?["observer"]?["display"]?.stringValue
-            ?? resource["source"]?["observer"]?["reference"]?.stringValue ?? resource["source"]?["site"]?.stringValue ?? ""
+        let source =
+            resource["source"]?["observer"]?["display"]?.stringValue
+            ?? resource["source"]?["observer"]?["reference"]?.stringValue ?? resource["source"]?["site"]?.stringValue
+            ?? ""
         return AccessEvent(
             id: id, time: time, user: user, patient: patient, action: resource["action"]?.stringValue ?? "R",
             emergency: emergency, justification: emergency ? justification : "", source: source)

@@ -236,7 +236,9 @@ func patientView(of member: StaffMember) -> Patient {
 
 /// Normalised names and addresses: case and accents folded, particles dropped, common street words shortened.
 public enum Names {
-    static let particles: Set<String> = ["de", "du", "des", "la", "le", "les", "d", "l", "van", "von", "der", "den", "y", "e"]
+    static let particles: Set<String> = [
+        "de", "du", "des", "la", "le", "les", "d", "l", "van", "von", "der", "den", "y", "e",
+    ]
     static let streetWords: [String: String] = [
         "avenue": "av", "boulevard": "bd", "bld": "bd", "place": "pl", "chemin": "ch", "route": "rte", "impasse": "imp",
         "allee": "all", "street": "st", "road": "rd", "saint": "st", "sainte": "ste", "bis": "b", "ter": "t",

@@ -102,7 +102,8 @@ public struct Instant: Sendable, Hashable, Comparable, Codable {
         let sign = offset < 0 ? "-" : "+"
         let magnitude = Int(abs(offset))
         let zone = offset == 0 ? "Z" : "\(sign)\(two(magnitude / 3600)):\(two(magnitude % 3600 / 60))"
-        return "\(year)-\(two(month))-\(two(day))T\(two(second / 3600)):\(two(second % 3600 / 60)):\(two(second % 60))\(zone)"
+        return
+            "\(year)-\(two(month))-\(two(day))T\(two(second / 3600)):\(two(second % 3600 / 60)):\(two(second % 60))\(zone)"
     }
 
     /// The wall-clock date, `YYYY-MM-DD`.

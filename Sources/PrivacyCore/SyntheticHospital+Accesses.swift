@@ -77,7 +77,8 @@ extension SyntheticHospital {
                 patient = newPatient()
                 let death = periodStart - Int64(random.int(1..<20)) * 86_400
                 addEncounter(
-                    patient: patient, kind: "inpatient", unit: random.pick(clinicalUnits.filter { $0 != staff[user].department }),
+                    patient: patient, kind: "inpatient",
+                    unit: random.pick(clinicalUnits.filter { $0 != staff[user].department }),
                     attending: [], start: death - 5 * 86_400, end: death, disposition: "deceased")
                 patients[patient].deceased = instant(death)
             } else {
@@ -119,7 +120,8 @@ extension SyntheticHospital {
         let other = random.pick(clinicalUnits.filter { $0 != unit })
         let start = periodStart + Int64(random.int(0..<settings.days)) * 86_400 + 10 * 3600
         addEncounter(
-            patient: patient, kind: "outpatient", unit: other, attending: [random.pick(members(other, role: "physician"))],
+            patient: patient, kind: "outpatient", unit: other,
+            attending: [random.pick(members(other, role: "physician"))],
             start: start, end: start + 1800)
     }
 
@@ -174,7 +176,9 @@ extension SyntheticHospital {
             if Names.shareSurname(Names.surnameTokens(member.familyName), Names.surnameTokens(record.familyName)) {
                 labels.insert(.sameSurname)
             }
-            if Names.addressKey(member.address, member.postalCode) == Names.addressKey(record.address, record.postalCode) {
+            if Names.addressKey(member.address, member.postalCode)
+                == Names.addressKey(record.address, record.postalCode)
+            {
                 labels.insert(.sameAddress)
             }
             if staffPatient.contains(where: { $0.key != user && $0.value == patient }) { labels.insert(.coworker) }
@@ -222,7 +226,9 @@ extension SyntheticHospital {
         let body: (AccessEvent) -> Void
         let day: Int64 = 86_400
 
-        mutating func emit(_ user: Int, _ patient: String, _ time: Int64, emergency: Bool = false, justification: String = "") {
+        mutating func emit(
+            _ user: Int, _ patient: String, _ time: Int64, emergency: Bool = false, justification: String = ""
+        ) {
             guard time >= hospital.periodStart, time < hospital.periodEnd else { return }
             for view in 0..<max(1, hospital.settings.intensity) {
                 let at = view == 0 ? time : min(time + Int64(random.int(0..<600)), hospital.periodEnd - 1)
@@ -251,7 +257,8 @@ extension SyntheticHospital {
         mutating func onDuty(_ unit: String, role: String, at time: Int64) -> Int? {
             let second = hospital.instant(time).secondOfDay
             let people = hospital.members(unit, role: role).filter {
-                hospital.staff[$0].schedule == .office || ShiftHours(hospital.staff[$0].shift)?.contains(second, margin: 0) ?? true
+                hospital.staff[$0].schedule == .office
+                    || ShiftHours(hospital.staff[$0].shift)?.contains(second, margin: 0) ?? true
             }
             return people.isEmpty ? nil : random.pick(people)
         }
@@ -355,7 +362,8 @@ extension SyntheticHospital {
                     emit(secretary, patient, time)
                 }
                 // On-call cover by a physician of another unit at night.
-                if random.chance(0.08), let other = hospital.clinicalUnits.filter({ $0 != unit }).randomElement(using: &random),
+                if random.chance(0.08),
+                    let other = hospital.clinicalUnits.filter({ $0 != unit }).randomElement(using: &random),
                     let physician = pick(other, role: "physician"),
                     let time = inStay(midnight + 22 * 3600, midnight + 30 * 3600)
                 {
@@ -368,4 +376,3 @@ extension SyntheticHospital {
 }
 
 extension SplitMix64: RandomNumberGenerator {}
-

@@ -76,7 +76,8 @@ public struct SyntheticHospital: Sendable {
             let round = index / Self.wards.count
             let unit = round == 0 ? code : "\(code)\(round + 1)"
             clinicalUnits.append(unit)
-            departments.append(Department(code: unit, label: round == 0 ? label : "\(label) \(round + 1)", kind: "clinical"))
+            departments.append(
+                Department(code: unit, label: round == 0 ? label : "\(label) \(round + 1)", kind: "clinical"))
             hire(unit, "physician", "Médecin", .office, "", 4)
             hire(unit, "nurse", "Infirmier·e", .shift, "day", 8)
             hire(unit, "nurse", "Infirmier·e", .shift, "night", 4)
@@ -86,24 +87,40 @@ public struct SyntheticHospital: Sendable {
         }
         let scale = max(1, settings.units / 12)
         let support: [(String, String, String, [(String, String, WorkSchedule, String, Int)])] = [
-            ("REA", "Réanimation", "intensive", [
-                ("physician", "Médecin réanimateur", .shift, "day", 3), ("physician", "Médecin réanimateur", .shift, "night", 2),
-                ("nurse", "Infirmier·e", .shift, "day", 10), ("nurse", "Infirmier·e", .shift, "night", 6),
-            ]),
-            ("URG", "Urgences", "emergency", [
-                ("physician", "Urgentiste", .shift, "day", 5), ("physician", "Urgentiste", .shift, "night", 3),
-                ("nurse", "Infirmier·e", .shift, "day", 10), ("nurse", "Infirmier·e", .shift, "night", 6),
-            ]),
-            ("LAB", "Laboratoire", "lab", [
-                ("lab_tech", "Technicien·ne de laboratoire", .shift, "day", 6),
-                ("lab_tech", "Technicien·ne de laboratoire", .shift, "night", 3),
-            ]),
-            ("RAD", "Imagerie", "radiology", [
-                ("radiographer", "Manipulateur·rice radio", .shift, "day", 6),
-                ("radiographer", "Manipulateur·rice radio", .shift, "night", 2),
-            ]),
+            (
+                "REA", "Réanimation", "intensive",
+                [
+                    ("physician", "Médecin réanimateur", .shift, "day", 3),
+                    ("physician", "Médecin réanimateur", .shift, "night", 2),
+                    ("nurse", "Infirmier·e", .shift, "day", 10), ("nurse", "Infirmier·e", .shift, "night", 6),
+                ]
+            ),
+            (
+                "URG", "Urgences", "emergency",
+                [
+                    ("physician", "Urgentiste", .shift, "day", 5), ("physician", "Urgentiste", .shift, "night", 3),
+                    ("nurse", "Infirmier·e", .shift, "day", 10), ("nurse", "Infirmier·e", .shift, "night", 6),
+                ]
+            ),
+            (
+                "LAB", "Laboratoire", "lab",
+                [
+                    ("lab_tech", "Technicien·ne de laboratoire", .shift, "day", 6),
+                    ("lab_tech", "Technicien·ne de laboratoire", .shift, "night", 3),
+                ]
+            ),
+            (
+                "RAD", "Imagerie", "radiology",
+                [
+                    ("radiographer", "Manipulateur·rice radio", .shift, "day", 6),
+                    ("radiographer", "Manipulateur·rice radio", .shift, "night", 2),
+                ]
+            ),
             ("PHAR", "Pharmacie", "pharmacy", [("pharmacist", "Pharmacien·ne", .office, "", 5)]),
-            ("DIM", "Information médicale", "administrative", [("coder", "Technicien·ne d'information médicale", .office, "", 4)]),
+            (
+                "DIM", "Information médicale", "administrative",
+                [("coder", "Technicien·ne d'information médicale", .office, "", 4)]
+            ),
             ("ADM", "Bureau des entrées", "administrative", [("admissions", "Agent d'accueil", .office, "", 5)]),
             ("DRH", "Ressources humaines", "administrative", [("hr", "Gestionnaire RH", .office, "", 4)]),
             ("DSI", "Informatique", "administrative", [("it", "Technicien·ne informatique", .office, "", 4)]),
@@ -116,18 +133,22 @@ public struct SyntheticHospital: Sendable {
         }
     }
 
-    mutating func hire(_ unit: String, _ role: String, _ label: String, _ schedule: WorkSchedule, _ shift: String, _ count: Int) {
+    mutating func hire(
+        _ unit: String, _ role: String, _ label: String, _ schedule: WorkSchedule, _ shift: String, _ count: Int
+    ) {
         for _ in 0..<count {
             let person = makePerson()
             let index = staff.count
-            let hireDay = Instant.daysFromCivil(1995 + random.int(0..<31), 1 + random.int(0..<12), 1 + random.int(0..<28))
+            let hireDay = Instant.daysFromCivil(
+                1995 + random.int(0..<31), 1 + random.int(0..<12), 1 + random.int(0..<28))
             staff.append(
                 StaffMember(
                     id: padded("S", index + 1), givenName: person.given, familyName: person.family,
                     gender: person.gender, birthDate: person.birth, address: person.address,
                     postalCode: person.postalCode, city: person.city, department: unit, role: role, roleLabel: label,
                     schedule: schedule, shift: shift,
-                    hireDate: Instant(seconds: min(hireDay * 86_400, periodStart - 30 * 86_400), offset: settings.offset),
+                    hireDate: Instant(
+                        seconds: min(hireDay * 86_400, periodStart - 30 * 86_400), offset: settings.offset),
                     workstation: "PC-\(unit)-\(random.int(1..<40))"))
             unitStaff[unit, default: []].append(index)
             // One in twenty-five is also a patient of the hospital.
@@ -235,7 +256,8 @@ public struct SyntheticHospital: Sendable {
             for _ in 0..<beds {
                 var start = periodStart - Int64(random.int(0..<8)) * day - Int64(random.int(8..<18)) * hour
                 while start < periodEnd {
-                    let length = Int64(unit == "REA" ? random.int(2..<7) : random.int(2..<10)) * day
+                    let length =
+                        Int64(unit == "REA" ? random.int(2..<7) : random.int(2..<10)) * day
                         + Int64(random.int(0..<8)) * hour
                     let end = start + length
                     let patient = patientForStay()
@@ -299,12 +321,16 @@ public struct SyntheticHospital: Sendable {
             if random.chance(0.7) { addCare(encounter, kind: "lab", unit: "LAB", at: morning) }
             time += day
         }
-        if random.chance(0.2) { addCare(encounter, kind: "radiology", unit: "RAD", at: start + Int64(random.int(2..<30)) * 3600) }
+        if random.chance(0.2) {
+            addCare(encounter, kind: "radiology", unit: "RAD", at: start + Int64(random.int(2..<30)) * 3600)
+        }
         if random.chance(0.15) {
             let other = random.pick(clinicalUnits.filter { $0 != unit })
             let consultant = random.pick(members(other, role: "physician"))
             let at = min(start + Int64(random.int(1..<4)) * day, last - 3600)
-            if at > start { addCare(encounter, kind: "consult", unit: other, staff: consultant, at: officeTime(near: at)) }
+            if at > start {
+                addCare(encounter, kind: "consult", unit: other, staff: consultant, at: officeTime(near: at))
+            }
         }
     }
 

@@ -30,25 +30,33 @@ struct PrivacyWorld {
             secrets: try SecretBox(keyData: Data(repeating: 7, count: 32)),
             cases: CaseService(database: db, audit: services.audit, clock: services.clock))
         let dpo = try await Self.member(services, establishment, "dpo")
-        let world = PrivacyWorld(services: services, privacy: privacy, establishment: establishment, rssi: rssi, dpo: dpo)
+        let world = PrivacyWorld(
+            services: services, privacy: privacy, establishment: establishment, rssi: rssi, dpo: dpo)
         try await world.importContext()
         return world
     }
 
-    static func member(_ services: TestServices, _ establishment: Establishment, _ role: String) async throws -> TenantScope {
+    static func member(_ services: TestServices, _ establishment: Establishment, _ role: String) async throws
+        -> TenantScope
+    {
         let admin = try await services.identity.scope(for: establishment.id, actor: TestServices.cli)
         let slug = establishment.name.lowercased().filter(\.isLetter)
         let member = try await services.identity.addMember(
-            NewUser(email: "\(role)@\(slug).example", displayName: role.uppercased(), password: TestServices.password, role: role),
+            NewUser(
+                email: "\(role)@\(slug).example", displayName: role.uppercased(), password: TestServices.password,
+                role: role),
             in: admin)
         let actor = Actor(
-            userID: member.user.id, displayName: member.user.email, establishmentID: nil, role: .staff, channel: "session",
+            userID: member.user.id, displayName: member.user.email, establishmentID: nil, role: .staff,
+            channel: "session",
             requestID: nil, sourceAddress: "127.0.0.1")
         return try await services.identity.scope(for: establishment.id, actor: actor)
     }
 
     func importContext() async throws {
-        _ = try await privacy.importContext(.departments, Array("code,label,kind\nCARD,Cardiologie,clinical\nNEUR,Neurologie,clinical\n".utf8), in: rssi)
+        _ = try await privacy.importContext(
+            .departments, Array("code,label,kind\nCARD,Cardiologie,clinical\nNEUR,Neurologie,clinical\n".utf8), in: rssi
+        )
         _ = try await privacy.importContext(
             .staff,
             Array(
@@ -76,7 +84,9 @@ struct PrivacyWorld {
                 """.utf8), in: rssi)
     }
 
-    static func auditEvent(_ id: String, user: String, patient: String, at time: String, emergency: Bool = false) -> String {
+    static func auditEvent(_ id: String, user: String, patient: String, at time: String, emergency: Bool = false)
+        -> String
+    {
         ContextExport.auditEvent(
             AccessEvent(id: id, time: Instant(iso: time)!, user: user, patient: patient, emergency: emergency))
     }
@@ -106,7 +116,8 @@ struct PrivacyWorld {
                 PrivacyWorld.auditEvent("a3", user: "N1", patient: "P6", at: "2026-11-23T11:00:00+01:00"),
                 PrivacyWorld.auditEvent("a4", user: "D2", patient: "P2", at: "2026-11-23T11:30:00+01:00"),
             ]
-            let bulk = try await privacy.ingestFHIR(Array(lines.joined(separator: "\n").utf8), ndjson: true, in: world.rssi)
+            let bulk = try await privacy.ingestFHIR(
+                Array(lines.joined(separator: "\n").utf8), ndjson: true, in: world.rssi)
             #expect(bulk.result.accepted == 4)
             // The same events again are duplicates, nothing is stored twice.
             let again = try await privacy.ingestFHIR(Array(lines[0].utf8), ndjson: false, in: world.rssi)
@@ -137,7 +148,8 @@ struct PrivacyWorld {
                     let value = try row.decode(column: column, as: String.self)
                     #expect(!value.contains("Martin") && !value.contains("Moreau") && !value.contains("P2"))
                 }
-                let sealed = try #require(Data(base64Encoded: try row.decode(column: "sealed_identity", as: String.self)))
+                let sealed = try #require(
+                    Data(base64Encoded: try row.decode(column: "sealed_identity", as: String.self)))
                 #expect(!String(decoding: sealed, as: UTF8.self).contains("Martin"))
             }
             // Re-identification: the DPO only, audited.
@@ -192,21 +204,28 @@ struct PrivacyWorld {
             let good = PrivacyWorld.auditEvent("b1", user: "N1", patient: "P1", at: "2026-11-23T09:00:00+01:00")
             // One bad line refuses the whole NDJSON body, with its line.
             do {
-                _ = try await privacy.ingestFHIR(Array((good + "\n{\"resourceType\":\"AuditEvent\"}\n").utf8), ndjson: true, in: world.rssi)
+                _ = try await privacy.ingestFHIR(
+                    Array((good + "\n{\"resourceType\":\"AuditEvent\"}\n").utf8), ndjson: true, in: world.rssi)
                 Issue.record("accepted")
             } catch let error as FHIRError {
                 #expect(error.issues.allSatisfy { $0.diagnostics.hasPrefix("line 2") })
             }
             // A transaction is all or nothing; a batch keeps the good entries.
             let bad = #"{"resourceType":"AuditEvent","recorded":"soon"}"#
-            let transaction = #"{"resourceType":"Bundle","type":"transaction","entry":[{"resource":"# + good + #"},{"resource":"# + bad + #"}]}"#
+            let transaction =
+                #"{"resourceType":"Bundle","type":"transaction","entry":[{"resource":"# + good + #"},{"resource":"#
+                + bad + #"}]}"#
             await #expect(throws: FHIRError.self) {
                 _ = try await privacy.ingestFHIR(Array(transaction.utf8), ndjson: false, in: world.rssi)
             }
-            #expect(try await db.sql.raw("SELECT COUNT(*) AS n FROM priv_accesses").first()?.decode(column: "n", as: Int.self) == 0)
+            #expect(
+                try await db.sql.raw("SELECT COUNT(*) AS n FROM priv_accesses").first()?.decode(
+                    column: "n", as: Int.self) == 0)
             let batch = transaction.replacingOccurrences(of: "\"transaction\"", with: "\"batch\"")
             let outcome = try await privacy.ingestFHIR(Array(batch.utf8), ndjson: false, in: world.rssi)
-            #expect(outcome.result.accepted == 1 && outcome.entries[1].issues.contains { $0.expression == "AuditEvent.recorded" })
+            #expect(
+                outcome.result.accepted == 1
+                    && outcome.entries[1].issues.contains { $0.expression == "AuditEvent.recorded" })
             await #expect(throws: FHIRError.self) {
                 _ = try await privacy.ingestFHIR(Array("{not json".utf8), ndjson: false, in: world.rssi)
             }
@@ -217,7 +236,9 @@ struct PrivacyWorld {
             #expect(try await privacy.contextCounts(in: world.rssi)["staff"] == 2)
             // Staff members cannot feed or read anything.
             let staff = try await PrivacyWorld.member(world.services, world.establishment, "staff")
-            await #expect(throws: HygieCoreError.self) { _ = try await privacy.ingestCSV(Array("a".utf8), mapping: nil, in: staff) }
+            await #expect(throws: HygieCoreError.self) {
+                _ = try await privacy.ingestCSV(Array("a".utf8), mapping: nil, in: staff)
+            }
             await #expect(throws: HygieCoreError.self) { _ = try await privacy.statistics(in: staff) }
             await #expect(throws: PrivacyError.self) {
                 _ = try await privacy.updateSettings(PrivacySettings(retentionDays: 2), in: world.rssi)
@@ -239,10 +260,41 @@ struct PrivacyWorld {
             await #expect(throws: PrivacyError.self) { _ = try await world.privacy.incident(incident.id, in: otherDPO) }
             #expect(try await world.privacy.incidents(in: otherDPO).isEmpty)
             let flag = try await world.privacy.incident(incident.id, in: world.dpo).flags[0]
-            await #expect(throws: PrivacyError.self) { _ = try await world.privacy.reidentify(flag.patientKey, in: otherDPO) }
+            await #expect(throws: PrivacyError.self) {
+                _ = try await world.privacy.reidentify(flag.patientKey, in: otherDPO)
+            }
             // Each establishment has its own key: the same patient id gives another pseudonym.
             let (key, lines) = try await world.privacy.accesses(ofPatient: "P6", in: otherDPO)
             #expect(key != flag.patientKey && lines.isEmpty)
+        }
+    }
+
+    @Test(arguments: TestDatabase.enabled)
+    func aVIPListAndStaffPatientPairsCompleteTheContext(_ database: TestDatabase) async throws {
+        try await database.withDatabase { db in
+            let world = try await PrivacyWorld.make(db)
+            // P1 is on the VIP list; P8 (unknown so far) too; N1 is the patient P9 for the identity server.
+            let vip = try await world.privacy.importContext(
+                .vip, Array("patient_id,motif\nP1,élu\nP8,presse\n".utf8), in: world.rssi)
+            #expect(vip.rows == 2)
+            _ = try await world.privacy.importContext(
+                .staffPatients, Array("staff_id,patient_id\nN1,P9\n".utf8), in: world.rssi)
+            await #expect(throws: PrivacyError.self) {
+                _ = try await world.privacy.importContext(.vip, Array("ipp\nP1\n".utf8), in: world.rssi)
+            }
+            _ = try await world.privacy.ingestCSV(
+                Array(
+                    "time,user,patient,id\n2026-11-23T10:00:00+01:00,D2,P1,v1\n2026-11-23T10:05:00+01:00,N1,P9,v2\n"
+                        .utf8),
+                mapping: nil, in: world.rssi)
+            try await world.analyse()
+            let patterns = Set(try await world.privacy.incidents(in: world.dpo).flatMap(\.patterns))
+            #expect(patterns.isSuperset(of: [.vip, .selfLookup]))
+            #expect(try await world.privacy.contextCounts(in: world.rssi)["staff_patients"] == 1)
+            #expect(
+                try await world.privacy.reidentify(
+                    try await world.privacy.accesses(ofPatient: "P8", in: world.dpo).key, in: world.dpo
+                ).restricted)
         }
     }
 
@@ -289,7 +341,8 @@ struct PrivacyWorld {
             // MLLP-framed, as an interface engine's archive; then the same as plain text: the same stays result.
             let framed = try await world.privacy.importADT(messages.flatMap(MLLPFramer.frame), in: world.rssi)
             #expect(framed.rows == 5)
-            let plain = try await world.privacy.importADT(Array(messages.joined(separator: "\r\n").utf8), in: world.rssi)
+            let plain = try await world.privacy.importADT(
+                Array(messages.joined(separator: "\r\n").utf8), in: world.rssi)
             #expect(plain.rows == 5)
             let rows = try await db.sql.raw(
                 "SELECT department, end_at FROM priv_encounters WHERE source = 'adt' AND visit = 'V9' ORDER BY start_at, id"
@@ -299,7 +352,8 @@ struct PrivacyWorld {
             #expect(try rows[0].decode(column: "department", as: String.self) == "CARD")
             #expect(try rows[0].decode(column: "end_at", as: Int64?.self) == nil)
             await #expect(throws: PrivacyError.self) {
-                _ = try await world.privacy.importADT(Array("MSH|^~\\&|A|B|C|D|20261123||ORU^R01|1|P|2.5".utf8), in: world.rssi)
+                _ = try await world.privacy.importADT(
+                    Array("MSH|^~\\&|A|B|C|D|20261123||ORU^R01|1|P|2.5".utf8), in: world.rssi)
             }
         }
     }
@@ -329,7 +383,8 @@ struct PrivacyWorld {
                     }
                 let replies = try await channel.executeThenClose { inbound, outbound in
                     // Stray bytes, then two messages in one write, the second unreadable.
-                    try await outbound.write(ByteBuffer(bytes: Array("noise".utf8) + MLLPFramer.frame(admit) + MLLPFramer.frame("garbage")))
+                    try await outbound.write(
+                        ByteBuffer(bytes: Array("noise".utf8) + MLLPFramer.frame(admit) + MLLPFramer.frame("garbage")))
                     var framer = MLLPFramer()
                     var replies: [String] = []
                     for try await chunk in inbound {
@@ -344,7 +399,9 @@ struct PrivacyWorld {
                 #expect(replies[0].contains("MSA|AA|77") && replies[1].contains("MSA|AR|"))
                 group.cancelAll()
             }
-            #expect(try await db.sql.raw("SELECT COUNT(*) AS n FROM priv_encounters WHERE source = 'adt'").first()?.decode(column: "n", as: Int.self) == 1)
+            #expect(
+                try await db.sql.raw("SELECT COUNT(*) AS n FROM priv_encounters WHERE source = 'adt'").first()?.decode(
+                    column: "n", as: Int.self) == 1)
         }
     }
 
@@ -358,7 +415,8 @@ struct PrivacyWorld {
                 """
             let syslog = Array("<85>1 2026-11-23T09:00:00Z dpi DPI - IHE+RFC-3881 - ".utf8) + Array(xml.utf8)
             let (result, invalid) = try await world.privacy.ingestATNA(
-                [syslog, Array("<85>1 - - - - IHE+RFC-3881 - <AuditMessage>".utf8)], establishment: world.establishment.id.uuid)
+                [syslog, Array("<85>1 - - - - IHE+RFC-3881 - <AuditMessage>".utf8)],
+                establishment: world.establishment.id.uuid)
             #expect(result.accepted == 1 && invalid == 1)
             try await world.analyse()
             #expect(try await world.privacy.incidents(in: world.dpo).first?.patterns.contains(.vip) == true)

@@ -28,7 +28,8 @@ struct Ward {
             id: "L1", givenName: "Inès", familyName: "Roux", department: "LAB", role: "lab_tech", schedule: .shift,
             shift: "day", hireDate: at("2010-01-01")),
         StaffMember(
-            id: "S1", givenName: "Julie", familyName: "Garnier", department: "SEC", role: "secretary", schedule: .office,
+            id: "S1", givenName: "Julie", familyName: "Garnier", department: "SEC", role: "secretary",
+            schedule: .office,
             hireDate: at("2026-11-25")),
     ]
     var patients: [Patient] = [
@@ -36,28 +37,42 @@ struct Ward {
         Patient(id: "P2", givenName: "Lucie", familyName: "Martin", address: "5 place Bellecour", postalCode: "69002"),
         Patient(id: "P3", givenName: "Marc", familyName: "Leroy", address: "12, Rue Pasteur", postalCode: "69003"),
         // Claire Martin herself, and Luc Petit, her colleague.
-        Patient(id: "P4", givenName: "Claire", familyName: "Martin", birthDate: "1980-02-03", address: "12 rue Pasteur", postalCode: "69003"),
+        Patient(
+            id: "P4", givenName: "Claire", familyName: "Martin", birthDate: "1980-02-03", address: "12 rue Pasteur",
+            postalCode: "69003"),
         Patient(id: "P5", givenName: "Luc", familyName: "Petit", birthDate: "1985-01-01"),
         Patient(id: "P6", givenName: "Star", familyName: "Célèbre", restricted: true),
         Patient(id: "P7", givenName: "Henri", familyName: "Vidal", deceased: at("2026-11-20T04:00")),
     ]
     var encounters: [Encounter] = [
-        Encounter(id: "E1", patient: "P1", kind: "inpatient", department: "CARD", attending: ["D1"], start: at("2026-11-20T10:00"), end: at("2026-11-25T12:00")),
-        Encounter(id: "E2", patient: "P2", kind: "inpatient", department: "NEUR", attending: ["D2"], start: at("2026-11-21T10:00")),
+        Encounter(
+            id: "E1", patient: "P1", kind: "inpatient", department: "CARD", attending: ["D1"],
+            start: at("2026-11-20T10:00"), end: at("2026-11-25T12:00")),
+        Encounter(
+            id: "E2", patient: "P2", kind: "inpatient", department: "NEUR", attending: ["D2"],
+            start: at("2026-11-21T10:00")),
         Encounter(id: "E3", patient: "P6", kind: "inpatient", department: "NEUR", start: at("2026-11-21T10:00")),
-        Encounter(id: "E4", patient: "P7", kind: "inpatient", department: "NEUR", start: at("2026-11-10T10:00"), end: at("2026-11-20T04:00")),
-        Encounter(id: "E5", patient: "P5", kind: "outpatient", department: "NEUR", start: at("2026-11-23T10:00"), end: at("2026-11-23T10:30")),
+        Encounter(
+            id: "E4", patient: "P7", kind: "inpatient", department: "NEUR", start: at("2026-11-10T10:00"),
+            end: at("2026-11-20T04:00")),
+        Encounter(
+            id: "E5", patient: "P5", kind: "outpatient", department: "NEUR", start: at("2026-11-23T10:00"),
+            end: at("2026-11-23T10:30")),
     ]
     var care: [CareEvent] = [
         CareEvent(encounter: "E2", patient: "P2", kind: "lab", department: "LAB", time: at("2026-11-23T07:00")),
-        CareEvent(encounter: "E2", patient: "P2", kind: "consult", department: "CARD", staff: "D1", time: at("2026-11-23T11:00")),
+        CareEvent(
+            encounter: "E2", patient: "P2", kind: "consult", department: "CARD", staff: "D1",
+            time: at("2026-11-23T11:00")),
     ]
 
     var context: HospitalContext {
         HospitalContext(staff: staff, patients: patients, encounters: encounters, careEvents: care)
     }
 
-    static func access(_ user: String, _ patient: String, _ time: String, emergency: Bool = false, justification: String = "")
+    static func access(
+        _ user: String, _ patient: String, _ time: String, emergency: Bool = false, justification: String = ""
+    )
         -> AccessEvent
     {
         AccessEvent(
@@ -92,7 +107,10 @@ struct Ward {
         for event in explained { analyzer.evaluate(event) }
         #expect(analyzer.finish().isEmpty)
         #expect(analyzer.summary.explained == explained.count)
-        #expect(analyzer.explained.map(\.explanation) == [.unit, .unit, .unit, .attending, .careEvent, .careEvent, .rolePolicy, .onCall])
+        #expect(
+            analyzer.explained.map(\.explanation) == [
+                .unit, .unit, .unit, .attending, .careEvent, .careEvent, .rolePolicy, .onCall,
+            ])
     }
 
     @Test func theUnitWindowEnds() {
@@ -108,7 +126,10 @@ struct Ward {
             (Ward.access("N1", "P5", "2026-11-23T10:00"), [.coworker, .noCareRelationship]),
             (Ward.access("N1", "P6", "2026-11-23T10:00"), [.vip, .noCareRelationship]),
             (Ward.access("N1", "P7", "2026-11-23T10:00"), [.deceased, .noCareRelationship]),
-            (Ward.access("D2", "P1", "2026-11-23T10:00", emergency: true), [.breakGlassUnjustified, .noCareRelationship]),
+            (
+                Ward.access("D2", "P1", "2026-11-23T10:00", emergency: true),
+                [.breakGlassUnjustified, .noCareRelationship]
+            ),
             (Ward.access("S1", "P1", "2026-11-23T10:00"), [.outsideEmployment, .noCareRelationship]),
             (Ward.access("D2", "P3", "2026-11-23T22:30"), [.offHours, .noCareRelationship]),
             (Ward.access("N1", "P1", "2026-11-23T23:30"), nil),
@@ -124,17 +145,21 @@ struct Ward {
         // A colleague treated in the user's unit is a patient like any other.
         var ward = self.ward
         ward.encounters.append(
-            Encounter(id: "E9", patient: "P5", kind: "inpatient", department: "CARD", start: Ward.at("2026-11-22T08:00")))
+            Encounter(
+                id: "E9", patient: "P5", kind: "inpatient", department: "CARD", start: Ward.at("2026-11-22T08:00")))
         #expect(ward.patterns(Ward.access("N1", "P5", "2026-11-23T10:00")) == nil)
         // A same-surname patient in the user's unit is cared for, not snooped on.
         ward.encounters.append(
-            Encounter(id: "E10", patient: "P2", kind: "inpatient", department: "CARD", start: Ward.at("2026-11-22T08:00")))
+            Encounter(
+                id: "E10", patient: "P2", kind: "inpatient", department: "CARD", start: Ward.at("2026-11-22T08:00")))
         #expect(ward.patterns(Ward.access("N1", "P2", "2026-11-28T10:00")) == nil)
         // A justified emergency access is explained; one without a word is not.
-        #expect(ward.patterns(Ward.access("D2", "P1", "2026-11-23T10:00", emergency: true, justification: "arrêt")) == nil)
+        #expect(
+            ward.patterns(Ward.access("D2", "P1", "2026-11-23T10:00", emergency: true, justification: "arrêt")) == nil)
         // Self-lookup stays flagged even when the user's unit treats them.
         ward.encounters.append(
-            Encounter(id: "E11", patient: "P4", kind: "inpatient", department: "CARD", start: Ward.at("2026-11-22T08:00")))
+            Encounter(
+                id: "E11", patient: "P4", kind: "inpatient", department: "CARD", start: Ward.at("2026-11-22T08:00")))
         #expect(ward.patterns(Ward.access("N1", "P4", "2026-11-23T10:00")) == [.selfLookup])
         // Justified break-glass into a relative's record is still a family access.
         #expect(
@@ -147,17 +172,22 @@ struct Ward {
         for index in 0..<40 {
             ward.patients.append(Patient(id: "X\(index)", familyName: "Patient\(index)"))
             ward.encounters.append(
-                Encounter(id: "EX\(index)", patient: "X\(index)", department: "CARD", start: Ward.at("2026-11-20T00:00")))
+                Encounter(
+                    id: "EX\(index)", patient: "X\(index)", department: "CARD", start: Ward.at("2026-11-20T00:00")))
         }
         for index in 0..<40 { ward.patients.append(Patient(id: "Y\(index)", familyName: "Other\(index)")) }
         for peer in 0..<4 {
             ward.staff.append(
-                StaffMember(id: "NP\(peer)", familyName: "Peer", department: "CARD", role: "nurse", schedule: .shift, shift: "day"))
+                StaffMember(
+                    id: "NP\(peer)", familyName: "Peer", department: "CARD", role: "nurse", schedule: .shift,
+                    shift: "day"))
         }
         var analyzer = AccessAnalyzer(context: ward.context)
         // Peers open ten of their patients each; N1 opens five of them and thirty unrelated records.
         for peer in 0..<4 {
-            for index in 0..<10 { analyzer.evaluate(Ward.access("NP\(peer)", "X\(index)", "2026-11-23T10:\(10 + index)")) }
+            for index in 0..<10 {
+                analyzer.evaluate(Ward.access("NP\(peer)", "X\(index)", "2026-11-23T10:\(10 + index)"))
+            }
         }
         for index in 0..<5 { analyzer.evaluate(Ward.access("N1", "X\(index)", "2026-11-23T09:\(10 + index)")) }
         for index in 0..<30 { analyzer.evaluate(Ward.access("N1", "Y\(index)", "2026-11-23T14:\(10 + index)")) }

@@ -57,7 +57,10 @@ import Testing
             ("MSH|^~\\&|A|B|C|D|20261123||ADT^A01|1|P|2.5\rPID|1||\rPV1|1|I|CARD", "PID-3"),
             ("MSH|^~\\&|A|B|C|D|20261123||ADT^A01|1|P|2.5\rPID|1||P1\rPV1|1|I|CARD", "PV1-19"),
             ("MSH|^~\\&|A|B|C|D|20261123||ADT^A02|1|P|2.5\rPID|1||P1\rPV1|1|I|||||||||||||||||V1", "PV1-3"),
-            ("MSH|^~\\&|A|B|C|D|yesterday||ADT^A01|1|P|2.5\rEVN|A01|never\rPID|1||P1\rPV1|1|I|C||||||||||||||||V1", "event time"),
+            (
+                "MSH|^~\\&|A|B|C|D|yesterday||ADT^A01|1|P|2.5\rEVN|A01|never\rPID|1||P1\rPV1|1|I|C||||||||||||||||V1",
+                "event time"
+            ),
             ("MSH|^~\\&|A|B|C|D|20261123||ADT^A01|1|P|2.5\rpid|1||P1", "is not a segment name"),
             ("MSH|^^\\&|A", "MSH-1 and MSH-2"),
         ]
@@ -90,10 +93,11 @@ import Testing
         #expect(framer.feed(frame.prefix(5)).isEmpty && framer.pending)
         #expect(framer.feed(frame.dropFirst(5)) == [.message(Array("MSH|^~\\&|A".utf8))] && !framer.pending)
         let outputs = framer.feed(Array("junk".utf8) + frame + [0x0B] + Array("half".utf8) + frame)
-        #expect(outputs == [
-            .error("4 bytes outside an MLLP frame"), .message(Array("MSH|^~\\&|A".utf8)),
-            .error("a frame started before the previous one ended"), .message(Array("MSH|^~\\&|A".utf8)),
-        ])
+        #expect(
+            outputs == [
+                .error("4 bytes outside an MLLP frame"), .message(Array("MSH|^~\\&|A".utf8)),
+                .error("a frame started before the previous one ended"), .message(Array("MSH|^~\\&|A".utf8)),
+            ])
         let big = framer.feed([0x0B] + [UInt8](repeating: 0x41, count: 100))
         #expect(big == [.error("frame larger than 64 bytes"), .error("35 bytes outside an MLLP frame")])
         #expect(!framer.pending)

@@ -50,7 +50,9 @@ import Testing
     }
 
     @Test func refusesAFileWithEveryProblemListed() {
-        #expect(throws: PrivacyInputError.self) { try ContextCSV.encounters(Array("encounter_id,patient_id\nE1,P1\n".utf8), offset: 0) }
+        #expect(throws: PrivacyInputError.self) {
+            try ContextCSV.encounters(Array("encounter_id,patient_id\nE1,P1\n".utf8), offset: 0)
+        }
         do {
             _ = try ContextCSV.encounters(
                 Array(
@@ -66,24 +68,34 @@ import Testing
             #expect(error.problems[1].contains("line 3"))
         }
         #expect(throws: PrivacyInputError.self) {
-            try ContextCSV.staff(Array("staff_id,family_name,department,role,schedule\nS1,X,A,nurse,weekly\n".utf8), offset: 0)
+            try ContextCSV.staff(
+                Array("staff_id,family_name,department,role,schedule\nS1,X,A,nurse,weekly\n".utf8), offset: 0)
         }
         #expect(throws: PrivacyInputError.self) { try ContextCSV.staff([], offset: 0) }
-        #expect(throws: PrivacyInputError.self) { try ContextCSV.patients(Array("patient_id,family_name\n\"P1,X\n".utf8), offset: 0) }
+        #expect(throws: PrivacyInputError.self) {
+            try ContextCSV.patients(Array("patient_id,family_name\n\"P1,X\n".utf8), offset: 0)
+        }
     }
 
     @Test func mapsEHRExportColumns() throws {
         let csv = Array(
-            "Horodatage;Matricule;IPP;Motif;Bris de glace\n2026-11-23 02:10;S9;P4;urgence vitale;oui\n2026-11-23 10:00;S9;P5;;\n".utf8)
-        let events = try AccessInput.csv(csv, mapping: "time=Horodatage,user=Matricule,patient=IPP,justification=Motif,emergency=Bris de glace", defaultOffset: 3600)
-        #expect(events.count == 2 && events[0].emergency && events[0].justification == "urgence vitale" && !events[1].emergency)
+            "Horodatage;Matricule;IPP;Motif;Bris de glace\n2026-11-23 02:10;S9;P4;urgence vitale;oui\n2026-11-23 10:00;S9;P5;;\n"
+                .utf8)
+        let events = try AccessInput.csv(
+            csv, mapping: "time=Horodatage,user=Matricule,patient=IPP,justification=Motif,emergency=Bris de glace",
+            defaultOffset: 3600)
+        #expect(
+            events.count == 2 && events[0].emergency && events[0].justification == "urgence vitale"
+                && !events[1].emergency)
         #expect(events[0].time.secondOfDay == 2 * 3600 + 600 && events[0].id != events[1].id)
         // Usual French headers are recognised without a mapping; unknown ones are not.
         #expect(try AccessInput.csv(csv, mapping: nil, defaultOffset: 3600).map(\.patient) == ["P4", "P5"])
         #expect(throws: PrivacyInputError.self) {
             try AccessInput.csv(Array("When;Who;Whom\n2026-11-23 02:10;S9;P4\n".utf8), mapping: nil, defaultOffset: 0)
         }
-        #expect(throws: PrivacyInputError.self) { try AccessInput.csv(csv, mapping: "when=Horodatage", defaultOffset: 0) }
+        #expect(throws: PrivacyInputError.self) {
+            try AccessInput.csv(csv, mapping: "when=Horodatage", defaultOffset: 0)
+        }
     }
 }
 
@@ -101,7 +113,8 @@ import Testing
         """
 
     @Test func readsABALPPatientRead() throws {
-        let event = try #require(try FHIRAuditEvent.access(try Self.resource(Self.balp), defaultOffset: 3600, fallbackID: "x"))
+        let event = try #require(
+            try FHIRAuditEvent.access(try Self.resource(Self.balp), defaultOffset: 3600, fallbackID: "x"))
         #expect(event.id == "ae-1" && event.user == "S0042" && event.patient == "P77" && event.action == "R")
         #expect(event.emergency && event.justification == "arrêt cardiaque" && event.source == "DPI Cardio")
         #expect(event.time.secondOfDay == 2 * 3600 + 840)
@@ -113,18 +126,34 @@ import Testing
              "agent":[{"who":{"reference":"Practitioner/S7"},"requestor":true,"authorization":[{"coding":[{"code":"TREAT"}]}]}],
              "patient":{"reference":"Patient/P1"}}
             """
-        let event = try #require(try FHIRAuditEvent.access(try Self.resource(json), defaultOffset: 3600, fallbackID: "fb"))
+        let event = try #require(
+            try FHIRAuditEvent.access(try Self.resource(json), defaultOffset: 3600, fallbackID: "fb"))
         #expect(event.user == "S7" && event.patient == "P1" && !event.emergency && event.id == "fb")
     }
 
     @Test func refusesInvalidResourcesWithTheirElement() throws {
         let cases: [(String, String)] = [
             (#"{"resourceType":"Patient","id":"1"}"#, "resourceType"),
-            (#"{"resourceType":"AuditEvent","type":{"code":"rest"},"agent":[{"requestor":true}],"source":{}}"#, "AuditEvent.recorded"),
-            (#"{"resourceType":"AuditEvent","type":{"code":"rest"},"recorded":"yesterday","agent":[{"requestor":true}],"source":{}}"#, "AuditEvent.recorded"),
-            (#"{"resourceType":"AuditEvent","type":{"code":"rest"},"recorded":"2026-11-23T10:00:00Z","source":{}}"#, "AuditEvent.agent"),
-            (#"{"resourceType":"AuditEvent","type":{"code":"rest"},"recorded":"2026-11-23T10:00:00Z","agent":[{"requestor":true}],"source":{},"action":"X"}"#, "AuditEvent.action"),
-            (#"{"resourceType":"AuditEvent","type":{"code":"rest"},"recorded":"2026-11-23T10:00:00Z","agent":[{"requestor":true}],"source":{},"entity":[{"what":{"reference":"Patient/P1"}}]}"#, "AuditEvent.agent"),
+            (
+                #"{"resourceType":"AuditEvent","type":{"code":"rest"},"agent":[{"requestor":true}],"source":{}}"#,
+                "AuditEvent.recorded"
+            ),
+            (
+                #"{"resourceType":"AuditEvent","type":{"code":"rest"},"recorded":"yesterday","agent":[{"requestor":true}],"source":{}}"#,
+                "AuditEvent.recorded"
+            ),
+            (
+                #"{"resourceType":"AuditEvent","type":{"code":"rest"},"recorded":"2026-11-23T10:00:00Z","source":{}}"#,
+                "AuditEvent.agent"
+            ),
+            (
+                #"{"resourceType":"AuditEvent","type":{"code":"rest"},"recorded":"2026-11-23T10:00:00Z","agent":[{"requestor":true}],"source":{},"action":"X"}"#,
+                "AuditEvent.action"
+            ),
+            (
+                #"{"resourceType":"AuditEvent","type":{"code":"rest"},"recorded":"2026-11-23T10:00:00Z","agent":[{"requestor":true}],"source":{},"entity":[{"what":{"reference":"Patient/P1"}}]}"#,
+                "AuditEvent.agent"
+            ),
         ]
         for (json, expression) in cases {
             let resource = try Self.resource(json)
@@ -136,14 +165,19 @@ import Testing
             }
         }
         // A login has no patient: valid, not an access.
-        let login = #"{"resourceType":"AuditEvent","type":{"code":"110114"},"recorded":"2026-11-23T10:00:00Z","agent":[{"who":{"identifier":{"value":"S1"}},"requestor":true}],"source":{}}"#
+        let login =
+            #"{"resourceType":"AuditEvent","type":{"code":"110114"},"recorded":"2026-11-23T10:00:00Z","agent":[{"who":{"identifier":{"value":"S1"}},"requestor":true}],"source":{}}"#
         #expect(try FHIRAuditEvent.access(try Self.resource(login), defaultOffset: 0, fallbackID: "") == nil)
     }
 
     @Test func bundlesAcceptOnlyPostedEntries() throws {
-        let bundle = try Self.resource(#"{"resourceType":"Bundle","type":"transaction","entry":[{"resource":{"resourceType":"AuditEvent"},"request":{"method":"DELETE","url":"AuditEvent/1"}}]}"#)
+        let bundle = try Self.resource(
+            #"{"resourceType":"Bundle","type":"transaction","entry":[{"resource":{"resourceType":"AuditEvent"},"request":{"method":"DELETE","url":"AuditEvent/1"}}]}"#
+        )
         #expect(throws: FHIRError.self) { try FHIRAuditEvent.bundleEntries(bundle) }
-        #expect(throws: FHIRError.self) { try FHIRAuditEvent.bundleEntries(try Self.resource(#"{"resourceType":"Bundle","type":"searchset"}"#)) }
+        #expect(throws: FHIRError.self) {
+            try FHIRAuditEvent.bundleEntries(try Self.resource(#"{"resourceType":"Bundle","type":"searchset"}"#))
+        }
         #expect(FHIRAuditEvent.patientID("Patient/") == nil && FHIRAuditEvent.patientID("Observation/1") == nil)
     }
 
@@ -152,7 +186,8 @@ import Testing
             id: "ae-\"2\"", time: Instant(iso: "2026-11-23T10:00:00+01:00")!, user: "S1", patient: "P\\9",
             emergency: true, justification: "ligne\nsuivante", source: "DPI")
         let read = try #require(
-            try FHIRAuditEvent.access(JSONParser.parse(ContextExport.auditEvent(event)), defaultOffset: 0, fallbackID: ""))
+            try FHIRAuditEvent.access(
+                JSONParser.parse(ContextExport.auditEvent(event)), defaultOffset: 0, fallbackID: ""))
         #expect(read == event)
     }
 }
@@ -181,8 +216,10 @@ import Testing
         #expect(event.justification == "Emergency Treatment" && event.time.secondOfDay == 2 * 3600 + 840)
         // The same message twice has the same id (a resent message is a duplicate).
         #expect(try ATNAMessage.access(Array(Self.dicom.utf8), defaultOffset: 0)?.id == event.id)
-        let syslog = Array("<85>1 2026-11-23T01:14:00Z dpi DPI 1234 IHE+RFC-3881 - \u{FEFF}".utf8) + Array(Self.dicom.utf8)
-        #expect(try ATNAMessage.payload(ofSyslog: syslog).flatMap { try ATNAMessage.access($0, defaultOffset: 0) } == event)
+        let syslog =
+            Array("<85>1 2026-11-23T01:14:00Z dpi DPI 1234 IHE+RFC-3881 - \u{FEFF}".utf8) + Array(Self.dicom.utf8)
+        #expect(
+            try ATNAMessage.payload(ofSyslog: syslog).flatMap { try ATNAMessage.access($0, defaultOffset: 0) } == event)
         #expect(ATNAMessage.payload(ofSyslog: Array("<13>1 2026-11-23T01:14:00Z host app - - - hello <b>".utf8)) == nil)
     }
 
@@ -204,9 +241,12 @@ import Testing
             "<AuditMessage><ActiveParticipant UserID=\"S1\"/></AuditMessage>",
         ]
         for text in bad {
-            #expect(throws: PrivacyInputError.self, "\(text)") { try ATNAMessage.access(Array(text.utf8), defaultOffset: 0) }
+            #expect(throws: PrivacyInputError.self, "\(text)") {
+                try ATNAMessage.access(Array(text.utf8), defaultOffset: 0)
+            }
         }
-        let noPatient = "<AuditMessage><EventIdentification EventDateTime=\"2026-11-23T10:00:00Z\"/><ActiveParticipant UserID=\"S1\" UserIsRequestor=\"true\"/></AuditMessage>"
+        let noPatient =
+            "<AuditMessage><EventIdentification EventDateTime=\"2026-11-23T10:00:00Z\"/><ActiveParticipant UserID=\"S1\" UserIsRequestor=\"true\"/></AuditMessage>"
         #expect(try ATNAMessage.access(Array(noPatient.utf8), defaultOffset: 0) == nil)
     }
 }

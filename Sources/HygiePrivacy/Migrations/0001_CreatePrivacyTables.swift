@@ -42,6 +42,12 @@ struct CreatePrivacyTables: AsyncMigration {
             .field("updated_at", .int64, .required)
             .unique(on: "establishment_id", "patient_key")
             .create()
+        try await database.schema("priv_staff_patients")
+            .field("establishment_id", .uuid, .required)
+            .field("staff_id", .string, .required)
+            .field("patient_key", .string, .required)
+            .unique(on: "establishment_id", "staff_id", "patient_key")
+            .create()
         try await database.schema("priv_encounters")
             .field("id", .int64, .identifier(auto: true))
             .field("establishment_id", .uuid, .required)
@@ -132,7 +138,7 @@ struct CreatePrivacyTables: AsyncMigration {
     func revert(on database: any Database) async throws {
         for table in [
             "priv_flags", "priv_incidents", "priv_accesses", "priv_care_events", "priv_encounters", "priv_patients",
-            "priv_staff", "priv_departments", "priv_settings",
+            "priv_staff_patients", "priv_staff", "priv_departments", "priv_settings",
         ] {
             try await database.schema(table).delete()
         }

@@ -20,23 +20,33 @@ struct PrivacyAPIController {
         let op = APIOperation.tagged("privacy")
         let base = "/api/v1/privacy"
         return [
-            fhir(.get, "/api/v1/fhir/metadata", "CapabilityStatement (AuditEvent create, transaction, batch)", nil, "Object", 200, metadata),
+            fhir(
+                .get, "/api/v1/fhir/metadata", "CapabilityStatement (AuditEvent create, transaction, batch)", nil,
+                "Object", 200, metadata),
             fhir(
                 .post, "/api/v1/fhir/AuditEvent",
                 "Store an AuditEvent (application/fhir+json) or NDJSON bulk (application/fhir+ndjson)", "Object",
                 "Object", 201, createAuditEvent),
-            fhir(.post, "/api/v1/fhir", "A transaction or batch Bundle of AuditEvents", "Object", "Object", 200, bundle),
+            fhir(
+                .post, "/api/v1/fhir", "A transaction or batch Bundle of AuditEvents", "Object", "Object", 200, bundle),
             op(
                 .post, "\(base)/accesses", "An EHR access export (CSV, ?map=time=…,user=…,patient=…)", "Object",
                 "Object", 200, accessCSV),
             op(
                 .post, "\(base)/context/{kind}",
-                "Import departments, staff, patients, encounters or care_events (CSV body)", "Object", "Object", 200,
+                "Import departments, staff, patients, encounters, care_events, vip or staff_patients (CSV body)",
+                "Object", "Object", 200,
                 importContext),
-            op(.post, "\(base)/adt", "Import HL7 v2 ADT messages (a file, MLLP-framed or not)", "Object", "Object", 200, importADT),
+            op(
+                .post, "\(base)/adt", "Import HL7 v2 ADT messages (a file, MLLP-framed or not)", "Object", "Object",
+                200, importADT),
             op(.post, "\(base)/analyze", "Analyse pending accesses now", nil, "Object", 200, analyze),
-            op(.get, "\(base)/incidents", "Incidents for review, highest score first (status=…; dpo)", nil, "Object", 200, incidents),
-            op(.get, "\(base)/incidents/{id}", "An incident with its flagged accesses (dpo; audited)", nil, "Object", 200, incident),
+            op(
+                .get, "\(base)/incidents", "Incidents for review, highest score first (status=…; dpo)", nil, "Object",
+                200, incidents),
+            op(
+                .get, "\(base)/incidents/{id}", "An incident with its flagged accesses (dpo; audited)", nil, "Object",
+                200, incident),
             op(
                 .post, "\(base)/incidents/{id}/decision",
                 "Decide {status: legitimate|inappropriate|interview, notes, open_case} (dpo)", "Object", "Object", 200,
@@ -50,7 +60,9 @@ struct PrivacyAPIController {
             op(
                 .get, "\(base)/patient-report", "Who accessed a patient's record (?patient_id=…; dpo; audited)", nil,
                 "Object", 200, patientReport),
-            op(.get, "\(base)/statistics", "Monthly counts, explanations, patterns, decisions (?months=)", nil, "Object", 200, statistics),
+            op(
+                .get, "\(base)/statistics", "Monthly counts, explanations, patterns, decisions (?months=)", nil,
+                "Object", 200, statistics),
             op(.get, "\(base)/settings", "Analysis settings", nil, "Object", 200, settings),
             op(.put, "\(base)/settings", "Change the analysis settings", "Object", "Object", 200, saveSettings),
         ]
@@ -64,8 +76,10 @@ struct PrivacyAPIController {
 
     // MARK: FHIR
 
-    static func fhirResponse(_ object: [String: Any], status: HTTPResponse.Status, location: String? = nil) -> Response {
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]))
+    static func fhirResponse(_ object: [String: Any], status: HTTPResponse.Status, location: String? = nil) -> Response
+    {
+        let data =
+            (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]))
             ?? Data("{}".utf8)
         var headers: HTTPFields = [.contentType: "application/fhir+json; charset=utf-8"]
         if let location { headers[.location] = location }
@@ -82,7 +96,8 @@ struct PrivacyAPIController {
     }
 
     static func information(_ text: String) -> [String: Any] {
-        outcome([FHIRIssue(code: "informational", diagnostics: text, expression: "AuditEvent")], severity: "information")
+        outcome(
+            [FHIRIssue(code: "informational", diagnostics: text, expression: "AuditEvent")], severity: "information")
     }
 
     func body(_ request: Request, _ context: HygieRequestContext) async throws -> [UInt8] {
@@ -100,7 +115,8 @@ struct PrivacyAPIController {
             return Self.fhirResponse(Self.outcome(error.issues), status: .badRequest)
         } catch let error as PrivacyError {
             return Self.fhirResponse(
-                Self.outcome([FHIRIssue(code: "processing", diagnostics: error.publicMessage, expression: "AuditEvent")]),
+                Self.outcome([FHIRIssue(code: "processing", diagnostics: error.publicMessage, expression: "AuditEvent")]
+                ),
                 status: .unprocessableContent)
         }
     }
@@ -114,7 +130,9 @@ struct PrivacyAPIController {
                 "rest": [
                     [
                         "mode": "server",
-                        "security": ["description": "Bearer token of an establishment (role admin, rssi, dpo or analyst)"],
+                        "security": [
+                            "description": "Bearer token of an establishment (role admin, rssi, dpo or analyst)"
+                        ],
                         "resource": [["type": "AuditEvent", "interaction": [["code": "create"]]]],
                         "interaction": [["code": "transaction"], ["code": "batch"]],
                     ]
@@ -136,7 +154,8 @@ struct PrivacyAPIController {
                             + "\(result.result.ignored) without a patient access"), status: .ok)
             }
             guard let id = result.entries.first?.eventID else {
-                return Self.fhirResponse(Self.information("valid AuditEvent without a patient access: not kept"), status: .ok)
+                return Self.fhirResponse(
+                    Self.information("valid AuditEvent without a patient access: not kept"), status: .ok)
             }
             return Self.fhirResponse(
                 Self.information(result.result.accepted == 1 ? "stored" : "already received"),
@@ -172,13 +191,15 @@ struct PrivacyAPIController {
     func accessCSV(_ request: Request, context: HygieRequestContext) async throws -> Response {
         let scope = try core.scope(request, context)
         let map = request.uri.queryParameters.get("map").map { String($0) }
-        return try JSONResponse.make(try await privacy.ingestCSV(try await body(request, context), mapping: map, in: scope))
+        return try JSONResponse.make(
+            try await privacy.ingestCSV(try await body(request, context), mapping: map, in: scope))
     }
 
     func importContext(_ request: Request, context: HygieRequestContext) async throws -> Response {
         let scope = try core.scope(request, context)
         guard let kind = context.parameters.get("kind").flatMap(ContextKind.init(rawValue:)) else {
-            throw HygieWebError.badRequest("kind is departments, staff, patients, encounters or care_events")
+            throw HygieWebError.badRequest(
+                "kind is departments, staff, patients, encounters, care_events, vip or staff_patients")
         }
         return try JSONResponse.make(try await privacy.importContext(kind, try await body(request, context), in: scope))
     }
@@ -215,7 +236,8 @@ struct PrivacyAPIController {
 
     func incident(_ request: Request, context: HygieRequestContext) async throws -> Response {
         let scope = try core.scope(request, context)
-        return try JSONResponse.make(try await privacy.incident(try context.int64Parameter(what: "incident"), in: scope))
+        return try JSONResponse.make(
+            try await privacy.incident(try context.int64Parameter(what: "incident"), in: scope))
     }
 
     struct DecisionBody: Decodable {

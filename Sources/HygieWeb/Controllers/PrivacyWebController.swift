@@ -32,10 +32,14 @@ struct PrivacyWebController: PageController {
     }
 
     func patterns(_ list: [AccessPattern], _ context: HygieRequestContext) -> [[String: Any]] {
-        list.map { ["code": $0.rawValue, "label": t("privacy.pattern.\($0.rawValue)", context), "strong": $0.weight >= 65] }
+        list.map {
+            ["code": $0.rawValue, "label": t("privacy.pattern.\($0.rawValue)", context), "strong": $0.weight >= 65]
+        }
     }
 
-    static func scoreClass(_ score: Int) -> String { score >= 80 ? "critical" : score >= 60 ? "high" : score >= 40 ? "medium" : "low" }
+    static func scoreClass(_ score: Int) -> String {
+        score >= 80 ? "critical" : score >= 60 ? "high" : score >= 40 ? "medium" : "low"
+    }
 
     // MARK: Board
 
@@ -50,7 +54,9 @@ struct PrivacyWebController: PageController {
         let scope = try signedIn.requireScope(Self.readers)
         let stats = try await privacy.statistics(months: 12, in: scope)
         let settings = try await privacy.settings(in: scope)
-        let explainedShare = stats.accesses == 0 ? "—" : String(format: "%.1f %%", 100 * Double(stats.explained) / Double(stats.accesses))
+        let explainedShare =
+            stats.accesses == 0
+            ? "—" : String(format: "%.1f %%", 100 * Double(stats.explained) / Double(stats.accesses))
         func share(_ count: Int) -> String {
             stats.explained == 0 ? "" : String(format: "%.1f %%", 100 * Double(count) / Double(stats.explained))
         }
@@ -63,21 +69,31 @@ struct PrivacyWebController: PageController {
             "explanations": Explanation.allCases.map {
                 [
                     "label": t("privacy.explanation.\($0.rawValue)", context),
-                    "count": stats.byExplanation[$0.rawValue] ?? 0, "share": share(stats.byExplanation[$0.rawValue] ?? 0),
+                    "count": stats.byExplanation[$0.rawValue] ?? 0,
+                    "share": share(stats.byExplanation[$0.rawValue] ?? 0),
                 ]
             },
             "patterns": AccessPattern.allCases.map {
                 ["label": t("privacy.pattern.\($0.rawValue)", context), "count": stats.byPattern[$0.rawValue] ?? 0]
             },
             "decisions": PrivacyIncidentStatus.allCases.map {
-                ["label": t("privacy.status.\($0.rawValue)", context), "count": stats.incidentsByStatus[$0.rawValue] ?? 0]
+                [
+                    "label": t("privacy.status.\($0.rawValue)", context),
+                    "count": stats.incidentsByStatus[$0.rawValue] ?? 0,
+                ]
             },
             "months": stats.months.reversed().map {
-                ["month": $0.period, "accesses": $0.accesses, "explained": $0.explained, "flagged": $0.flagged, "emergency": $0.emergency]
+                [
+                    "month": $0.period, "accesses": $0.accesses, "explained": $0.explained, "flagged": $0.flagged,
+                    "emergency": $0.emergency,
+                ]
             },
             "hasMonths": !stats.months.isEmpty,
             "context": ContextKind.allCases.map {
-                ["kind": $0.rawValue, "label": t("privacy.context.\($0.rawValue)", context), "count": stats.context[$0.rawValue] ?? 0]
+                [
+                    "kind": $0.rawValue, "label": t("privacy.context.\($0.rawValue)", context),
+                    "count": stats.context[$0.rawValue] ?? 0,
+                ]
             },
             "isOfficer": Self.officers.contains(scope.role),
             "canManage": Self.managers.contains(scope.role),
@@ -107,7 +123,10 @@ struct PrivacyWebController: PageController {
             guard let entry = byDay[day] else { return (String(day.suffix(5)), [:]) }
             return (
                 String(day.suffix(5)),
-                ["explained": entry.explained, "flagged": entry.flagged, "pending": entry.accesses - entry.explained - entry.flagged]
+                [
+                    "explained": entry.explained, "flagged": entry.flagged,
+                    "pending": entry.accesses - entry.explained - entry.flagged,
+                ]
             )
         }
         let series = [
@@ -139,12 +158,16 @@ struct PrivacyWebController: PageController {
                 let result = try await privacy.ingestCSV(file.bytes, mapping: map, in: scope)
                 message = "\(result.accepted) \(t("privacy.accessesWord", context))"
             } else if kind == "fhir" {
-                let result = try await privacy.ingestFHIR(file.bytes, ndjson: !file.bytes.starts(with: [UInt8(ascii: "{")]) || file.filename.hasSuffix("ndjson"), in: scope)
+                let result = try await privacy.ingestFHIR(
+                    file.bytes,
+                    ndjson: !file.bytes.starts(with: [UInt8(ascii: "{")]) || file.filename.hasSuffix("ndjson"),
+                    in: scope)
                 message = "\(result.result.accepted) \(t("privacy.accessesWord", context))"
             } else {
                 throw PrivacyError.invalid(t("privacy.chooseKind", context))
             }
-            return .redirect("/privacy?flash=\(message.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "saved")")
+            return .redirect(
+                "/privacy?flash=\(message.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "saved")")
         } redisplay: { error, status in
             try await boardPage(request, context, error: error, status: status)
         }
@@ -178,8 +201,10 @@ struct PrivacyWebController: PageController {
             settings.analysis.afterEncounter = try days("after_encounter") * 86_400
             settings.analysis.afterEncounterAttending = try days("attending") * 86_400
             func roles(_ key: String) -> [String] {
-                (context.form[key] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
-                    .filter { !$0.isEmpty }
+                (context.form[key] ?? "").split(separator: ",").map {
+                    $0.trimmingCharacters(in: .whitespaces).lowercased()
+                }
+                .filter { !$0.isEmpty }
             }
             settings.analysis.recordWideRoles = roles("record_wide")
             settings.analysis.onCallRoles = roles("on_call")
@@ -219,7 +244,8 @@ struct PrivacyWebController: PageController {
             "the patient is a member of staff": "le patient fait partie du personnel",
             "the record is restricted (VIP or confidential)": "dossier restreint (VIP ou confidentiel)",
             "the patient died before this access": "le patient était décédé au moment de l'accès",
-            "emergency access (break-glass) without justification": "accès d'urgence (bris de glace) sans justification",
+            "emergency access (break-glass) without justification":
+                "accès d'urgence (bris de glace) sans justification",
             "outside office hours": "hors des heures de bureau",
             "outside the user's shift": "en dehors du poste de l'utilisateur",
         ]
@@ -230,8 +256,11 @@ struct PrivacyWebController: PageController {
         if let user = text.firstMatch(of: /^user (.*) is not in the staff directory$/)?.1 {
             return "l'utilisateur \(user) n'est pas dans l'annuaire du personnel"
         }
-        if let match = text.firstMatch(of: /^(\d+) records opened that day, (\d+) without explanation \(peers' median (\d+)\)$/) {
-            return "\(match.1) dossiers ouverts ce jour-là, dont \(match.2) sans explication (médiane des pairs : \(match.3))"
+        if let match = text.firstMatch(
+            of: /^(\d+) records opened that day, (\d+) without explanation \(peers' median (\d+)\)$/)
+        {
+            return
+                "\(match.1) dossiers ouverts ce jour-là, dont \(match.2) sans explication (médiane des pairs : \(match.3))"
         }
         return text
     }
@@ -281,7 +310,10 @@ struct PrivacyWebController: PageController {
                 return row
             },
             "decisions": [PrivacyIncidentStatus.legitimate, .interview, .inappropriate].map {
-                ["value": $0.rawValue, "label": t("privacy.status.\($0.rawValue)", context), "selected": $0 == detail.incident.status]
+                [
+                    "value": $0.rawValue, "label": t("privacy.status.\($0.rawValue)", context),
+                    "selected": $0 == detail.incident.status,
+                ]
             },
         ]
         if let error { content["error"] = error }
