@@ -45,29 +45,49 @@ public struct ReportMailListener: Service {
     }
 
     public func run() async throws {
+        let service = self.service
+        let settings = self.settings
+        let logger = self.logger
+        try await TCPListener.run(
+            host: settings.host, port: settings.port, idle: .minutes(5), name: "report receiver", logger: logger,
+            onBound: onBound
+        ) { inbound, outbound in
+            var session = SMTPSession(service: service, settings: settings, logger: logger)
+            try await session.run(inbound, outbound)
+        }
+    }
+}
+
+/// A plain TCP server for line protocols (the SMTP report receiver, the HL7 MLLP listener): each connection runs
+/// `session` in its own task, a connection silent for `idle` is closed, and graceful shutdown stops accepting.
+public enum TCPListener {
+    public static func run(
+        host: String, port: Int, idle: TimeAmount, name: String, logger: Logger,
+        onBound: @escaping @Sendable (Int) -> Void,
+        session:
+            @escaping @Sendable (
+                NIOAsyncChannelInboundStream<ByteBuffer>, NIOAsyncChannelOutboundWriter<ByteBuffer>
+            ) async throws -> Void
+    ) async throws {
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .bind(host: settings.host, port: settings.port) { channel in
+            .bind(host: host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: .minutes(5)))
+                    try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: idle))
                     try channel.pipeline.syncOperations.addHandler(CloseWhenIdle())
                     return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
                 }
             }
-        let port = server.channel.localAddress?.port ?? settings.port
-        logger.notice("report receiver listening", metadata: ["port": "\(port)"])
-        onBound(port)
-        let service = self.service
-        let settings = self.settings
-        let logger = self.logger
+        let bound = server.channel.localAddress?.port ?? port
+        logger.notice("\(name) listening", metadata: ["port": "\(bound)"])
+        onBound(bound)
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { group in
                 try await server.executeThenClose { connections in
                     for try await connection in connections {
                         group.addTask {
-                            var session = SMTPSession(service: service, settings: settings, logger: logger)
                             try? await connection.executeThenClose { inbound, outbound in
-                                try await session.run(inbound, outbound)
+                                try await session(inbound, outbound)
                             }
                         }
                     }
@@ -79,13 +99,11 @@ public struct ReportMailListener: Service {
     }
 }
 
-/// Closes a connection that stayed silent for the idle timeout (the report receiver, the MLLP listener).
-public final class CloseWhenIdle: ChannelInboundHandler, Sendable {
-    public typealias InboundIn = ByteBuffer
+/// Closes a connection that stayed silent for the idle timeout.
+final class CloseWhenIdle: ChannelInboundHandler, Sendable {
+    typealias InboundIn = ByteBuffer
 
-    public init() {}
-
-    public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is IdleStateHandler.IdleStateEvent {
             context.close(promise: nil)
         } else {

@@ -2,7 +2,6 @@ public import Foundation
 import HygieIncidents
 public import Logging
 import NIOCore
-import NIOPosix
 import PrivacyCore
 public import ServiceLifecycle
 
@@ -41,55 +40,30 @@ public struct MLLPListener: Service {
     }
 
     public func run() async throws {
-        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .bind(host: settings.host, port: settings.port) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: .minutes(10)))
-                    try channel.pipeline.syncOperations.addHandler(CloseWhenIdle())
-                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
-                }
-            }
-        let port = server.channel.localAddress?.port ?? settings.port
-        logger.notice("HL7 MLLP listener", metadata: ["port": "\(port)"])
-        onBound(port)
         let service = self.service
         let establishment = settings.establishment
         let logger = self.logger
-        try await withGracefulShutdownHandler {
-            try await withThrowingDiscardingTaskGroup { group in
-                try await server.executeThenClose { connections in
-                    for try await connection in connections {
-                        group.addTask {
-                            try? await connection.executeThenClose { inbound, outbound in
-                                var framer = MLLPFramer()
-                                for try await chunk in inbound {
-                                    for output in framer.feed(chunk.readableBytesView) {
-                                        switch output {
-                                        case .message(let bytes):
-                                            let ack = try await service.applyADT(
-                                                String(decoding: bytes, as: UTF8.self), establishment: establishment)
-                                            if ack.contains("MSA|AA") == false {
-                                                logger.warning(
-                                                    "HL7 message not applied",
-                                                    metadata: [
-                                                        "ack":
-                                                            "\(ack.split(separator: "\r").dropFirst().joined(separator: " | "))"
-                                                    ])
-                                            }
-                                            try await outbound.write(ByteBuffer(bytes: MLLPFramer.frame(ack)))
-                                        case .error(let problem):
-                                            logger.warning("MLLP framing error", metadata: ["problem": "\(problem)"])
-                                        }
-                                    }
-                                }
-                            }
+        try await TCPListener.run(
+            host: settings.host, port: settings.port, idle: .minutes(10), name: "HL7 MLLP listener", logger: logger,
+            onBound: onBound
+        ) { inbound, outbound in
+            var framer = MLLPFramer()
+            for try await chunk in inbound {
+                for output in framer.feed(chunk.readableBytesView) {
+                    switch output {
+                    case .message(let bytes):
+                        let ack = try await service.applyADT(
+                            String(decoding: bytes, as: UTF8.self), establishment: establishment)
+                        if !ack.contains("MSA|AA") {
+                            let answer = ack.split(separator: "\r").dropFirst().joined(separator: " | ")
+                            logger.warning("HL7 message not applied", metadata: ["ack": "\(answer)"])
                         }
+                        try await outbound.write(ByteBuffer(bytes: MLLPFramer.frame(ack)))
+                    case .error(let problem):
+                        logger.warning("MLLP framing error", metadata: ["problem": "\(problem)"])
                     }
                 }
             }
-        } onGracefulShutdown: {
-            server.channel.close(promise: nil)
         }
     }
 }

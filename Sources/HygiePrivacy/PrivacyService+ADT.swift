@@ -80,27 +80,10 @@ extension PrivacyService {
         let box = try box()
         let now = clock.now().milliseconds
         let key = pseudonym(adt.patient.id)
-        let keyed = PseudonymousPatient(adt.patient, key: { pseudonym($0) })
-        let sealed = try box.seal(try JSONEncoder().encode(adt.patient)).base64EncodedString()
+        let row = try Self.patientRow(adt.patient, establishment, pseudonym, box, now: now)
         try await database.transaction { db in
             let sql = db as! any SQLDatabase  // both drivers are SQL databases
-            try await sql.insert(into: "priv_patients")
-                .columns(
-                    "establishment_id", "patient_key", "surname_keys", "address_key", "identity_key", "restricted",
-                    "deceased_at", "sealed_identity", "updated_at"
-                )
-                .values(
-                    SQLBind(establishment), SQLBind(key), SQLBind(keyed.surnameKeys.joined(separator: " ")),
-                    SQLBind(keyed.addressKey), SQLBind(keyed.identityKey), SQLBind(keyed.restricted),
-                    SQLBind(keyed.deceased.map { $0.seconds * 1000 }), SQLBind(sealed), SQLBind(now)
-                )
-                .onConflict(with: ["establishment_id", "patient_key"]) { conflict in
-                    conflict.set(excludedValueOf: "surname_keys").set(excludedValueOf: "address_key")
-                        .set(excludedValueOf: "identity_key").set(excludedValueOf: "restricted")
-                        .set(excludedValueOf: "deceased_at").set(excludedValueOf: "sealed_identity")
-                        .set(excludedValueOf: "updated_at")
-                }
-                .run()
+            try await Self.upsertPatients(sql, [row])
             for change in adt.changes { try await Self.apply(change, sql, establishment, key) }
         }
         if bumpVersion { _ = try await contextChanged(establishment) }

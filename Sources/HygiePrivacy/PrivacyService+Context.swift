@@ -186,34 +186,41 @@ extension PrivacyService {
         _ patients: [Patient], pseudonym: Pseudonymizer, box: SecretBox, now: Int64, scope: TenantScope
     ) async throws {
         let establishment = scope.establishmentID.uuid
-        let encoder = JSONEncoder()
-        var values: [[any SQLExpression]] = []
-        for patient in patients {
-            let keyed = PseudonymousPatient(patient, key: { pseudonym($0) })
-            let sealed = try box.seal(try encoder.encode(patient)).base64EncodedString()
-            values.append([
-                SQLBind(establishment), SQLBind(keyed.key), SQLBind(keyed.surnameKeys.joined(separator: " ")),
-                SQLBind(keyed.addressKey), SQLBind(keyed.identityKey), SQLBind(keyed.restricted),
-                SQLBind(keyed.deceased.map { $0.seconds * 1000 }), SQLBind(sealed), SQLBind(now),
-            ])
-        }
-        let rows = values
+        let rows = try patients.map { try Self.patientRow($0, establishment, pseudonym, box, now: now) }
         try await changing("privacy.import", "\(patients.count) patients imported (pseudonymised)", scope) { db in
-            for chunk in rows.chunked(200) {
-                try await db.insert(into: "priv_patients")
-                    .columns(
-                        "establishment_id", "patient_key", "surname_keys", "address_key", "identity_key", "restricted",
-                        "deceased_at", "sealed_identity", "updated_at"
-                    )
-                    .rows(chunk)
-                    .onConflict(with: ["establishment_id", "patient_key"]) { conflict in
-                        conflict.set(excludedValueOf: "surname_keys").set(excludedValueOf: "address_key")
-                            .set(excludedValueOf: "identity_key").set(excludedValueOf: "restricted")
-                            .set(excludedValueOf: "deceased_at").set(excludedValueOf: "sealed_identity")
-                            .set(excludedValueOf: "updated_at")
-                    }
-                    .run()
-            }
+            try await Self.upsertPatients(db, rows)
+        }
+    }
+
+    /// A `priv_patients` row: the keyed values the analyser compares and the sealed identity.
+    static func patientRow(
+        _ patient: Patient, _ establishment: UUID, _ pseudonym: Pseudonymizer, _ box: SecretBox, now: Int64
+    ) throws -> [any SQLExpression] {
+        let keyed = PseudonymousPatient(patient, key: { pseudonym($0) })
+        let sealed = try box.seal(try JSONEncoder().encode(patient)).base64EncodedString()
+        return [
+            SQLBind(establishment), SQLBind(keyed.key), SQLBind(keyed.surnameKeys.joined(separator: " ")),
+            SQLBind(keyed.addressKey), SQLBind(keyed.identityKey), SQLBind(keyed.restricted),
+            SQLBind(keyed.deceased.map { $0.seconds * 1000 }), SQLBind(sealed), SQLBind(now),
+        ]
+    }
+
+    /// Adds patients or replaces what is known of them.
+    static func upsertPatients(_ db: any SQLDatabase, _ rows: [[any SQLExpression]]) async throws {
+        for chunk in rows.chunked(200) {
+            try await db.insert(into: "priv_patients")
+                .columns(
+                    "establishment_id", "patient_key", "surname_keys", "address_key", "identity_key", "restricted",
+                    "deceased_at", "sealed_identity", "updated_at"
+                )
+                .rows(chunk)
+                .onConflict(with: ["establishment_id", "patient_key"]) { conflict in
+                    conflict.set(excludedValueOf: "surname_keys").set(excludedValueOf: "address_key")
+                        .set(excludedValueOf: "identity_key").set(excludedValueOf: "restricted")
+                        .set(excludedValueOf: "deceased_at").set(excludedValueOf: "sealed_identity")
+                        .set(excludedValueOf: "updated_at")
+                }
+                .run()
         }
     }
 

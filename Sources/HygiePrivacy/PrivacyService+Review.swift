@@ -54,17 +54,22 @@ extension PrivacyService {
         }
     }
 
+    func incidentRow(_ id: Int64, _ establishment: UUID) async throws -> PrivacyIncident {
+        guard
+            let incident = try await incidentRows(
+                "WHERE i.id = \(bind: id) AND i.establishment_id = \(bind: establishment)", establishment
+            ).first
+        else { throw PrivacyError.notFound("incident") }
+        return incident
+    }
+
     static func date(_ milliseconds: Int64) -> Date { Date(timeIntervalSince1970: Double(milliseconds) / 1000) }
 
     /// One incident with its flagged accesses. Every view is written to the audit trail.
     public func incident(_ id: Int64, in scope: TenantScope) async throws -> PrivacyIncidentDetail {
         try scope.require(Self.officers)
         let establishment = scope.establishmentID.uuid
-        guard
-            let incident = try await incidentRows(
-                "WHERE i.id = \(bind: id) AND i.establishment_id = \(bind: establishment)", establishment
-            ).first
-        else { throw PrivacyError.notFound("incident") }
+        let incident = try await incidentRow(id, establishment)
         let flags = try await flags(of: id, establishment)
         let days = Set(flags.map { Int64(Instant(seconds: Int64($0.at.timeIntervalSince1970)).localDay) })
         var explained = 0
@@ -137,11 +142,7 @@ extension PrivacyService {
             throw PrivacyError.invalid("a case is opened for an inappropriate access only")
         }
         let establishment = scope.establishmentID.uuid
-        guard
-            let incident = try await incidentRows(
-                "WHERE i.id = \(bind: id) AND i.establishment_id = \(bind: establishment)", establishment
-            ).first
-        else { throw PrivacyError.notFound("incident") }
+        let incident = try await incidentRow(id, establishment)
         let now = clock.now().milliseconds
         let actor = scope.actor.displayName
         try await audit.recording(
