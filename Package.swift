@@ -25,6 +25,7 @@ let package = Package(
         .library(name: "AwarenessCore", targets: ["AwarenessCore"]),
         .library(name: "MailTriage", targets: ["MailTriage"]),
         .library(name: "PrivacyCore", targets: ["PrivacyCore"]),
+        .library(name: "FederationCore", targets: ["FederationCore"]),
         .library(name: "HygieCompliance", targets: ["HygieCompliance"]),
         .library(name: "HygieAwareness", targets: ["HygieAwareness"]),
         .library(name: "HygieVulnerabilities", targets: ["HygieVulnerabilities"]),
@@ -33,6 +34,7 @@ let package = Package(
         .library(name: "HygieIntel", targets: ["HygieIntel"]),
         .library(name: "HygieIncidents", targets: ["HygieIncidents"]),
         .library(name: "HygiePrivacy", targets: ["HygiePrivacy"]),
+        .library(name: "HygieFederation", targets: ["HygieFederation"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -78,6 +80,11 @@ let package = Package(
         ),
         .target(
             name: "MailTriage",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "FederationCore",
             dependencies: [.product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
@@ -135,6 +142,8 @@ let package = Package(
             name: "HygieWeb",
             dependencies: [
                 "HygieCore",
+                "HygieFederation",
+                "FederationCore",
                 "HygieIncidents",
                 "HygiePrivacy",
                 "PrivacyCore",
@@ -230,6 +239,25 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "HygieFederation",
+            dependencies: [
+                "HygieCore",
+                "HygieStorage",
+                "HygieJobs",
+                "HygieCompliance",
+                "ComplianceCore",
+                "HygieIncidents",
+                "FederationCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "FluentKit", package: "fluent-kit"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "SQLKit", package: "sql-kit"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "HygieVulnerabilities",
             dependencies: [
                 "HygieCore",
@@ -315,6 +343,8 @@ let package = Package(
                 "HygieIncidents",
                 "PrivacyCore",
                 "HygiePrivacy",
+                "HygieFederation",
+                "FederationCore",
                 "HygieAwareness",
                 "AwarenessCore",
                 "MailTriage",
@@ -346,6 +376,7 @@ let package = Package(
             name: "HygieTestSupport",
             dependencies: [
                 "HygieCore",
+                "HygieFederation",
                 "HygieIncidents",
                 "HygiePrivacy",
                 "HygieCompliance",
@@ -388,6 +419,22 @@ let package = Package(
         .testTarget(
             name: "PrivacyCoreTests",
             dependencies: ["PrivacyCore", "STIX"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "FederationCoreTests",
+            dependencies: ["FederationCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "HygieFederationTests",
+            dependencies: [
+                "HygieFederation", "FederationCore", "HygieCompliance", "HygieIncidents", "HygieTestSupport",
+                "HygieCore",
+                "HygieStorage", "STIX",
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -4,6 +4,7 @@ import HygieAwareness
 import HygieCompliance
 import HygieCore
 import HygieDetection
+import HygieFederation
 import HygieIncidents
 import HygieIntel
 import HygieJobs
@@ -23,6 +24,7 @@ struct Bootstrap {
     static var migrations: [any Migration] {
         CoreMigrations.all + JobsMigrations.all + IntelMigrations.all + DetectionMigrations.all + VulnMigrations.all
             + ComplianceMigrations.all + AwarenessMigrations.all + IncidentsMigrations.all + PrivacyMigrations.all
+            + FederationMigrations.all
     }
 
     init(configuration: HygieConfiguration) throws {
@@ -98,6 +100,16 @@ struct Bootstrap {
 
     var cases: CaseService { CaseService(database: database, audit: audit, clock: clock) }
 
+    /// The hub side of the federation (coordinators' establishments and their members).
+    var hub: HubService { HubService(database: database, audit: audit, clock: clock, secrets: try? secretBox()) }
+
+    /// The establishment side of the federation: joining a hub, pushing aggregates and declaration copies.
+    func member(identity: IdentityService, compliance: ComplianceService? = nil) -> MemberService {
+        MemberService(
+            database: database, audit: audit, clock: clock, secrets: try? secretBox(),
+            compliance: compliance ?? self.compliance(identity: identity), cases: cases)
+    }
+
     /// EHR access monitoring; without a readable instance key it refuses work and says why.
     var privacy: PrivacyService {
         PrivacyService(database: database, audit: audit, clock: clock, secrets: try? secretBox(), cases: cases)
@@ -159,6 +171,7 @@ struct Bootstrap {
             ReportNotificationJob(service: reports ?? self.reports(awareness: awareness), smtp: configuration.smtp),
             DeclarationReminderJob(service: cases, smtp: configuration.smtp),
             PrivacyAnalysisJob(service: privacy), PrivacyRetentionJob(service: privacy),
+            FederationPushJob(service: member(identity: identity, compliance: compliance)),
         ] + (configuration.smtp.map { [EmailDeliveryJob(service: detection, smtp: $0)] } ?? [])
     }
 
@@ -191,6 +204,7 @@ struct Bootstrap {
         ScheduledJob(name: "privacy-analyze", schedule: try! CronSchedule("* * * * *"), kind: PrivacyAnalysisJob.kind),
         ScheduledJob(
             name: "privacy-retention", schedule: try! CronSchedule("50 2 * * *"), kind: PrivacyRetentionJob.kind),
+        ScheduledJob(name: "federation-push", schedule: try! CronSchedule("*/5 * * * *"), kind: FederationPushJob.kind),
     ]
 }
 

@@ -10,7 +10,8 @@ struct Hygie: AsyncParsableCommand {
             ServeCommand.self, MigrateCommand.self, CreateAdminCommand.self, AuditCommand.self, BackupCommand.self,
             DemoCommand.self, HuntCommand.self, AlertsCommand.self, RulesCommand.self, SourcesCommand.self,
             DetectionSettingsCommand.self, IntelCommand.self, EstablishmentsCommand.self, VulnCommand.self,
-            AwarenessCommand.self, CasesCommand.self, PrivacyCommand.self, TokenCommand.self, VersionCommand.self,
+            AwarenessCommand.self, CasesCommand.self, PrivacyCommand.self, HubCommand.self, TokenCommand.self,
+            VersionCommand.self,
         ])
 
     static let version = "0.1.0"

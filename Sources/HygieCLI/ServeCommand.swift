@@ -139,7 +139,8 @@ struct ServeCommand: AsyncParsableCommand {
                 publicURL: configuration.publicURL, maxBodyBytes: configuration.maxBodyBytes,
                 tlsEnabled: configuration.tlsCertificate != nil, maxIngestBytes: configuration.maxIngestBytes),
             logger: logger, detection: detection, ingest: ingest, udpPorts: udpPorts, intel: boot.intel,
-            vuln: vuln, compliance: compliance, awareness: awareness, reports: reports, privacy: privacy)
+            vuln: vuln, compliance: compliance, awareness: awareness, reports: reports, privacy: privacy,
+            secrets: try? boot.secretBox(), member: boot.member(identity: identity, compliance: compliance))
         var background: [any Service] = [boot.database]
         background.append(
             JobScheduler(queue: boot.jobs, entries: Bootstrap.builtInSchedule, clock: boot.clock, logger: logger))

@@ -4,6 +4,7 @@ import HygieAwareness
 import HygieCompliance
 public import HygieCore
 import HygieDetection
+import HygieFederation
 import HygieIncidents
 import HygieIntel
 public import HygieJobs
@@ -29,6 +30,7 @@ public enum TestDatabase: String, Sendable, CustomTestStringConvertible {
     public static var migrations: [any Migration] {
         CoreMigrations.all + JobsMigrations.all + IntelMigrations.all + DetectionMigrations.all + VulnMigrations.all
             + ComplianceMigrations.all + AwarenessMigrations.all + IncidentsMigrations.all + PrivacyMigrations.all
+            + FederationMigrations.all
     }
 
     static let logger: Logger = {

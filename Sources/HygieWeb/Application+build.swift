@@ -55,6 +55,8 @@ public func buildRouter(services: HygieServices) throws -> Router<HygieRequestCo
     CasesWebController(services: services).addRoutes(to: router)
     PrivacyAPIController(services: services).addRoutes(to: router)
     PrivacyWebController(services: services).addRoutes(to: router)
+    FederationAPIController(services: services).addRoutes(to: router)
+    FederationWebController(services: services).addRoutes(to: router)
     return router
 }
 
@@ -66,7 +68,8 @@ public func openAPIDocument(services: HygieServices) -> [String: Any] {
             + ComplianceAPIController(services: services).operations
             + AwarenessAPIController(services: services).operations
             + ReportsAPIController(services: services).operations + CasesAPIController(services: services).operations
-            + PrivacyAPIController(services: services).operations)
+            + PrivacyAPIController(services: services).operations
+            + FederationAPIController(services: services).operations)
 }
 
 /// Where and how the HTTP server listens.

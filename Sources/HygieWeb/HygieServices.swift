@@ -5,6 +5,7 @@ public import HygieAwareness
 public import HygieCompliance
 public import HygieCore
 public import HygieDetection
+public import HygieFederation
 public import HygieIncidents
 public import HygieIntel
 public import HygieJobs
@@ -42,6 +43,9 @@ public struct HygieServices: Sendable {
     public let cases: CaseService
     /// EHR access monitoring and the privacy officer's review.
     public let privacy: PrivacyService
+    /// Federation: this instance as a hub, and its establishments as members of one.
+    public let hub: HubService
+    public let member: MemberService
     /// Event ingestion; nil when this node does not receive events (tests, CLI).
     public let ingest: IngestService?
     public let sourceDirectory: SourceDirectory?
@@ -57,7 +61,7 @@ public struct HygieServices: Sendable {
         clock: any HygieClock, settings: WebSettings, logger: Logger, detection: DetectionService? = nil,
         ingest: IngestService? = nil, udpPorts: [Int] = [], intel: IntelService? = nil, vuln: VulnService? = nil,
         compliance: ComplianceService? = nil, awareness: AwarenessService? = nil, reports: ReportService? = nil,
-        privacy: PrivacyService? = nil, secrets: SecretBox? = nil
+        privacy: PrivacyService? = nil, secrets: SecretBox? = nil, member: MemberService? = nil
     ) async throws {
         let awareness = awareness ?? AwarenessService(database: database, audit: audit, clock: clock)
         self.awareness = awareness
@@ -77,6 +81,12 @@ public struct HygieServices: Sendable {
             ?? ComplianceService(
                 database: database, audit: audit, clock: clock,
                 indicatorSources: [vuln, detection, identity, awareness])
+        self.hub = HubService(database: database, audit: audit, clock: clock, secrets: secrets)
+        self.member =
+            member
+            ?? MemberService(
+                database: database, audit: audit, clock: clock, secrets: secrets, compliance: self.compliance,
+                cases: cases)
         self.ingest = ingest
         self.sourceDirectory = ingest?.directory
         self.detectionMetrics = ingest?.metrics ?? DetectionMetrics()

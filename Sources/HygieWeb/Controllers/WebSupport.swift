@@ -102,6 +102,12 @@ extension HygieServices {
         if let role, [.admin, .coordinator].contains(role) {
             nav.append(.init(href: "/compliance/fleet", label: t("nav.fleet"), active: active == "fleet"))
         }
+        if let role, [.admin, .coordinator].contains(role) {
+            nav.append(.init(href: "/hub", label: t("nav.hub"), active: active == "hub"))
+        }
+        if let role, [.admin, .rssi, .auditor].contains(role) {
+            nav.append(.init(href: "/federation", label: t("nav.federation"), active: active == "federation"))
+        }
         if let role, Role.tokenHolders.contains(role) {
             nav.append(.init(href: "/tokens", label: t("nav.tokens"), active: active == "tokens"))
         }

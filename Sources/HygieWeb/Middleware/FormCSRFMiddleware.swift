@@ -47,10 +47,12 @@ struct FormCSRFMiddleware: RouterMiddleware {
         }
         let isUnsafe = ![.get, .head, .options].contains(request.method)
         guard isUnsafe else { return try await next(request, context) }
-        if request.uri.path.hasPrefix("/api/") || isTAXII {
+        if request.uri.path.hasPrefix("/api/") || isTAXII || request.uri.path.hasPrefix("/federation/v1/") {
             // SECURITY: TAXII writes need Content-Type application/taxii+json, which a cross-site form cannot
             // send without a CORS preflight (never answered), so cached Basic credentials cannot be abused.
             // SECURITY: the API authenticates only with bearer tokens, which a browser never sends by itself.
+            // SECURITY: federation requests are authenticated by an HMAC signature over the body (or a single-use
+            // enrolment token in the body), which no cross-site form can produce.
             return try await next(request, context)
         }
         if let site = request.headers[.init("Sec-Fetch-Site")!], site == "cross-site" {

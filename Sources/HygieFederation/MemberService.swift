@@ -1,0 +1,348 @@
+import AsyncHTTPClient
+import ComplianceCore
+public import FederationCore
+import FluentKit
+public import Foundation
+public import HygieCompliance
+public import HygieCore
+public import HygieIncidents
+public import HygieStorage
+import NIOCore
+import NIOHTTP1
+import SQLKit
+
+/// The establishment side of the federation: join a hub with an enrolment token, then push, on a schedule, a
+/// snapshot of aggregates (compliance scores per framework and theme, module indicators) and a copy of every
+/// declaration. What is to be sent goes through an outbox first: a push that fails (network cut, hub down) is
+/// retried with backoff from where it stopped, and the hub's idempotence makes a repeated delivery harmless.
+public struct MemberService: Sendable {
+    let database: DatabaseService
+    let audit: AuditTrail
+    let clock: any HygieClock
+    let secrets: SecretBox?
+    let compliance: ComplianceService
+    let cases: CaseService
+    let transport: any FederationTransport
+
+    static let managers: Set<Role> = [.admin, .rssi]
+    static let readers: Set<Role> = [.admin, .rssi, .auditor]
+    /// A snapshot a day (a little less, so that a daily job never skips one).
+    public static let snapshotInterval: TimeInterval = 20 * 3600
+
+    public init(
+        database: DatabaseService, audit: AuditTrail, clock: any HygieClock, secrets: SecretBox?,
+        compliance: ComplianceService, cases: CaseService, transport: any FederationTransport = HTTPTransport()
+    ) {
+        self.database = database
+        self.audit = audit
+        self.clock = clock
+        self.secrets = secrets
+        self.compliance = compliance
+        self.cases = cases
+        self.transport = transport
+    }
+
+    var sql: any SQLDatabase { database.sql }
+
+    func box() throws -> SecretBox {
+        guard let secrets else {
+            throw FederationServiceError.invalid(
+                "joining a hub needs the instance key (hygie.secretKey or the data directory)")
+        }
+        return secrets
+    }
+
+    // MARK: Joining
+
+    /// Enrols the scope's establishment with a hub; its first push follows at once.
+    public func join(hub url: String, token: String, in scope: TenantScope) async throws -> FederationLink {
+        try scope.require(Self.managers)
+        let hub = url.trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+        if let problem = RequestSigner.checkHubURL(hub) { throw FederationServiceError.invalid(problem) }
+        let establishment = scope.establishmentID.uuid
+        if try await link(establishment) != nil {
+            throw FederationServiceError.invalid("this establishment already belongs to a hub")
+        }
+        let card = try await card(establishment)
+        let body = try HubService.encoder.encode(HubService.Enrolment(token: token, establishment: card))
+        let response: FederationResponse
+        do {
+            response = try await transport.post(hub, path: "/federation/v1/enrol", headers: [:], body: Array(body))
+        } catch {
+            throw FederationServiceError.invalid("the hub cannot be reached: \(error)")
+        }
+        let answer = (try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: String]) ?? [:]
+        guard response.status == 201, let member = answer["member_id"].flatMap(UUID.init(uuidString:)),
+            let secret = answer["secret"]
+        else {
+            throw FederationServiceError.invalid(
+                "the hub refused the enrolment: \(answer["error"] ?? "HTTP \(response.status)")")
+        }
+        let sealed = try box().seal(Data(secret.utf8)).base64EncodedString()
+        let now = clock.now().milliseconds
+        try await audit.recording(
+            AuditEntry(
+                action: "federation.join", objectType: "federation_link", objectID: member.uuidString,
+                summary: "joined the hub \(hub)", establishmentID: scope.establishmentID),
+            by: scope.actor, in: database
+        ) { db in
+            try await db.raw(
+                """
+                INSERT INTO fed_links (establishment_id, hub_url, member_id, sealed_secret, status, joined_at, last_error) \
+                VALUES (\(bind: establishment), \(bind: hub), \(bind: member), \(bind: sealed), 'active', \(bind: now), '')
+                """
+            ).run()
+        }
+        _ = try await push(establishment, force: true)
+        guard let link = try await link(establishment) else { throw FederationServiceError.notFound("hub link") }
+        return link
+    }
+
+    public func link(in scope: TenantScope) async throws -> FederationLink? {
+        try scope.require(Self.readers)
+        return try await link(scope.establishmentID.uuid)
+    }
+
+    func link(_ establishment: UUID) async throws -> FederationLink? {
+        guard
+            let row = try await sql.raw("SELECT * FROM fed_links WHERE establishment_id = \(bind: establishment)")
+                .first()
+        else { return nil }
+        let pending =
+            try await sql.raw(
+                "SELECT COUNT(*) AS n FROM fed_outbox WHERE establishment_id = \(bind: establishment) AND sent_at IS NULL"
+            ).first()?.decode(column: "n", as: Int.self) ?? 0
+        return FederationLink(
+            hubURL: try row.decode(column: "hub_url", as: String.self),
+            memberID: try row.decode(column: "member_id", as: UUID.self),
+            status: try row.decode(column: "status", as: String.self),
+            joinedAt: Date(milliseconds: try row.decode(column: "joined_at", as: Int64.self)),
+            lastPushAt: try row.decode(column: "last_push_at", as: Int64?.self).map(Date.init(milliseconds:)),
+            lastSnapshotAt: try row.decode(column: "last_snapshot_at", as: Int64?.self).map(Date.init(milliseconds:)),
+            lastError: try row.decode(column: "last_error", as: String.self), pending: pending)
+    }
+
+    func card(_ establishment: UUID) async throws -> Snapshot.EstablishmentCard {
+        guard
+            let row = try await sql.raw(
+                "SELECT name, finess, kind FROM core_establishments WHERE id = \(bind: establishment)"
+            ).first()
+        else { throw FederationServiceError.notFound("establishment") }
+        return Snapshot.EstablishmentCard(
+            name: try row.decode(column: "name", as: String.self),
+            finess: try row.decode(column: "finess", as: String?.self),
+            kind: try row.decode(column: "kind", as: String.self))
+    }
+
+    // MARK: What leaves
+
+    /// The snapshot the establishment would push now (shown before joining, and pushed daily).
+    public func preview(in scope: TenantScope) async throws -> Snapshot {
+        try scope.require(Self.readers)
+        return try await snapshot(scope.establishmentID)
+    }
+
+    func snapshot(_ establishment: Establishment.ID) async throws -> Snapshot {
+        let (frameworks, readings) = try await compliance.standings(for: establishment)
+        func percent(_ share: Double?) -> Double? { share.map { ($0 * 1000).rounded() / 10 } }
+        return Snapshot(
+            snapshotID: UUID().uuidString.lowercased(), takenAt: clock.now(),
+            establishment: try await card(establishment.uuid),
+            indicators: readings.compactMap { reading in
+                reading.measurement.map {
+                    Snapshot.IndicatorValue(key: $0.key, value: $0.value, basis: $0.basis, measuredAt: $0.measuredAt)
+                }
+            },
+            compliance: frameworks.map { detail in
+                Snapshot.FrameworkScore(
+                    urn: detail.framework.urn, name: detail.framework.name, score: percent(detail.overall.score),
+                    progress: percent(detail.overall.progress) ?? 0, level: detail.overall.level,
+                    status: detail.assessment.status.rawValue,
+                    themes: detail.themes.map {
+                        Snapshot.ThemeScore(ref: $0.refID, name: $0.name, score: percent($0.summary.score))
+                    })
+            })
+    }
+
+    /// The declaration copies: the title stays home when the case is TLP:RED.
+    func declarationCopies(_ establishment: Establishment.ID) async throws -> [DeclarationCopy] {
+        try await cases.declarationShares(for: establishment).map { share in
+            DeclarationCopy(
+                uid: "\(establishment.uuid.uuidString.lowercased()):\(share.id)", regime: share.regime.rawValue,
+                status: share.status.rawValue, dueAt: share.dueAt, sentAt: share.sentAt, reference: share.reference,
+                incidentType: share.incidentType.rawValue, severity: share.severity.rawValue,
+                significant: share.qualification.significant, personalData: share.qualification.personalData,
+                nis2: share.qualification.nis2, awareAt: share.awareAt,
+                title: share.tlp.lowercased() == "red" ? nil : share.title, tlp: share.tlp)
+        }
+    }
+
+    // MARK: Pushing
+
+    /// Queues what is due (a snapshot once a day, or now with `force`; each declaration when it changes) and
+    /// delivers the outbox in order. Stops at the first network failure: the next round resumes there.
+    public func push(in scope: TenantScope, force: Bool = false) async throws -> PushReport {
+        try scope.require(Self.managers)
+        return try await push(scope.establishmentID.uuid, force: force)
+    }
+
+    /// Every linked establishment of this instance (the scheduled job).
+    public func pushAll() async throws -> Int {
+        var delivered = 0
+        for row in try await sql.raw("SELECT establishment_id FROM fed_links WHERE status = 'active'").all() {
+            let establishment = try row.decode(column: "establishment_id", as: UUID.self)
+            delivered += try await push(establishment, force: false).delivered
+        }
+        return delivered
+    }
+
+    func push(_ establishment: UUID, force: Bool) async throws -> PushReport {
+        guard
+            let row = try await sql.raw("SELECT * FROM fed_links WHERE establishment_id = \(bind: establishment)")
+                .first(),
+            try row.decode(column: "status", as: String.self) == "active"
+        else { return PushReport(delivered: 0, pending: 0, error: "not linked to an active hub") }
+        try await queue(establishment, row: row, force: force)
+        if force {
+            // Asked for now: what waited for its backoff goes too.
+            try await sql.raw(
+                """
+                UPDATE fed_outbox SET next_at = \(bind: clock.now().milliseconds) WHERE establishment_id = \(bind: establishment) \
+                AND sent_at IS NULL
+                """
+            ).run()
+        }
+        return try await deliver(establishment, row: row)
+    }
+
+    func queue(_ establishment: UUID, row: any SQLRow, force: Bool) async throws {
+        let now = clock.now()
+        let last = try row.decode(column: "last_snapshot_at", as: Int64?.self).map(Date.init(milliseconds:))
+        var items: [(kind: String, ref: String, body: String)] = []
+        if force || last.map({ now.timeIntervalSince($0) >= Self.snapshotInterval }) ?? true {
+            let snapshot = try await snapshot(Establishment.ID(establishment))
+            items.append(
+                (
+                    "snapshot", snapshot.snapshotID,
+                    String(decoding: try HubService.encoder.encode(snapshot), as: UTF8.self)
+                ))
+            try await sql.raw(
+                "UPDATE fed_links SET last_snapshot_at = \(bind: now.milliseconds) WHERE establishment_id = \(bind: establishment)"
+            ).run()
+        }
+        for copy in try await declarationCopies(Establishment.ID(establishment)) {
+            // A new ref whenever what the hub knows changes (sent, new deadline).
+            let ref = "\(copy.uid):\(copy.status):\(copy.sentAt?.milliseconds ?? 0):\(copy.dueAt?.milliseconds ?? 0)"
+            items.append(("declaration", ref, String(decoding: try HubService.encoder.encode(copy), as: UTF8.self)))
+        }
+        for item in items {
+            try await sql.raw(
+                """
+                INSERT INTO fed_outbox (establishment_id, kind, ref, body, attempts, next_at, created_at, last_error) \
+                VALUES (\(bind: establishment), \(bind: item.kind), \(bind: item.ref), \(bind: item.body), 0, \
+                \(bind: now.milliseconds), \(bind: now.milliseconds), '') \
+                ON CONFLICT (establishment_id, kind, ref) DO NOTHING
+                """
+            ).run()
+        }
+    }
+
+    func deliver(_ establishment: UUID, row: any SQLRow) async throws -> PushReport {
+        let hub = try row.decode(column: "hub_url", as: String.self)
+        let member = try row.decode(column: "member_id", as: UUID.self)
+        guard let sealed = Data(base64Encoded: try row.decode(column: "sealed_secret", as: String.self)) else {
+            throw FederationServiceError.invalid("damaged hub secret")
+        }
+        let secret = String(decoding: try box().open(sealed), as: UTF8.self)
+        let now = clock.now()
+        var delivered = 0
+        var failure: String?
+        let waiting = try await sql.raw(
+            """
+            SELECT id, kind, body, attempts, next_at FROM fed_outbox WHERE establishment_id = \(bind: establishment) \
+            AND sent_at IS NULL ORDER BY id LIMIT 500
+            """
+        ).all()
+        for item in waiting {
+            // In order: an item waiting for its backoff holds back the ones after it.
+            if try item.decode(column: "next_at", as: Int64.self) > now.milliseconds { break }
+            let id = try item.decode(column: "id", as: Int64.self)
+            let path =
+                try item.decode(column: "kind", as: String.self) == "snapshot"
+                ? "/federation/v1/snapshots" : "/federation/v1/declarations"
+            let body = Array(try item.decode(column: "body", as: String.self).utf8)
+            let timestamp = Int64(clock.now().timeIntervalSince1970)
+            let headers = [
+                RequestSigner.memberHeader: member.uuidString, RequestSigner.timestampHeader: String(timestamp),
+                RequestSigner.signatureHeader: RequestSigner.signature(
+                    secret: secret, method: "POST", path: path, timestamp: timestamp, body: body),
+                "Content-Type": "application/json",
+            ]
+            let attempts = try item.decode(column: "attempts", as: Int64.self) + 1
+            do {
+                let response = try await transport.post(hub, path: path, headers: headers, body: body)
+                if (200..<300).contains(response.status) {
+                    try await sql.raw(
+                        """
+                        UPDATE fed_outbox SET sent_at = \(bind: clock.now().milliseconds), attempts = \(bind: attempts), \
+                        last_error = '' WHERE id = \(bind: id)
+                        """
+                    ).run()
+                    delivered += 1
+                    continue
+                }
+                let answer = (try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: String])?[
+                    "error"]
+                failure = "HTTP \(response.status): \(answer ?? "no reason given")"
+                if response.status == 403 {
+                    try await sql.raw(
+                        "UPDATE fed_links SET status = 'revoked' WHERE establishment_id = \(bind: establishment)"
+                    ).run()
+                }
+            } catch {
+                failure = "the hub cannot be reached: \(error)"
+            }
+            // Backoff: one minute, doubling, at most six hours; the order is kept (this item blocks the next).
+            let delay = min(6 * 3600, 60 * (1 << min(Int(attempts) - 1, 10)))
+            try await sql.raw(
+                """
+                UPDATE fed_outbox SET attempts = \(bind: attempts), next_at = \(bind: now.milliseconds + Int64(delay) * 1000), \
+                last_error = \(bind: String(failure ?? "").prefix(500).description) WHERE id = \(bind: id)
+                """
+            ).run()
+            break
+        }
+        try await sql.raw(
+            """
+            UPDATE fed_links SET last_error = \(bind: failure ?? ""), last_push_at = \
+            CASE WHEN \(bind: delivered) > 0 THEN \(bind: clock.now().milliseconds) ELSE last_push_at END \
+            WHERE establishment_id = \(bind: establishment)
+            """
+        ).run()
+        let pending =
+            try await sql.raw(
+                "SELECT COUNT(*) AS n FROM fed_outbox WHERE establishment_id = \(bind: establishment) AND sent_at IS NULL"
+            ).first()?.decode(column: "n", as: Int.self) ?? 0
+        return PushReport(delivered: delivered, pending: pending, error: failure)
+    }
+}
+
+/// Federation requests over HTTPS (HTTP on loopback), with a 30-second timeout.
+public struct HTTPTransport: FederationTransport {
+    public init() {}
+
+    public func post(_ url: String, path: String, headers: [String: String], body: [UInt8]) async throws
+        -> FederationResponse
+    {
+        var request = HTTPClientRequest(url: url + path)
+        request.method = .POST
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if request.headers["Content-Type"].isEmpty {
+            request.headers.add(name: "Content-Type", value: "application/json")
+        }
+        request.body = .bytes(ByteBuffer(bytes: body))
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        let data = try await response.body.collect(upTo: 1 << 20)
+        return FederationResponse(status: Int(response.status.code), body: Array(data.readableBytesView))
+    }
+}
