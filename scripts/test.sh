@@ -137,6 +137,9 @@ e2e privacy-sqlite python3 Tests/e2e/e2e_privacy.py .build/debug/hygie
 log "End-to-end EHR access monitoring on PostgreSQL"
 e2e privacy-postgres python3 Tests/e2e/e2e_privacy.py .build/debug/hygie --postgres "$pgurl"
 
+log "End-to-end federation (a hub and two establishment instances, one on PostgreSQL; cut connections, revocation)"
+e2e federation python3 Tests/e2e/e2e_federation.py .build/debug/hygie --postgres "$pgurl"
+
 log "End-to-end threat intelligence on SQLite (hub and hospital, feeds, IOC alerts, sightings, stix2-validator)"
 e2e intel-sqlite python3 Tests/e2e/e2e_intel.py .build/debug/hygie --python .venv-conformance/bin/python
 

@@ -5,6 +5,7 @@ import HygieIncidents
 import HygieMail
 import HygieStorage
 import MailTriage
+import STIX
 
 /// `hygie cases …`: reported e-mails and incident cases.
 struct CasesCommand: AsyncParsableCommand {
@@ -119,7 +120,7 @@ struct CasesCommand: AsyncParsableCommand {
 
     struct Update: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Change a case's status, severity, owner, times or lessons learned.")
+            abstract: "Change a case's status, severity, TLP, owner, times or lessons learned.")
         @OptionGroup var common: CommonOptions
         @OptionGroup var target: EstablishmentOption
         @Argument(help: "Case id.") var id: Int64
@@ -128,8 +129,13 @@ struct CasesCommand: AsyncParsableCommand {
         @Option(help: "Owner.") var assignee: String?
         @Option(help: "Time of awareness (ISO 8601): unsent deadlines move.") var awareAt: String?
         @Option(help: "Lessons learned (needed to close).") var lessons: String?
+        @Option(help: "clear, green, amber, amber+strict or red (what may leave the establishment).") var tlp: String?
 
         func run() async throws {
+            let tlp = try tlp.map {
+                guard let value = TLP(rawValue: $0) else { throw ValidationError("unknown TLP \($0)") }
+                return value
+            }
             let status = try status.map {
                 guard let value = CaseStatus(rawValue: $0) else { throw ValidationError("unknown status \($0)") }
                 return value
@@ -143,7 +149,8 @@ struct CasesCommand: AsyncParsableCommand {
                 let detail = try await boot.cases.update(
                     id,
                     CaseChange(
-                        severity: severity, status: status, assignee: assignee, awareAt: aware, lessons: lessons),
+                        severity: severity, tlp: tlp, status: status, assignee: assignee, awareAt: aware,
+                        lessons: lessons),
                     in: try await target.scope(boot))
                 print("case \(id): \(detail.incident.status.rawValue), \(detail.incident.severity.rawValue)")
             }

@@ -125,7 +125,8 @@ func signIn(_ client: any TestClientProtocol, email: String) async throws -> (co
                     "/rules",
                     "/sources", "/events", "/alerts/per-day.svg", "/intel", "/sharing", "/intel/sightings.svg",
                     "/intel/objects/indicator--11111111-1111-4111-8111-111111111111", "/privacy", "/privacy/incidents",
-                    "/privacy/incidents/1", "/privacy/patients?patient_id=P1", "/privacy/daily.svg",
+                    "/privacy/incidents/1", "/privacy/patients?patient_id=P1", "/privacy/daily.svg", "/hub",
+                    "/federation",
                 ] {
                     let response = try await client.execute(uri: path, method: .get, headers: [.cookie: cookie])
                     #expect([.forbidden, .notFound].contains(response.status), "\(path) gave \(response.status)")

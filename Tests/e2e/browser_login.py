@@ -536,6 +536,16 @@ def main():
               and driver.execute_script("return document.querySelector('img.chart').naturalWidth") > 0)
         check("the admin does not get the review queue", "/privacy/incidents" not in driver.page_source)
         shot(driver, "49-privacy-board")
+        driver.get(server.base + "/federation")
+        check("the hub page shows what would leave the establishment", "Ce qui part vers le hub" in driver.page_source
+              and "Rejoindre un hub" in driver.page_source)
+        shot(driver, "55-federation-member")
+        driver.get(server.base + "/hub")
+        check("the coordination page opens with its enrolment form", "Inscrire un établissement" in driver.page_source)
+        fill(driver, {"label": "Clinique des Tilleuls"})
+        click_and_wait(driver, By.CSS_SELECTOR, "form[action='/hub/enrolments'] button")
+        check("an enrolment token is shown once", "hye_" in driver.page_source)
+        shot(driver, "56-hub")
         subprocess.run([BINARY, "establishments", "add-member", "-e", "999000017", "--email", "dpo@valbrune.example",
                         "--name", "Marc Lefèvre", "--role", "dpo", "--data-dir", work], input=PASSWORD + "\n",
                        capture_output=True, text=True, env=env)

@@ -85,7 +85,6 @@ struct FederationWebController: PageController {
         }
         var content: [String: Any] = [
             "members": rows, "hasMembers": !rows.isEmpty, "themes": themes, "hasThemes": !themes.isEmpty,
-            "framework": members.compactMap { $0.snapshot?.compliance.first { $0.urn == framework }?.name }.first ?? "",
             "figureNames": Self.headline.map { t("hub.figure.\($0)", context) },
             "stats": [
                 "members": members.filter { $0.status == "active" }.count,
@@ -108,6 +107,9 @@ struct FederationWebController: PageController {
             },
             "hasInbox": !inbox.isEmpty,
         ]
+        if let name = members.compactMap({ $0.snapshot?.compliance.first { $0.urn == framework }?.name }).first {
+            content["framework"] = name
+        }
         if let error { content["error"] = error }
         if let token {
             content["token"] = [

@@ -1,0 +1,144 @@
+#!/usr/bin/env python3
+"""End-to-end federation with three `hygie` processes on loopback: a regional hub (SQLite) and two establishment
+instances, one on SQLite (the demo hospital) and one on PostgreSQL (with --postgres; SQLite otherwise).
+
+The coordinator issues enrolment tokens from the CLI; each establishment joins with `hygie hub join` and pushes
+(aggregates and declaration copies); the hub's API shows the members, their compliance scores and the declarations
+inbox, without the title of a TLP:RED case; the hub is stopped in the middle of a push (connections cut), the push
+fails and waits, and after the restart it resumes and every item arrives exactly once; a revoked establishment is
+refused; a used or wrong token is refused with a message and a non-zero exit.
+
+Usage: e2e_federation.py BINARY [--postgres URL]
+Prints one line per check and ends with `N passed, N failed`; exits non-zero on any failure.
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(__file__))
+from hygie_client import Report, Server, api, free_port  # noqa: E402
+
+BINARY = sys.argv[1]
+PG_URL = sys.argv[sys.argv.index("--postgres") + 1] if "--postgres" in sys.argv else None
+report = Report("federation")
+check = report.check
+
+
+def main():
+    work = tempfile.mkdtemp(prefix="hygie-e2e-federation-")
+    base_env = {"HYGIE_SECURITY_BCRYPT_COST": "4", "HYGIE_LOG_LEVEL": "warning"}
+    second_env = dict(base_env)
+    if PG_URL:
+        subprocess.run(["psql", PG_URL, "-qc", "DROP DATABASE IF EXISTS hygie_e2e_federation WITH (FORCE)"], check=True,
+                       capture_output=True)
+        subprocess.run(["psql", PG_URL, "-qc", "CREATE DATABASE hygie_e2e_federation"], check=True,
+                       capture_output=True)
+        second_env["HYGIE_DATABASE_URL"] = PG_URL.rsplit("/", 1)[0] + "/hygie_e2e_federation"
+        second_env["HYGIE_DATABASE_AUTO_MIGRATE"] = "true"
+
+    def run(data, env, *args, stdin=None):
+        return subprocess.run([BINARY, *args, "--data-dir", os.path.join(work, data)], capture_output=True, text=True,
+                              env=dict(os.environ, **env), input=stdin)
+
+    def hub(*args, stdin=None):
+        return run("hub", base_env, *args, stdin=stdin)
+
+    def first(*args):
+        return run("first", base_env, *args)
+
+    def second(*args):
+        return run("second", second_env, *args)
+
+    # The hub: the regional agency and its coordinator.
+    agency = hub("establishments", "add", "--name", "ARS Val-de-Lune", "--kind", "authority").stdout.strip()
+    hub("establishments", "add-member", "-e", agency, "--email", "coordination@ars.example", "--name", "Coordination",
+        "--role", "coordinator", stdin="Federation-Test-2026!\n")
+    coordinator = hub("token", "create", "-e", agency, "--user", "coordination@ars.example", "--name", "e2e").stdout.strip()
+    tokens = [hub("hub", "token", "-e", agency, "--label", label).stdout.strip()
+              for label in ["CH de Valbrune", "Clinique du Parc"]]
+    check("the coordinator issues enrolment tokens from the CLI", all(t.startswith("hye_") for t in tokens), tokens)
+
+    # The establishments: the demo hospital on SQLite, a clinic on the other engine.
+    demo = first("demo", "--no-events")
+    check("the first establishment's instance holds the demo hospital", demo.returncode == 0, demo.stderr[-300:])
+    red = first("cases", "list", "-e", "999000017").stdout.splitlines()
+    ehr_case = next((line.split("\t")[0] for line in red if "ehr_access" in line), None)
+    qualified = first("cases", "qualify", "-e", "999000017", ehr_case or "0", "--personal-data")
+    check("a TLP:RED case (inappropriate EHR access) gets its CNIL declaration", qualified.returncode == 0,
+          qualified.stderr)
+    clinic = second("establishments", "add", "--name", "Clinique du Parc", "--finess", "999000033", "--kind", "clinic")
+    check(f"the second instance runs on {'PostgreSQL' if PG_URL else 'SQLite'}", clinic.returncode == 0, clinic.stderr)
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    server = Server(BINARY, os.path.join(work, "hub"), env=base_env, port=port).start()
+    try:
+        joined = first("hub", "join", "-e", "999000017", "--hub", url, "--token", tokens[0])
+        check("the hospital joins the hub and pushes at once", joined.returncode == 0 and "0 pushes pending" in joined.stdout,
+              joined.stdout + joined.stderr)
+        again = second("hub", "join", "-e", "999000033", "--hub", url, "--token", tokens[0])
+        check("a used token is refused with a message and a non-zero exit",
+              again.returncode != 0 and "enrolment token" in again.stderr, again.stderr[-300:])
+        joined = second("hub", "join", "-e", "999000033", "--hub", url, "--token", tokens[1])
+        check("the clinic joins with its own token", joined.returncode == 0, joined.stderr[-300:])
+
+        status, body = api(server.base, "GET", "/api/v1/hub/members", token=coordinator)
+        members = {m["name"]: m for m in body.get("members", [])} if status == 200 else {}
+        check("the hub lists both establishments", set(members) == {"Centre hospitalier de Valbrune", "Clinique du Parc"},
+              list(members))
+        valbrune = members.get("Centre hospitalier de Valbrune", {})
+        frameworks = (valbrune.get("snapshot") or {}).get("compliance", [])
+        check("the hospital's snapshot carries its CaRE score per theme",
+              any(f.get("score") is not None and f.get("themes") for f in frameworks), frameworks[:1])
+        indicators = {i["key"] for i in (valbrune.get("snapshot") or {}).get("indicators", [])}
+        check("and its module indicators (awareness, vulnerabilities…)", "awareness.trained-12m" in indicators, indicators)
+        text = json.dumps(body)
+        check("no person, no machine name leaves the hospital",
+              "@valbrune.example" not in text and "PACS-02" not in text and "Lopez" not in text)
+
+        status, body = api(server.base, "GET", "/api/v1/hub/declarations", token=coordinator)
+        declarations = body.get("declarations", []) if status == 200 else []
+        regimes = {d["copy"]["regime"] for d in declarations}
+        check("the hospital's declarations are copied to the hub", {"cert_sante", "cnil"} <= regimes, regimes)
+        red_copies = [d for d in declarations if d["copy"]["tlp"] == "red"]
+        check("the TLP:RED case's declaration arrives without its title",
+              red_copies and all("title" not in d["copy"] for d in red_copies)
+              and "Accès inapproprié" not in json.dumps(body), red_copies[:1])
+
+        # The hub goes down in the middle: the push fails and waits; after the restart it resumes.
+        server.stop()
+        cut = first("hub", "push", "-e", "999000017")
+        check("a push while the hub is down fails with the reason and keeps its items",
+              cut.returncode != 0 and "cannot be reached" in cut.stdout and "1 pending" in cut.stdout, cut.stdout)
+        server = Server(BINARY, os.path.join(work, "hub"), env=base_env, port=port).start()
+        resumed = first("hub", "push", "-e", "999000017")
+        check("after the restart the waiting items and a fresh snapshot are delivered",
+              resumed.returncode == 0 and resumed.stdout.startswith("2 delivered, 0 pending"), resumed.stdout)
+        status, body = api(server.base, "GET", "/api/v1/hub/members", token=coordinator)
+        seen = [m for m in body.get("members", []) if m["name"] == "Centre hospitalier de Valbrune"]
+        check("the hub's member list shows the latest push", seen and seen[0].get("last_snapshot_at"), seen)
+        status, body = api(server.base, "GET", "/api/v1/hub/declarations", token=coordinator)
+        uids = [d["copy"]["uid"] for d in body.get("declarations", [])]
+        check("each declaration is on the hub exactly once", len(uids) == len(set(uids)) and uids, uids)
+
+        # Revocation.
+        clinic_id = members.get("Clinique du Parc", {}).get("id")
+        revoked = hub("hub", "revoke", "-e", agency, clinic_id or "none")
+        check("the coordinator revokes the clinic", revoked.returncode == 0, revoked.stderr)
+        refused = second("hub", "push", "-e", "999000033")
+        check("the revoked clinic's push is refused", refused.returncode != 0 and "403" in refused.stdout, refused.stdout)
+        state = second("hub", "status", "-e", "999000033")
+        check("and its link says revoked", '"status" : "revoked"' in state.stdout, state.stdout)
+        status, body = api(server.base, "GET", "/api/v1/hub/members", token=coordinator)
+        check("the hub keeps the revoked member's history",
+              any(m["name"] == "Clinique du Parc" and m["status"] == "revoked" for m in body.get("members", [])))
+        listed = hub("hub", "members", "-e", agency)
+        check("the CLI lists the members with their score", "Centre hospitalier de Valbrune" in listed.stdout
+              and "%" in listed.stdout, listed.stdout)
+    finally:
+        server.stop()
+
+
+report.run(main)
