@@ -35,7 +35,7 @@ enum DemoPrivacy {
             stored += try await privacy.ingest(Array(events[start..<min(start + 20_000, events.count)]), in: scope)
                 .accepted
         }
-        while try await privacy.analyzePending() > 0 {}
+        try await privacy.analyzeBacklog(rounds: .max)
         let officer = TenantScope(
             establishmentID: scope.establishmentID, role: .dpo,
             actor: Actor.system("hygie demo (DPO Marc Lefèvre)", channel: "cli"))

@@ -92,9 +92,7 @@ struct PrivacyCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await VulnCommand.run(common) { boot in
-                var total = 0
-                while case let round = try await boot.privacy.analyzePending(), round > 0 { total += round }
-                print("\(total) accesses analysed")
+                print("\(try await boot.privacy.analyzeBacklog(rounds: .max)) accesses analysed")
             }
         }
     }

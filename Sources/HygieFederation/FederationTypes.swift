@@ -1,6 +1,7 @@
 public import FederationCore
 public import Foundation
 public import HygieCore
+import HygieStorage
 
 /// A member establishment as its coordinating hub sees it: the latest snapshot's headline figures.
 public struct FederationMember: Sendable, Hashable, Codable {
@@ -73,6 +74,15 @@ public struct FederationResponse: Sendable {
 /// How an establishment's instance reaches its hub (HTTP in production, the hub's dispatcher in tests).
 public protocol FederationTransport: Sendable {
     func post(_ url: String, path: String, headers: [String: String], body: [UInt8]) async throws -> FederationResponse
+}
+
+/// The instance key that seals the signing secrets, or an error saying what needs it.
+func requireKey(_ secrets: SecretBox?, _ purpose: String) throws -> SecretBox {
+    guard let secrets else {
+        throw FederationServiceError.invalid(
+            "\(purpose) needs the instance key (hygie.secretKey or the data directory)")
+    }
+    return secrets
 }
 
 /// Errors of the federation module.

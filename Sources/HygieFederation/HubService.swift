@@ -1,4 +1,3 @@
-import Crypto
 import FederationCore
 import FluentKit
 public import Foundation
@@ -28,17 +27,7 @@ public struct HubService: Sendable {
 
     var sql: any SQLDatabase { database.sql }
 
-    func box() throws -> SecretBox {
-        guard let secrets else {
-            throw FederationServiceError.invalid(
-                "the hub needs the instance key (hygie.secretKey or the data directory)")
-        }
-        return secrets
-    }
-
-    static func hash(_ token: String) -> String {
-        SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
-    }
+    func box() throws -> SecretBox { try requireKey(secrets, "a hub") }
 
     // MARK: Coordinator
 
@@ -69,7 +58,7 @@ public struct HubService: Sendable {
                 """
                 INSERT INTO fed_enrolments (id, coordinator_establishment_id, region_id, label, token_hash, expires_at, \
                 created_by, created_at) VALUES (\(bind: id), \(bind: establishment), \(bind: region), \(bind: label), \
-                \(bind: Self.hash(token)), \(bind: expires.milliseconds), \(bind: scope.actor.displayName), \
+                \(bind: token.sha256Hex), \(bind: expires.milliseconds), \(bind: scope.actor.displayName), \
                 \(bind: now.milliseconds))
                 """
             ).run()
@@ -210,7 +199,7 @@ public struct HubService: Sendable {
         let sealed = try box.seal(Data(secret.utf8)).base64EncodedString()
         let member = UUID()
         let now = clock.now().milliseconds
-        let hash = Self.hash(request.token)
+        let hash = request.token.sha256Hex
         try await database.transaction { db in
             let sql = db as! any SQLDatabase  // both drivers are SQL databases
             // Claimed with one UPDATE: two enrolments racing for a token, one wins.

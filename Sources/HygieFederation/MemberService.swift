@@ -44,13 +44,7 @@ public struct MemberService: Sendable {
 
     var sql: any SQLDatabase { database.sql }
 
-    func box() throws -> SecretBox {
-        guard let secrets else {
-            throw FederationServiceError.invalid(
-                "joining a hub needs the instance key (hygie.secretKey or the data directory)")
-        }
-        return secrets
-    }
+    func box() throws -> SecretBox { try requireKey(secrets, "joining a hub") }
 
     // MARK: Joining
 
@@ -108,10 +102,7 @@ public struct MemberService: Sendable {
             let row = try await sql.raw("SELECT * FROM fed_links WHERE establishment_id = \(bind: establishment)")
                 .first()
         else { return nil }
-        let pending =
-            try await sql.raw(
-                "SELECT COUNT(*) AS n FROM fed_outbox WHERE establishment_id = \(bind: establishment) AND sent_at IS NULL"
-            ).first()?.decode(column: "n", as: Int.self) ?? 0
+        let pending = try await pendingCount(establishment)
         return FederationLink(
             hubURL: try row.decode(column: "hub_url", as: String.self),
             memberID: try row.decode(column: "member_id", as: UUID.self),
@@ -319,11 +310,13 @@ public struct MemberService: Sendable {
             WHERE establishment_id = \(bind: establishment)
             """
         ).run()
-        let pending =
-            try await sql.raw(
-                "SELECT COUNT(*) AS n FROM fed_outbox WHERE establishment_id = \(bind: establishment) AND sent_at IS NULL"
-            ).first()?.decode(column: "n", as: Int.self) ?? 0
-        return PushReport(delivered: delivered, pending: pending, error: failure)
+        return PushReport(delivered: delivered, pending: try await pendingCount(establishment), error: failure)
+    }
+
+    func pendingCount(_ establishment: UUID) async throws -> Int {
+        try await sql.raw(
+            "SELECT COUNT(*) AS n FROM fed_outbox WHERE establishment_id = \(bind: establishment) AND sent_at IS NULL"
+        ).first()?.decode(column: "n", as: Int.self) ?? 0
     }
 }
 

@@ -8,10 +8,7 @@ public struct PrivacyAnalysisJob: JobHandler {
 
     public init(service: PrivacyService) { self.service = service }
 
-    public func run(_ job: Job) async throws {
-        // A backlog (a bulk import) is worked through in rounds of days until none is left.
-        for _ in 0..<50 where try await service.analyzePending() > 0 {}
-    }
+    public func run(_ job: Job) async throws { try await service.analyzeBacklog() }
 }
 
 /// Every night: deletes accesses past each establishment's retention.

@@ -10,7 +10,7 @@ extension PrivacyService {
     /// compare each user-day with the peers' days). Flags join the open incident of their user, or open one.
     /// Returns the number of accesses analysed.
     @discardableResult
-    public func analyzePending(limitDays: Int = 20) async throws -> Int {
+    func analyzePending(limitDays: Int = 20) async throws -> Int {
         let rows = try await sql.raw(
             """
             SELECT establishment_id, local_day FROM priv_accesses WHERE status = 'pending' \
@@ -26,9 +26,17 @@ extension PrivacyService {
         return analysed
     }
 
-    struct StoredAccess {
-        var id: Int64
-        var status: String
+    /// Works through pending accesses (a bulk import) in rounds of days until none is left, or `rounds` are done.
+    /// Returns the number of accesses analysed.
+    @discardableResult
+    public func analyzeBacklog(rounds: Int = 50) async throws -> Int {
+        var total = 0
+        for _ in 0..<rounds {
+            let analysed = try await analyzePending()
+            total += analysed
+            if analysed == 0 { break }
+        }
+        return total
     }
 
     func analyze(day: Int64, establishment: UUID) async throws -> Int {

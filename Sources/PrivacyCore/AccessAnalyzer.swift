@@ -191,11 +191,7 @@ public struct AccessAnalyzer: Sendable {
         guard user >= 0, patient >= 0 else { return nil }
         let time = event.time.seconds
         let staff = context.staffInfo[user]
-        var roleCovers = false
-        for role in settings.recordWideRoles where role == staff.role {
-            roleCovers = true
-            break
-        }
+        let roleCovers = settings.recordWideRoles.contains(staff.role)
         var covered: Explanation?
         for encounter in context.encounters[patient] {
             let from = encounter.start - settings.beforeEncounter

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Precision and recall of flags against labels, per pattern and overall.
 public struct Evaluation: Sendable {
     public struct Counts: Sendable, Hashable {
@@ -40,11 +42,7 @@ public struct Evaluation: Sendable {
     /// A Markdown table: pattern, TP, FP, FN, precision, recall.
     public func table(title: String) -> String {
         func row(_ name: String, _ counts: Counts) -> String {
-            func ratio(_ value: Double) -> String {
-                let scaled = Int((value * 1000).rounded())
-                return
-                    "\(scaled / 1000).\(String(repeating: "0", count: 3 - String(scaled % 1000).count))\(scaled % 1000)"
-            }
+            func ratio(_ value: Double) -> String { String(format: "%.3f", value) }
             return "| \(name) | \(counts.truePositives) | \(counts.falsePositives) | \(counts.falseNegatives) | "
                 + "\(ratio(counts.precision)) | \(ratio(counts.recall)) |"
         }

@@ -17,8 +17,6 @@ public struct HospitalContext: Sendable {
     var patientInfo: [PatientInfo] = []
     var encounters: [[EncounterInfo]] = []
     var careEvents: [[CareInfo]] = []
-    var encounterCount = 0
-    var careEventCount = 0
     /// Applied to the normalised family-name parts, address and identity of staff, so that they compare with
     /// patients stored pseudonymised (`PseudonymousPatient`). Set before adding staff.
     public var keying: (@Sendable (String) -> String)?
@@ -78,7 +76,10 @@ public struct HospitalContext: Sendable {
     }
 
     public var counts: (departments: Int, staff: Int, patients: Int, encounters: Int, careEvents: Int) {
-        (departments.count, staff.count, patients.count, encounterCount, careEventCount)
+        (
+            departments.count, staff.count, patients.count, encounters.reduce(0) { $0 + $1.count },
+            careEvents.reduce(0) { $0 + $1.count }
+        )
     }
 
     public func staffMember(_ id: String) -> StaffMember? { staffIndex[id].map { staff[$0] } }
@@ -181,7 +182,6 @@ public struct HospitalContext: Sendable {
                 department: department, attending: encounter.attending.compactMap { staffIndex[$0] },
                 start: encounter.start.seconds, end: encounter.end?.seconds, emergency: emergency,
                 kind: emergency ? .emergency : inpatient ? .inpatient : .other))
-        encounterCount += 1
     }
 
     public mutating func add(_ event: CareEvent) {
@@ -190,7 +190,6 @@ public struct HospitalContext: Sendable {
             CareInfo(
                 department: intern(department: event.department), staff: staffIndex[event.staff] ?? -1,
                 time: event.time.seconds))
-        careEventCount += 1
     }
 }
 

@@ -4,16 +4,14 @@ extension SyntheticHospital {
     // MARK: Planting
 
     mutating func plant() {
-        var careOf: [String: [Int]] = [:]
         for (index, event) in careEvents.enumerated() { careOf[event.patient, default: []].append(index) }
         let snoopers = staff.indices.filter { !Self.recordWide.contains(staff[$0].role) }
-        var planter = Planter(careOf: careOf)
         let count = max(1, settings.plants)
         for pattern in [
             AccessPattern.vip, .sameSurname, .sameAddress, .coworker, .selfLookup, .deceased, .noCareRelationship,
             .offHours, .breakGlassUnjustified,
         ] {
-            for _ in 0..<count { plantOne(pattern, snoopers: snoopers, planter: &planter) }
+            for _ in 0..<count { plantOne(pattern, snoopers: snoopers) }
         }
         // Two users each browse `max(count, 30)` unrelated records in a day.
         let nurses = snoopers.filter { staff[$0].role == "nurse" && staff[$0].shift == "day" }
@@ -22,23 +20,19 @@ extension SyntheticHospital {
             let day = workDay(user)
             for _ in 0..<max(count, 30) {
                 let time = day + Int64(random.int(8 * 3600..<18 * 3600))
-                let patient = unrelatedPatient(to: user, planter: &planter)
+                let patient = unrelatedPatient(to: user)
                 addPlant(user: user, patient: patient, time: time, emergency: false, pattern: .volumeSpike)
             }
         }
     }
 
-    struct Planter {
-        var careOf: [String: [Int]]
-    }
-
-    mutating func plantOne(_ pattern: AccessPattern, snoopers: [Int], planter: inout Planter) {
+    mutating func plantOne(_ pattern: AccessPattern, snoopers: [Int]) {
         var user = random.pick(snoopers)
         var emergency = false
         var patient: Int
         switch pattern {
         case .vip:
-            let restricted = patients.indices.filter { patients[$0].restricted && related(user, $0, planter) == false }
+            let restricted = patients.indices.filter { patients[$0].restricted && related(user, $0) == false }
             if restricted.isEmpty || random.chance(0.3) {
                 patient = newPatient()
                 patients[patient].restricted = true
@@ -63,15 +57,15 @@ extension SyntheticHospital {
             let colleague = random.pick(team.filter { $0 != user })
             patient = staffPatient[colleague] ?? addPatient(from: staff[colleague])
             staffPatient[colleague] = patient
-            if related(user, patient, planter) { return plantOne(pattern, snoopers: snoopers, planter: &planter) }
+            if related(user, patient) { return plantOne(pattern, snoopers: snoopers) }
             if encountersOf[patient] == nil { giveStay(patient, avoiding: unit) }
         case .selfLookup:
             patient = staffPatient[user] ?? addPatient(from: staff[user])
             staffPatient[user] = patient
-            if related(user, patient, planter) { return plantOne(pattern, snoopers: snoopers, planter: &planter) }
+            if related(user, patient) { return plantOne(pattern, snoopers: snoopers) }
         case .deceased:
             let dead = patients.indices.filter {
-                (patients[$0].deceased?.seconds ?? .max) < periodEnd - 86_400 && !related(user, $0, planter)
+                (patients[$0].deceased?.seconds ?? .max) < periodEnd - 86_400 && !related(user, $0)
             }
             if dead.isEmpty || random.chance(0.5) {
                 patient = newPatient()
@@ -87,7 +81,7 @@ extension SyntheticHospital {
         case .offHours:
             let office = snoopers.filter { staff[$0].schedule == .office && staff[$0].role != "physician" }
             user = random.pick(office)
-            patient = unrelatedPatient(to: user, planter: &planter)
+            patient = unrelatedPatient(to: user)
             let day = periodStart + Int64(random.int(0..<settings.days)) * 86_400
             let weekend = instant(day + 43_200).weekday >= 6
             let time = day + Int64(weekend ? random.int(9 * 3600..<18 * 3600) : random.int(21 * 3600..<29 * 3600))
@@ -95,10 +89,10 @@ extension SyntheticHospital {
             return
         case .breakGlassUnjustified:
             user = random.pick(clinicalUnits.flatMap { members($0, role: "physician") })
-            patient = unrelatedPatient(to: user, planter: &planter)
+            patient = unrelatedPatient(to: user)
             emergency = true
         default:
-            patient = unrelatedPatient(to: user, planter: &planter)
+            patient = unrelatedPatient(to: user)
         }
         var time = workDay(user) + workSecond(user)
         if let death = patients[patient].deceased?.seconds, pattern == .deceased, time <= death {
@@ -126,22 +120,22 @@ extension SyntheticHospital {
     }
 
     /// Whether the generator ever put the patient in the care of the user's unit or of the user.
-    func related(_ user: Int, _ patient: Int, _ planter: Planter) -> Bool {
+    func related(_ user: Int, _ patient: Int) -> Bool {
         let unit = staff[user].department
         let id = staff[user].id
         for index in encountersOf[patient] ?? [] {
             if encounters[index].department == unit || encounters[index].attending.contains(id) { return true }
         }
-        for index in planter.careOf[patients[patient].id] ?? [] {
+        for index in careOf[patients[patient].id] ?? [] {
             if careEvents[index].department == unit || careEvents[index].staff == id { return true }
         }
         return false
     }
 
-    mutating func unrelatedPatient(to user: Int, planter: inout Planter) -> Int {
+    mutating func unrelatedPatient(to user: Int) -> Int {
         for _ in 0..<50 {
             let patient = random.int(0..<patients.count)
-            if !related(user, patient, planter), staffPatient[user] != patient, patients[patient].deceased == nil,
+            if !related(user, patient), staffPatient[user] != patient, patients[patient].deceased == nil,
                 !patients[patient].restricted, !staffPatient.values.contains(patient)
             {
                 return patient

@@ -43,6 +43,8 @@ public struct SyntheticHospital: Sendable {
     var clinicalUnits: [String] = []
     var encountersOf: [Int: [Int]] = [:]
     var patientIndex: [String: Int] = [:]
+    /// Care events of each patient id, for planting where no relationship exists.
+    var careOf: [String: [Int]] = [:]
 
     public var context: HospitalContext {
         HospitalContext(

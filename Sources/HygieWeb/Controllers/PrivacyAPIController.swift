@@ -212,13 +212,7 @@ struct PrivacyAPIController {
     func analyze(_ request: Request, context: HygieRequestContext) async throws -> Response {
         let scope = try core.scope(request, context)
         try scope.require([.admin, .rssi, .dpo])
-        var analysed = 0
-        for _ in 0..<50 {
-            let round = try await privacy.analyzePending()
-            analysed += round
-            if round == 0 { break }
-        }
-        return try JSONResponse.make(["analysed": analysed])
+        return try JSONResponse.make(["analysed": try await privacy.analyzeBacklog()])
     }
 
     // MARK: Review

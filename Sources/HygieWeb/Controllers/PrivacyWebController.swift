@@ -175,7 +175,7 @@ struct PrivacyWebController: PageController {
 
     func analyze(_ request: Request, context: HygieRequestContext) async throws -> Response {
         _ = try await services.signedIn(context).requireScope(Self.managers)
-        for _ in 0..<50 where try await privacy.analyzePending() > 0 {}
+        try await privacy.analyzeBacklog()
         return .redirect("/privacy?flash=saved")
     }
 
