@@ -52,6 +52,8 @@ struct ServeCommand: AsyncParsableCommand {
             throw CLIError("cannot open the database: \(error)")
         }
         let detection = boot.detection
+        // One EHR monitoring service on this node: ATNA intake, pages and jobs share its context cache.
+        let privacy = boot.privacy
         var ingest: IngestService?
         // Shared indicators, kept current on this node: looked for in every event and in reported e-mails.
         let indicators = IndicatorFeed(database: boot.database, clock: boot.clock, logger: logger)
@@ -77,7 +79,6 @@ struct ServeCommand: AsyncParsableCommand {
             let metrics = DetectionMetrics()
             let directory = SourceDirectory(service: detection, logger: logger)
             try await directory.reload()
-            let privacy = boot.privacy
             let auditLogger = logger
             ingest = IngestService(
                 spool: spool, directory: directory, metrics: metrics, clock: boot.clock,
@@ -131,7 +132,6 @@ struct ServeCommand: AsyncParsableCommand {
             throw CLIError("cannot install the built-in frameworks: \(error)")
         }
         let reports = boot.reports(indicators: indicators, awareness: awareness)
-        let privacy = boot.privacy
         let services = try await HygieServices(
             database: boot.database, identity: identity, tenancy: boot.tenancy, audit: boot.audit, jobs: boot.jobs,
             clock: boot.clock,

@@ -274,9 +274,9 @@ extension PrivacyService {
         let version =
             try await sql.raw("SELECT updated_at FROM priv_settings WHERE establishment_id = \(bind: establishment)")
             .first()?.decode(column: "updated_at", as: Int64.self) ?? 0
-        let pseudonym = try await pseudonymizer(establishment)
         let sql = self.sql
         return try await cache.get(establishment, version: version) {
+            let pseudonym = try await pseudonymizer(establishment)
             var context = HospitalContext()
             context.keying = { pseudonym($0) }
             for row in try await sql.raw(
