@@ -85,7 +85,7 @@ let package = Package(
         ),
         .target(
             name: "FederationCore",
-            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["STIX", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -247,6 +247,10 @@ let package = Package(
                 "HygieCompliance",
                 "ComplianceCore",
                 "HygieIncidents",
+                "HygieVulnerabilities",
+                "VulnCore",
+                "HygieIntel",
+                "STIX",
                 "FederationCore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -430,7 +434,7 @@ let package = Package(
             name: "HygieFederationTests",
             dependencies: [
                 "HygieFederation", "FederationCore", "HygieCompliance", "HygieIncidents", "HygieTestSupport",
-                "HygieCore",
+                "HygieCore", "HygieVulnerabilities", "HygieIntel", "VulnCore",
                 "HygieStorage", "STIX",
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

@@ -98,12 +98,7 @@ public struct Snapshot: Sendable, Hashable, Codable {
     /// Checks sizes and values: a hub stores only what fits this shape.
     public func validate() throws(FederationError) {
         func text(_ value: String, _ field: String, max: Int, required: Bool = false) throws(FederationError) {
-            if required, value.trimmingCharacters(in: .whitespaces).isEmpty {
-                throw FederationError.invalid("\(field) is required")
-            }
-            guard value.count <= max, !value.contains(where: { $0.isNewline || $0 == "\u{0}" }) else {
-                throw FederationError.invalid("\(field) is longer than \(max) characters or holds control characters")
-            }
+            try FederationText.check(value, field, max: max, required: required)
         }
         try text(snapshotID, "snapshot_id", max: 64, required: true)
         try text(establishment.name, "establishment.name", max: 200, required: true)
@@ -197,9 +192,7 @@ public struct DeclarationCopy: Sendable, Hashable, Codable {
             (incidentType, "incident_type", 40), (severity, "severity", 20), (title ?? "", "title", 300),
             (tlp, "tlp", 20),
         ] {
-            guard value.count <= max, !value.contains(where: { $0.isNewline || $0 == "\u{0}" }) else {
-                throw FederationError.invalid("\(field) is longer than \(max) characters or holds control characters")
-            }
+            try FederationText.check(value, field, max: max)
         }
         guard !uid.isEmpty, !regime.isEmpty else { throw FederationError.invalid("uid and regime are required") }
         guard title == nil || tlp.lowercased() != "red" else {

@@ -107,7 +107,8 @@ struct Bootstrap {
     func member(identity: IdentityService, compliance: ComplianceService? = nil) -> MemberService {
         MemberService(
             database: database, audit: audit, clock: clock, secrets: try? secretBox(),
-            compliance: compliance ?? self.compliance(identity: identity), cases: cases)
+            compliance: compliance ?? self.compliance(identity: identity), cases: cases, vulnerabilities: vuln,
+            intel: intel)
     }
 
     /// EHR access monitoring; without a readable instance key it refuses work and says why.

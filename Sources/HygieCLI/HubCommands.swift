@@ -44,17 +44,21 @@ struct HubCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Member establishments and their latest figures.")
         @OptionGroup var common: CommonOptions
         @OptionGroup var target: EstablishmentOption
-        @Flag(help: "JSON, with each member's latest snapshot.") var json = false
+        @Flag(help: "JSON, with each member's latest figures.") var json = false
+        @Option(help: "Only members whose name or FINESS contains this.") var search = ""
+        @Option(help: "stale (no snapshot for 48 h) or revoked.") var filter = ""
 
         func run() async throws {
             try await VulnCommand.run(common) { boot in
-                let members = try await boot.hub.members(in: try await target.scope(boot, role: .coordinator))
+                let (_, members) = try await boot.hub.members(
+                    in: try await target.scope(boot, role: .coordinator), search: search, filter: filter,
+                    limit: 1000)
                 if json {
                     print(try HubCommand.json(members))
                     return
                 }
                 for member in members {
-                    let score = member.snapshot?.compliance.first?.score.map { String(format: "%.0f %%", $0) } ?? "—"
+                    let score = member.values["compliance.average"].map { String(format: "%.0f %%", $0) } ?? "—"
                     let seen = member.lastSnapshotAt.map { ISO8601DateFormatter().string(from: $0) } ?? "never"
                     print(
                         "\(member.id.uuidString)\t\(member.status)\t\(member.finess ?? "-")\t\(member.name)\t\(score)\t\(seen)"

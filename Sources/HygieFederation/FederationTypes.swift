@@ -14,8 +14,9 @@ public struct FederationMember: Sendable, Hashable, Codable {
     public var enrolledAt: Date
     public var lastSeenAt: Date?
     public var lastSnapshotAt: Date?
-    /// The latest snapshot, when one arrived.
-    public var snapshot: Snapshot?
+    /// The latest snapshot's figures: module indicators by key, `compliance:<framework urn>` scores,
+    /// `theme:<framework urn>#<theme ref>` scores and `compliance.average`.
+    public var values: [String: Double]
 }
 
 /// A declaration copy in the hub's inbox.

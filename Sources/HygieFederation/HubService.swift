@@ -66,35 +66,6 @@ public struct HubService: Sendable {
         return NewEnrolment(id: id, token: token, label: label, expiresAt: expires)
     }
 
-    /// The members of the coordinator's establishment, with their latest snapshot.
-    public func members(in scope: TenantScope) async throws -> [FederationMember] {
-        try scope.require(Self.coordinators)
-        let rows = try await sql.raw(
-            """
-            SELECT m.*, (SELECT s.body FROM fed_snapshots s WHERE s.member_id = m.id ORDER BY s.taken_at DESC, s.id DESC \
-            LIMIT 1) AS latest FROM fed_members m WHERE m.coordinator_establishment_id = \(bind: scope.establishmentID.uuid) \
-            ORDER BY m.name
-            """
-        ).all()
-        let decoder = Self.decoder
-        return try rows.map { row in
-            func date(_ column: String) throws -> Date? {
-                try row.decode(column: column, as: Int64?.self).map(Date.init(milliseconds:))
-            }
-            return FederationMember(
-                id: try row.decode(column: "id", as: UUID.self), name: try row.decode(column: "name", as: String.self),
-                finess: try row.decode(column: "finess", as: String?.self),
-                kind: try row.decode(column: "kind", as: String.self),
-                label: try row.decode(column: "label", as: String.self),
-                status: try row.decode(column: "status", as: String.self),
-                enrolledAt: Date(milliseconds: try row.decode(column: "enrolled_at", as: Int64.self)),
-                lastSeenAt: try date("last_seen_at"), lastSnapshotAt: try date("last_snapshot_at"),
-                snapshot: try row.decode(column: "latest", as: String?.self).flatMap {
-                    try? decoder.decode(Snapshot.self, from: Data($0.utf8))
-                })
-        }
-    }
-
     /// Stops accepting a member's pushes; its history stays.
     public func revoke(_ member: UUID, in scope: TenantScope) async throws {
         try scope.require(Self.coordinators)
@@ -117,7 +88,7 @@ public struct HubService: Sendable {
     }
 
     /// Declaration copies of the coordinator's members, soonest deadline first, unsent before sent.
-    public func declarations(in scope: TenantScope) async throws -> [InboxDeclaration] {
+    public func declarations(in scope: TenantScope, limit: Int = 2000) async throws -> [InboxDeclaration] {
         try scope.require(Self.coordinators)
         let decoder = Self.decoder
         return try await sql.raw(
@@ -125,7 +96,7 @@ public struct HubService: Sendable {
             SELECT d.member_id, d.body, d.received_at, d.updated_at, m.name FROM fed_declarations d \
             JOIN fed_members m ON m.id = d.member_id WHERE m.coordinator_establishment_id = \
             \(bind: scope.establishmentID.uuid) ORDER BY CASE WHEN d.status = 'sent' THEN 1 ELSE 0 END, \
-            d.due_at, d.id DESC LIMIT 2000
+            d.due_at, d.id DESC LIMIT \(unsafeRaw: String(max(1, min(limit, 2000))))
             """
         ).all().map { row in
             InboxDeclaration(
@@ -159,7 +130,8 @@ public struct HubService: Sendable {
         var establishment: Snapshot.EstablishmentCard
     }
 
-    /// Answers one federation request (`POST /federation/v1/enrol`, `/snapshots`, `/declarations`). Errors are
+    /// Answers one federation request (`POST /federation/v1/enrol`, `/snapshots`, `/declarations`, `/broadcasts`
+    /// (the alerts for the member), `/answers`). Errors are
     /// answered, never thrown: 400 malformed, 401 bad signature, 403 revoked, 404 unknown path, 413 too large.
     public func handle(method: String, path: String, headers: [String: String], body: [UInt8]) async
         -> FederationResponse
@@ -169,10 +141,15 @@ public struct HubService: Sendable {
         do {
             switch path {
             case "/federation/v1/enrol": return try await enrol(body)
-            case "/federation/v1/snapshots", "/federation/v1/declarations":
+            case "/federation/v1/snapshots", "/federation/v1/declarations", "/federation/v1/broadcasts",
+                "/federation/v1/answers":
                 let member = try await authenticate(path: path, headers: headers, body: body)
-                return path.hasSuffix("snapshots")
-                    ? try await receiveSnapshot(member, body) : try await receiveDeclaration(member, body)
+                switch path {
+                case "/federation/v1/snapshots": return try await receiveSnapshot(member, body)
+                case "/federation/v1/declarations": return try await receiveDeclaration(member, body)
+                case "/federation/v1/broadcasts": return try await broadcasts(for: member)
+                default: return try await receiveAnswer(member, body)
+                }
             default: return .json(404, ["error": "unknown federation path"])
             }
         } catch let error as FederationError {
@@ -264,6 +241,17 @@ public struct HubService: Sendable {
                 \(bind: stored)) ON CONFLICT (member_id, snapshot_uid) DO NOTHING RETURNING id
                 """
             ).all()
+            if !rows.isEmpty,
+                let owner = try await sql.raw(
+                    "SELECT coordinator_establishment_id, last_snapshot_at FROM fed_members WHERE id = \(bind: member)"
+                ).first()
+            {
+                let last = try owner.decode(column: "last_snapshot_at", as: Int64?.self) ?? .min
+                try await Self.recordValues(
+                    snapshot, member: member,
+                    coordinator: try owner.decode(column: "coordinator_establishment_id", as: UUID.self),
+                    latest: snapshot.takenAt.milliseconds >= last, on: sql)
+            }
             try await sql.raw(
                 """
                 UPDATE fed_members SET name = \(bind: snapshot.establishment.name), \

@@ -6,7 +6,9 @@ public import Foundation
 public import HygieCompliance
 public import HygieCore
 public import HygieIncidents
+public import HygieIntel
 public import HygieStorage
+public import HygieVulnerabilities
 import NIOCore
 import NIOHTTP1
 import SQLKit
@@ -22,6 +24,8 @@ public struct MemberService: Sendable {
     let secrets: SecretBox?
     let compliance: ComplianceService
     let cases: CaseService
+    let vulnerabilities: VulnService
+    let intel: IntelService
     let transport: any FederationTransport
 
     static let managers: Set<Role> = [.admin, .rssi]
@@ -31,7 +35,8 @@ public struct MemberService: Sendable {
 
     public init(
         database: DatabaseService, audit: AuditTrail, clock: any HygieClock, secrets: SecretBox?,
-        compliance: ComplianceService, cases: CaseService, transport: any FederationTransport = HTTPTransport()
+        compliance: ComplianceService, cases: CaseService, vulnerabilities: VulnService, intel: IntelService,
+        transport: any FederationTransport = HTTPTransport()
     ) {
         self.database = database
         self.audit = audit
@@ -39,6 +44,8 @@ public struct MemberService: Sendable {
         self.secrets = secrets
         self.compliance = compliance
         self.cases = cases
+        self.vulnerabilities = vulnerabilities
+        self.intel = intel
         self.transport = transport
     }
 
@@ -193,6 +200,10 @@ public struct MemberService: Sendable {
                 .first(),
             try row.decode(column: "status", as: String.self) == "active"
         else { return PushReport(delivered: 0, pending: 0, error: "not linked to an active hub") }
+        let credentials = try credentials(row)
+        // The hub's alerts come first, so that this round's outbox carries the answers.
+        let fetchError = await fetchAlerts(establishment, credentials)
+        try await answerAlerts(establishment)
         try await queue(establishment, row: row, force: force)
         if force {
             // Asked for now: what waited for its backoff goes too.
@@ -203,7 +214,31 @@ public struct MemberService: Sendable {
                 """
             ).run()
         }
-        return try await deliver(establishment, row: row)
+        var report = try await deliver(establishment, credentials)
+        if report.error == nil, let fetchError { report.error = fetchError }
+        return report
+    }
+
+    /// The hub's address, this establishment's member id and its signing secret.
+    func credentials(_ row: any SQLRow) throws -> (hub: String, member: UUID, secret: String) {
+        guard let sealed = Data(base64Encoded: try row.decode(column: "sealed_secret", as: String.self)) else {
+            throw FederationServiceError.invalid("damaged hub secret")
+        }
+        return (
+            try row.decode(column: "hub_url", as: String.self), try row.decode(column: "member_id", as: UUID.self),
+            String(decoding: try box().open(sealed), as: UTF8.self)
+        )
+    }
+
+    /// The headers of a signed request.
+    func signed(_ path: String, body: [UInt8], member: UUID, secret: String) -> [String: String] {
+        let timestamp = Int64(clock.now().timeIntervalSince1970)
+        return [
+            RequestSigner.memberHeader: member.uuidString, RequestSigner.timestampHeader: String(timestamp),
+            RequestSigner.signatureHeader: RequestSigner.signature(
+                secret: secret, method: "POST", path: path, timestamp: timestamp, body: body),
+            "Content-Type": "application/json",
+        ]
     }
 
     func queue(_ establishment: UUID, row: any SQLRow, force: Bool) async throws {
@@ -226,6 +261,11 @@ public struct MemberService: Sendable {
             let ref = "\(copy.uid):\(copy.status):\(copy.sentAt?.milliseconds ?? 0):\(copy.dueAt?.milliseconds ?? 0)"
             items.append(("declaration", ref, String(decoding: try HubService.encoder.encode(copy), as: UTF8.self)))
         }
+        try await enqueue(items, for: establishment)
+    }
+
+    func enqueue(_ items: [(kind: String, ref: String, body: String)], for establishment: UUID) async throws {
+        let now = clock.now()
         for item in items {
             try await sql.raw(
                 """
@@ -238,13 +278,10 @@ public struct MemberService: Sendable {
         }
     }
 
-    func deliver(_ establishment: UUID, row: any SQLRow) async throws -> PushReport {
-        let hub = try row.decode(column: "hub_url", as: String.self)
-        let member = try row.decode(column: "member_id", as: UUID.self)
-        guard let sealed = Data(base64Encoded: try row.decode(column: "sealed_secret", as: String.self)) else {
-            throw FederationServiceError.invalid("damaged hub secret")
-        }
-        let secret = String(decoding: try box().open(sealed), as: UTF8.self)
+    func deliver(_ establishment: UUID, _ credentials: (hub: String, member: UUID, secret: String)) async throws
+        -> PushReport
+    {
+        let (hub, member, secret) = credentials
         let now = clock.now()
         var delivered = 0
         var failure: String?
@@ -258,17 +295,10 @@ public struct MemberService: Sendable {
             // In order: an item waiting for its backoff holds back the ones after it.
             if try item.decode(column: "next_at", as: Int64.self) > now.milliseconds { break }
             let id = try item.decode(column: "id", as: Int64.self)
-            let path =
-                try item.decode(column: "kind", as: String.self) == "snapshot"
-                ? "/federation/v1/snapshots" : "/federation/v1/declarations"
+            // `snapshot`, `declaration`, `answer` go to `/snapshots`, `/declarations`, `/answers`.
+            let path = "/federation/v1/\(try item.decode(column: "kind", as: String.self))s"
             let body = Array(try item.decode(column: "body", as: String.self).utf8)
-            let timestamp = Int64(clock.now().timeIntervalSince1970)
-            let headers = [
-                RequestSigner.memberHeader: member.uuidString, RequestSigner.timestampHeader: String(timestamp),
-                RequestSigner.signatureHeader: RequestSigner.signature(
-                    secret: secret, method: "POST", path: path, timestamp: timestamp, body: body),
-                "Content-Type": "application/json",
-            ]
+            let headers = signed(path, body: body, member: member, secret: secret)
             let attempts = try item.decode(column: "attempts", as: Int64.self) + 1
             do {
                 let response = try await transport.post(hub, path: path, headers: headers, body: body)

@@ -1,10 +1,10 @@
 import FluentKit
 import Foundation
-import HygieCore
+public import HygieCore
 public import HygieStorage
 import SQLKit
 import Synchronization
-import VulnCore
+public import VulnCore
 
 /// The matching index, rebuilt when the catalogue's data version changes (any node's import).
 final class IndexCache: Sendable {
@@ -229,6 +229,61 @@ extension VulnService {
         ]
     }
 
+    /// Each asset of an establishment with what it runs, as the matcher reads it (the ids of the component rows,
+    /// nil for the device itself).
+    static func inventories(_ establishment: UUID, on db: any SQLDatabase) async throws -> [(
+        asset: Asset, components: [InventoryComponent], ids: [UUID?]
+    )] {
+        let assets = try await db.raw("SELECT * FROM vuln_assets WHERE establishment_id = \(bind: establishment)")
+            .all().map(Self.asset)
+        var componentsByAsset: [UUID: [Component]] = [:]
+        for row in try await db.raw("SELECT * FROM vuln_components WHERE establishment_id = \(bind: establishment)")
+            .all()
+        {
+            let component = try Self.component(row)
+            componentsByAsset[component.assetID, default: []].append(component)
+        }
+        return assets.map { asset in
+            let components = componentsByAsset[asset.id] ?? []
+            var inventory = components.map { component in
+                InventoryComponent(
+                    name: component.name, vendor: component.vendor, version: component.version,
+                    cpe: component.cpe.flatMap { try? CPE(parsing: $0) }, purl: component.purl,
+                    source: component.source)
+            }
+            var ids: [UUID?] = components.map(\.id)
+            // A device is matched as itself too: advisories name the manufacturer's model and firmware.
+            if let manufacturer = asset.manufacturer, let model = asset.model, !manufacturer.isEmpty, !model.isEmpty {
+                inventory.append(
+                    InventoryComponent(
+                        name: model, vendor: manufacturer, version: asset.firmware ?? "", source: .declared))
+                ids.append(nil)
+            }
+            return (asset, inventory, ids)
+        }
+    }
+
+    /// How exposed an establishment is to one record (a coordinator's broadcast): assets running an affected
+    /// version, those of them exposed to the Internet, assets running the product at a version that cannot be
+    /// compared, and the size of the inventory. Counts only: nothing names an asset.
+    public func exposure(to record: VulnerabilityRecord, for establishment: Establishment.ID) async throws
+        -> ProductExposure
+    {
+        let index = VulnerabilityIndex(records: [record])
+        var exposure = ProductExposure()
+        for (asset, inventory, _) in try await Self.inventories(establishment.uuid, on: sql) {
+            exposure.inventoryAssets += 1
+            let matches = index.match(inventory, loose: true)
+            if matches.contains(where: { $0.confidence != .product }) {
+                exposure.affectedAssets += 1
+                if asset.internetExposed { exposure.exposedAssets += 1 }
+            } else if !matches.isEmpty {
+                exposure.unknownVersionAssets += 1
+            }
+        }
+        return exposure
+    }
+
     func match(establishment: UUID) async throws -> MatchReport {
         let started = Date()
         let index = try await currentIndex()
@@ -240,17 +295,8 @@ extension VulnService {
             var report = MatchReport()
             report.matchingSeconds = indexSeconds
             let settings = try await self.settings(for: establishment, on: db)
-            let assets = try await db.raw("SELECT * FROM vuln_assets WHERE establishment_id = \(bind: establishment)")
-                .all()
-                .map(Self.asset)
-            var componentsByAsset: [UUID: [Component]] = [:]
-            for row in try await db.raw("SELECT * FROM vuln_components WHERE establishment_id = \(bind: establishment)")
-                .all()
-            {
-                let component = try Self.component(row)
-                componentsByAsset[component.assetID, default: []].append(component)
-            }
-            report.assets = assets.count
+            let inventories = try await Self.inventories(establishment, on: db)
+            report.assets = inventories.count
             var known: [String: Known] = [:]
             for row in try await db.raw(
                 "SELECT id, match_key, status, priority, due_on, first_seen_at, confidence, reason FROM vuln_findings WHERE establishment_id = \(bind: establishment) AND origin = \(bind: FindingOrigin.match.rawValue)"
@@ -268,23 +314,7 @@ extension VulnService {
             let findings = Batch("vuln_findings", Self.findingColumns)
             let events = Batch("vuln_finding_events", Self.eventColumns)
             var seen: Set<String> = []
-            for asset in assets {
-                let components = componentsByAsset[asset.id] ?? []
-                var inventory = components.map { component in
-                    InventoryComponent(
-                        name: component.name, vendor: component.vendor, version: component.version,
-                        cpe: component.cpe.flatMap { try? CPE(parsing: $0) }, purl: component.purl,
-                        source: component.source)
-                }
-                var ids: [UUID?] = components.map(\.id)
-                // A device is matched as itself too: advisories name the manufacturer's model and firmware.
-                if let manufacturer = asset.manufacturer, let model = asset.model, !manufacturer.isEmpty, !model.isEmpty
-                {
-                    inventory.append(
-                        InventoryComponent(
-                            name: model, vendor: manufacturer, version: asset.firmware ?? "", source: .declared))
-                    ids.append(nil)
-                }
+            for (asset, inventory, ids) in inventories {
                 report.components += inventory.count
                 let matchStarted = Date()
                 let matches = index.match(inventory, loose: settings.includeProductMatches)

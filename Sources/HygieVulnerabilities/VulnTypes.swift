@@ -374,3 +374,13 @@ public struct VulnSummary: Sendable {
     public var openTrend: [(week: String, open: Int)] = []
     public var byDeviceClass: [(kind: String, assets: Int, findings: Int)] = []
 }
+
+/// How many of an establishment's assets a record concerns (`VulnService.exposure`).
+public struct ProductExposure: Sendable, Hashable {
+    public var inventoryAssets = 0
+    public var affectedAssets = 0
+    public var exposedAssets = 0
+    public var unknownVersionAssets = 0
+
+    public init() {}
+}

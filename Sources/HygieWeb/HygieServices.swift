@@ -86,7 +86,7 @@ public struct HygieServices: Sendable {
             member
             ?? MemberService(
                 database: database, audit: audit, clock: clock, secrets: secrets, compliance: self.compliance,
-                cases: cases)
+                cases: cases, vulnerabilities: vuln, intel: self.intel)
         self.ingest = ingest
         self.sourceDirectory = ingest?.directory
         self.detectionMetrics = ingest?.metrics ?? DetectionMetrics()

@@ -3,8 +3,10 @@ import Foundation
 import HygieCompliance
 import HygieCore
 import HygieIncidents
+import HygieIntel
 import HygieStorage
 import HygieTestSupport
+import HygieVulnerabilities
 import NIOConcurrencyHelpers
 import SQLKit
 import STIX
@@ -49,7 +51,8 @@ struct FederationWorld {
         let member = MemberService(
             database: db, audit: services.audit, clock: services.clock, secrets: secrets,
             compliance: ComplianceService(database: db, audit: services.audit, clock: services.clock), cases: cases,
-            transport: transport)
+            vulnerabilities: VulnService(database: db, audit: services.audit, clock: services.clock),
+            intel: IntelService(database: db, audit: services.audit, clock: services.clock), transport: transport)
         let agency = try await services.tenancy.createEstablishment(
             .init(name: "ARS Val-de-Lune", finess: nil, kind: "authority", groupID: nil, regionID: nil),
             by: TestServices.cli)
@@ -95,9 +98,9 @@ struct FederationWorld {
                 _ = try await world.member.join(hub: "http://127.0.0.1:9", token: enrolment.token, in: world.hospital)
             }
 
-            let members = try await world.hub.members(in: world.coordinator)
-            #expect(members.count == 1 && members[0].name == "CH Valbrune" && members[0].finess == "999000017")
-            #expect(members[0].snapshot?.establishment.kind == "ch")
+            let (total, members) = try await world.hub.members(in: world.coordinator)
+            #expect(total == 1 && members[0].name == "CH Valbrune" && members[0].finess == "999000017")
+            #expect(members[0].kind == "ch")
             let inbox = try await world.hub.declarations(in: world.coordinator)
             #expect(inbox.count == 2)
             #expect(inbox.contains { $0.copy.regime == "cert_sante" && $0.copy.title == "Rançongiciel PACS" })

@@ -19,8 +19,25 @@ struct FederationAPIController {
         let member = APIOperation.tagged("federation")
         return [
             hub(
-                .get, "/api/v1/hub/members", "Member establishments with their latest snapshot (coordinator)", nil,
+                .get, "/api/v1/hub/overview",
+                "The fleet: member counts, averages, theme bands, declarations, weekly trends over a year", nil,
+                "Object", 200, overview),
+            hub(
+                .get, "/api/v1/hub/members",
+                "Member establishments with their latest figures (?search, ?filter=stale|revoked, ?offset, ?limit)",
+                nil,
                 "Object", 200, members),
+            hub(
+                .get, "/api/v1/hub/broadcasts", "Broadcast alerts with their answer counts", nil, "Object", 200,
+                broadcasts),
+            hub(
+                .post, "/api/v1/hub/broadcasts",
+                "Publish an alert {title, summary, severity, tlp, references, products, indicators, answer_by}",
+                "Object", "Object", 201, publish),
+            hub(
+                .get, "/api/v1/hub/broadcasts/{id}",
+                "An alert with every member's answer (?status=affected|unknown|"
+                    + "not_affected|none)", nil, "Object", 200, responses),
             hub(
                 .post, "/api/v1/hub/enrolments", "A single-use enrolment token {label, days} (shown once; coordinator)",
                 "Object", "Object", 201, enrolment),
@@ -40,6 +57,13 @@ struct FederationAPIController {
             member(
                 .get, "/api/v1/federation/snapshot", "What this establishment would push now", nil, "Object", 200,
                 preview),
+            member(
+                .get, "/api/v1/federation/alerts", "Alerts received from the hub with this establishment's answers",
+                nil, "Object", 200, alerts),
+            member(
+                .post, "/api/v1/federation/alerts/{uid}/answer",
+                "Confirm or correct the answer {status: affected|not_affected|unknown|automatic, comment}", "Object",
+                "Object", 200, answer),
         ]
     }
 
@@ -47,7 +71,10 @@ struct FederationAPIController {
         for operation in operations {
             router.on(RouterPath(operation.routerPath), method: operation.method, use: operation.handler)
         }
-        for path in ["/federation/v1/enrol", "/federation/v1/snapshots", "/federation/v1/declarations"] {
+        for path in [
+            "/federation/v1/enrol", "/federation/v1/snapshots", "/federation/v1/declarations",
+            "/federation/v1/broadcasts", "/federation/v1/answers",
+        ] {
             router.post(RouterPath(path), use: federation)
         }
     }
@@ -82,8 +109,58 @@ struct FederationAPIController {
 
     // MARK: Coordinator
 
+    func overview(_ request: Request, context: HygieRequestContext) async throws -> Response {
+        try JSONResponse.make(try await services.hub.overview(in: try core.scope(request, context)))
+    }
+
     func members(_ request: Request, context: HygieRequestContext) async throws -> Response {
-        try JSONResponse.make(["members": try await services.hub.members(in: try core.scope(request, context))])
+        let query = request.uri.queryParameters
+        let (total, members) = try await services.hub.members(
+            in: try core.scope(request, context), search: query.get("search") ?? "", filter: query.get("filter") ?? "",
+            offset: query.get("offset").flatMap { Int($0) } ?? 0, limit: query.get("limit").flatMap { Int($0) } ?? 100)
+        return try JSONResponse.make(MemberPage(total: total, members: members))
+    }
+
+    struct MemberPage: Encodable {
+        var total: Int
+        var members: [FederationMember]
+    }
+
+    func broadcasts(_ request: Request, context: HygieRequestContext) async throws -> Response {
+        try JSONResponse.make(["broadcasts": try await services.hub.broadcasts(in: try core.scope(request, context))])
+    }
+
+    struct BroadcastBody: Decodable {
+        var title: String
+        var summary: String?
+        var severity: String?
+        var tlp: String?
+        var references: [String]?
+        var products: [String]?
+        var indicators: [String]?
+        /// `YYYY-MM-DD` or `YYYY-MM-DDTHH:MM` (UTC).
+        var answerBy: String?
+    }
+
+    func publish(_ request: Request, context: HygieRequestContext) async throws -> Response {
+        let scope = try core.scope(request, context)
+        let body = try await core.decode(BroadcastBody.self, request, context)
+        let answerBy = try DisplayDate.parseLocal(body.answerBy)
+        let broadcast = try await services.hub.publish(
+            BroadcastDraft(
+                title: body.title, summary: body.summary ?? "", severity: body.severity ?? "high",
+                tlp: body.tlp ?? "amber", references: body.references ?? [], productLines: body.products ?? [],
+                indicatorLines: body.indicators ?? [], answerBy: answerBy), in: scope)
+        return try JSONResponse.make(broadcast, status: .created)
+    }
+
+    func responses(_ request: Request, context: HygieRequestContext) async throws -> Response {
+        guard let id = context.parameters.get("id").flatMap(UUID.init(uuidString:)) else {
+            throw HygieCoreError.notFound("broadcast")
+        }
+        return try JSONResponse.make(
+            try await services.hub.responses(
+                to: id, status: request.uri.queryParameters.get("status"), in: try core.scope(request, context)))
     }
 
     struct EnrolmentBody: Decodable {
@@ -140,5 +217,23 @@ struct FederationAPIController {
 
     func preview(_ request: Request, context: HygieRequestContext) async throws -> Response {
         try JSONResponse.make(try await services.member.preview(in: try core.scope(request, context)))
+    }
+
+    func alerts(_ request: Request, context: HygieRequestContext) async throws -> Response {
+        try JSONResponse.make(["alerts": try await services.member.alerts(in: try core.scope(request, context))])
+    }
+
+    struct AnswerBody: Decodable {
+        var status: String
+        var comment: String?
+    }
+
+    func answer(_ request: Request, context: HygieRequestContext) async throws -> Response {
+        let scope = try core.scope(request, context)
+        let body = try await core.decode(AnswerBody.self, request, context)
+        return try JSONResponse.make(
+            try await services.member.answer(
+                alert: context.parameters.get("uid") ?? "", status: body.status, comment: body.comment ?? "", in: scope)
+        )
     }
 }

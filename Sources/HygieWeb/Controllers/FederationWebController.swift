@@ -14,8 +14,6 @@ struct FederationWebController: PageController {
     static let coordinators: Set<Role> = [.coordinator, .admin]
     static let memberReaders: Set<Role> = [.admin, .rssi, .auditor]
     static let memberManagers: Set<Role> = [.admin, .rssi]
-    /// A member silent this long is shown as stale.
-    static let stale: TimeInterval = 48 * 3600
     static let headline = [
         "awareness.trained-12m", "awareness.report-rate", "vuln.kev-overdue-exposed", "detection.silent-sources",
     ]
@@ -23,6 +21,9 @@ struct FederationWebController: PageController {
     func addRoutes(to router: Router<HygieRequestContext>) {
         router.get("/hub", use: hub)
         router.post("/hub/enrolments", use: enrol)
+        router.post("/hub/broadcasts", use: publish)
+        router.get("/hub/broadcasts/:id", use: broadcast)
+        router.post("/federation/alerts/:uid/answer", use: answer)
         router.post("/hub/members/:id/revoke", use: revoke)
         router.get("/federation", use: federation)
         router.post("/federation/join", use: join)
@@ -45,57 +46,110 @@ struct FederationWebController: PageController {
         try await hubPage(request, context, error: nil, token: nil, status: .ok)
     }
 
+    static let pageSize = 50
+    /// Percentages drawn on the trends chart: key, locale key, colour.
+    static let trendLines = [
+        ("compliance.average", "hub.figure.compliance.average", "#1f5fa8"),
+        (HubService.careKey, "hub.figure.care", "#7b3fa0"),
+        ("awareness.trained-12m", "hub.figure.awareness.trained-12m", "#0f7c74"),
+        ("awareness.report-rate", "hub.figure.awareness.report-rate", "#c2410c"),
+    ]
+
     func hubPage(
         _ request: Request, _ context: HygieRequestContext, error: String?, token: NewEnrolment?,
         status: HTTPResponse.Status
     ) async throws -> Response {
         let signedIn = try await services.signedIn(context)
         let scope = try signedIn.requireScope(Self.coordinators)
-        let members = try await services.hub.members(in: scope)
-        let inbox = try await services.hub.declarations(in: scope)
+        let query = request.uri.queryParameters
+        let search = query.get("q") ?? ""
+        let filter = query.get("filter") ?? ""
+        let pageNumber = max(1, query.get("page").flatMap { Int($0) } ?? 1)
+        let overview = try await services.hub.overview(in: scope)
+        let (total, members) = try await services.hub.members(
+            in: scope, search: search, filter: filter, offset: (pageNumber - 1) * Self.pageSize, limit: Self.pageSize)
+        let inbox = try await services.hub.declarations(in: scope, limit: 200)
+        let broadcasts = try await services.hub.broadcasts(in: scope, limit: 20)
         let now = services.clock.now()
-        // The heat map follows the framework most members report.
-        let counts = Dictionary(grouping: members.flatMap { $0.snapshot?.compliance ?? [] }, by: \.urn).mapValues(
-            \.count)
-        let framework = counts.max { $0.value < $1.value }?.key
-        let themes =
-            members.compactMap { $0.snapshot?.compliance.first { $0.urn == framework } }.first?.themes.map(\.ref) ?? []
+        let framework = overview.framework
         let rows = members.map { member -> [String: Any] in
-            let snapshot = member.snapshot
-            let score = snapshot?.compliance.first { $0.urn == framework }
-            let indicators = Dictionary(
-                (snapshot?.indicators ?? []).map { ($0.key, $0.value) }, uniquingKeysWith: { first, _ in first })
+            let score = member.values["compliance.average"]
             var row: [String: Any] = [
                 "id": member.id.uuidString, "name": member.name, "finess": member.finess ?? "",
                 "active": member.status == "active",
                 "stale": member.status == "active"
-                    && (member.lastSnapshotAt.map { now.timeIntervalSince($0) > Self.stale } ?? true),
+                    && (member.lastSnapshotAt.map { now.timeIntervalSince($0) > HubService.stale } ?? true),
                 "seen": DisplayDate.format(member.lastSnapshotAt),
-                "score": Self.format(score?.score, percent: true), "band": Self.band(score?.score),
+                "score": Self.format(score, percent: true), "band": Self.band(score),
+                "care": Self.format(member.values[HubService.careKey], percent: true),
                 "figures": Self.headline.map { key in
-                    ["value": Self.format(indicators[key], percent: key.hasPrefix("awareness"))]
+                    ["value": Self.format(member.values[key], percent: key.hasPrefix("awareness"))]
                 },
-                "themes": themes.map { ref in
-                    let value = score?.themes.first { $0.ref == ref }?.score
+                "themes": (framework?.themes ?? []).map { theme in
+                    let value = member.values["theme:\(framework?.urn ?? "")#\(theme.ref)"]
                     return ["value": Self.format(value, percent: false), "band": Self.band(value)]
                 },
             ]
             if member.status != "active" { row["status"] = t("hub.revoked", context) }
             return row
         }
+        func figure(_ key: String, total: Bool = false) -> String {
+            guard let figure = overview.figures[key] else { return "—" }
+            return total ? String(format: "%.0f", figure.total) : Self.format(figure.average, percent: true)
+        }
+        let pages = max(1, (total + Self.pageSize - 1) / Self.pageSize)
+        func link(page: Int) -> String {
+            var parts = ["page=\(page)"]
+            if !search.isEmpty {
+                parts.append("q=\(search.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")")
+            }
+            if !filter.isEmpty { parts.append("filter=\(filter)") }
+            return "/hub?" + parts.joined(separator: "&") + "#members"
+        }
+        let weeks = overview.trends.map { DisplayDate.utcFormatter("dd/MM").string(from: $0.weekStart) }
         var content: [String: Any] = [
-            "members": rows, "hasMembers": !rows.isEmpty, "themes": themes, "hasThemes": !themes.isEmpty,
+            "members": rows, "hasMembers": !rows.isEmpty,
+            "themes": (framework?.themes ?? []).map(\.ref), "hasThemes": !(framework?.themes.isEmpty ?? true),
             "figureNames": Self.headline.map { t("hub.figure.\($0)", context) },
             "stats": [
-                "members": members.filter { $0.status == "active" }.count,
-                "fresh": members.filter {
-                    $0.status == "active"
-                        && ($0.lastSnapshotAt.map { now.timeIntervalSince($0) <= Self.stale } ?? false)
-                }.count,
-                "open": inbox.filter { $0.copy.status != "sent" }.count,
-                "late": inbox.filter { $0.copy.status != "sent" && ($0.copy.dueAt.map { $0 < now } ?? false) }.count,
+                "members": overview.active, "fresh": overview.fresh, "open": overview.openDeclarations,
+                "late": overview.lateDeclarations,
             ],
-            "inbox": inbox.prefix(200).map { entry -> [String: Any] in
+            "fleet": [
+                "compliance": figure("compliance.average"), "care": figure(HubService.careKey),
+                "trained": figure("awareness.trained-12m"), "reports": figure("awareness.report-rate"),
+                "kev": figure("vuln.kev-overdue-exposed", total: true),
+                "silent": figure("detection.silent-sources", total: true),
+            ],
+            "trend": LineChart.percentages(
+                labels: weeks,
+                series: Self.trendLines.map { key, name, colour in
+                    (t(name, context), colour, overview.trends.map { $0.averages[key].map { $0 / 100 } })
+                }, title: t("hub.trends", context)),
+            "bands": (framework?.themes ?? []).map { theme -> [String: Any] in
+                let count = max(1, theme.ok + theme.medium + theme.critical)
+                return [
+                    "ref": theme.ref, "name": theme.name, "average": Self.format(theme.average, percent: true),
+                    "band": Self.band(theme.average), "ok": theme.ok, "medium": theme.medium,
+                    "critical": theme.critical, "okWidth": theme.ok * 100 / count,
+                    "mediumWidth": theme.medium * 100 / count, "criticalWidth": theme.critical * 100 / count,
+                ]
+            },
+            "search": search, "filterStale": filter == "stale", "filterRevoked": filter == "revoked",
+            "total": total, "pageNumber": pageNumber, "pages": pages,
+            "broadcasts": broadcasts.map { summary -> [String: Any] in
+                [
+                    "id": summary.id.uuidString, "title": summary.broadcast.title,
+                    "severity": summary.broadcast.severity,
+                    "severityLabel": t("hub.severity.\(summary.broadcast.severity)", context),
+                    "published": DisplayDate.format(summary.broadcast.publishedAt),
+                    "affected": summary.counts["affected"] ?? 0, "unknown": summary.counts["unknown"] ?? 0,
+                    "notAffected": summary.counts["not_affected"] ?? 0,
+                    "waiting": max(0, summary.members - summary.answered),
+                ]
+            },
+            "hasBroadcasts": !broadcasts.isEmpty,
+            "inbox": inbox.map { entry -> [String: Any] in
                 var row: [String: Any] = [
                     "member": entry.member, "regime": t("cases.regime.\(entry.copy.regime)", context),
                     "sent": entry.copy.status == "sent", "due": DisplayDate.format(entry.copy.dueAt),
@@ -107,9 +161,9 @@ struct FederationWebController: PageController {
             },
             "hasInbox": !inbox.isEmpty,
         ]
-        if let name = members.compactMap({ $0.snapshot?.compliance.first { $0.urn == framework }?.name }).first {
-            content["framework"] = name
-        }
+        if pageNumber > 1 { content["previous"] = link(page: pageNumber - 1) }
+        if pageNumber < pages { content["next"] = link(page: pageNumber + 1) }
+        if let framework { content["framework"] = framework.name }
         if let error { content["error"] = error }
         if let token {
             content["token"] = [
@@ -119,6 +173,100 @@ struct FederationWebController: PageController {
         return page(
             "hub", t("nav.hub", context), active: "hub", content: content, signedIn: signedIn, request: request,
             context: context, status: status)
+    }
+
+    func publish(_ request: Request, context: HygieRequestContext) async throws -> Response {
+        let signedIn = try await services.signedIn(context)
+        let scope = try signedIn.requireScope(Self.coordinators)
+        return try await services.submitForm(context) {
+            func lines(_ name: String) -> [String] {
+                (context.form[name] ?? "").split(whereSeparator: \.isNewline).map {
+                    $0.trimmingCharacters(in: .whitespaces)
+                }
+            }
+            _ = try await services.hub.publish(
+                BroadcastDraft(
+                    title: context.form["title"] ?? "", summary: context.form["summary"] ?? "",
+                    severity: context.form["severity"] ?? "high", tlp: context.form["tlp"] ?? "amber",
+                    references: lines("references"), productLines: lines("products"),
+                    indicatorLines: lines("indicators"), answerBy: try DisplayDate.parseLocal(context.form["answer_by"])
+                ),
+                in: scope)
+            return .redirect("/hub?flash=saved#broadcasts")
+        } redisplay: { error, status in
+            try await hubPage(request, context, error: error, token: nil, status: status)
+        }
+    }
+
+    static let answerColours = [
+        "affected": "#c0392b", "unknown": "#d68910", "none": "#aab4c0", "not_affected": "#1e8449",
+    ]
+
+    func broadcast(_ request: Request, context: HygieRequestContext) async throws -> Response {
+        let signedIn = try await services.signedIn(context)
+        let scope = try signedIn.requireScope(Self.coordinators)
+        guard let id = context.parameters.get("id").flatMap(UUID.init(uuidString:)) else {
+            throw HygieCoreError.notFound("broadcast")
+        }
+        let filter = request.uri.queryParameters.get("status") ?? ""
+        let all = try await services.hub.responses(to: id, in: scope)
+        let summary = all.summary
+        let broadcast = summary.broadcast
+        let shown = filter.isEmpty ? all.responses : all.responses.filter { $0.statusKey == filter }
+        let labels = ["affected", "unknown", "none", "not_affected"].map { key in
+            (key, t("hub.answer.\(key)", context), all.responses.filter { $0.statusKey == key }.count)
+        }
+        let content: [String: Any] = [
+            "id": id.uuidString, "title": broadcast.title, "summary": broadcast.summary,
+            "severity": broadcast.severity, "severityLabel": t("hub.severity.\(broadcast.severity)", context),
+            "tlp": broadcast.tlp.uppercased(), "published": DisplayDate.format(broadcast.publishedAt),
+            "answerBy": DisplayDate.format(broadcast.answerBy), "references": broadcast.references,
+            "products": broadcast.products.map(\.text), "indicators": broadcast.indicators.count,
+            "counts": labels.map { key, label, count in
+                ["key": key, "label": label, "count": count, "selected": key == filter]
+            },
+            "map": Self.responseMap(
+                all.responses, labels: Dictionary(uniqueKeysWithValues: labels.map { ($0.0, $0.1) }),
+                title: t("hub.responseMap", context)),
+            "responses": shown.prefix(1000).map { response -> [String: Any] in
+                var row: [String: Any] = [
+                    "member": response.member, "finess": response.finess ?? "", "status": response.statusKey,
+                    "statusLabel": t("hub.answer.\(response.statusKey)", context),
+                ]
+                if let answer = response.answer {
+                    row["answer"] = [
+                        "automatic": answer.automatic, "affected": answer.affectedAssets,
+                        "exposed": answer.exposedAssets, "unknownVersion": answer.unknownVersionAssets,
+                        "inventory": answer.inventoryAssets, "hits": answer.indicatorHits,
+                        "comment": answer.comment, "at": DisplayDate.format(answer.answeredAt),
+                    ]
+                }
+                return row
+            },
+            "hasResponses": !shown.isEmpty,
+        ]
+        return page(
+            "hub-broadcast", broadcast.title, active: "hub", content: content, signedIn: signedIn, request: request,
+            context: context)
+    }
+
+    /// One tile per member, coloured by its answer (affected first), each titled with the member's name.
+    static func responseMap(_ responses: [BroadcastResponse], labels: [String: String], title: String) -> String {
+        let columns = 40
+        let tile = 14
+        let rowsCount = max(1, (responses.count + columns - 1) / columns)
+        let width = columns * (tile + 2)
+        let height = rowsCount * (tile + 2)
+        var body = ""
+        for (index, response) in responses.enumerated() {
+            let x = (index % columns) * (tile + 2)
+            let y = (index / columns) * (tile + 2)
+            let key = response.statusKey
+            body +=
+                "<rect x=\"\(x)\" y=\"\(y)\" width=\"\(tile)\" height=\"\(tile)\" rx=\"2\" fill=\"\(answerColours[key] ?? "#aab4c0")\"><title>\(HTMLEscape.attribute(response.member)): \(HTMLEscape.attribute(labels[key] ?? key))</title></rect>"
+        }
+        return
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 \(width) \(height)\" role=\"img\" aria-label=\"\(HTMLEscape.attribute(title))\" class=\"response-map\"><title>\(HTMLEscape.attribute(title))</title>\(body)</svg>"
     }
 
     func enrol(_ request: Request, context: HygieRequestContext) async throws -> Response {
@@ -172,6 +320,27 @@ struct FederationWebController: PageController {
                 ]
             },
         ]
+        let alerts = try await services.member.alerts(in: scope)
+        content["alerts"] = alerts.map { alert -> [String: Any] in
+            let broadcast = alert.broadcast
+            var row: [String: Any] = [
+                "uid": broadcast.uid, "title": broadcast.title, "summary": broadcast.summary,
+                "severity": broadcast.severity, "severityLabel": t("hub.severity.\(broadcast.severity)", context),
+                "tlp": broadcast.tlp.uppercased(), "published": DisplayDate.format(broadcast.publishedAt),
+                "answerBy": DisplayDate.format(broadcast.answerBy), "products": broadcast.products.map(\.text),
+                "indicators": broadcast.indicators.count, "references": broadcast.references,
+            ]
+            if let answer = alert.answer {
+                row["answer"] = [
+                    "status": answer.status.rawValue, "label": t("hub.answer.\(answer.status.rawValue)", context),
+                    "automatic": answer.automatic, "affected": answer.affectedAssets, "exposed": answer.exposedAssets,
+                    "unknownVersion": answer.unknownVersionAssets, "inventory": answer.inventoryAssets,
+                    "hits": answer.indicatorHits, "comment": answer.comment,
+                ]
+            }
+            return row
+        }
+        content["hasAlerts"] = !alerts.isEmpty
         if let link {
             var linked: [String: Any] = [
                 "hub": link.hubURL, "member": link.memberID.uuidString, "active": link.status == "active",
@@ -194,6 +363,19 @@ struct FederationWebController: PageController {
             _ = try await services.member.join(
                 hub: context.form["hub_url"] ?? "", token: context.form["token"] ?? "", in: scope)
             return .redirect("/federation?flash=saved")
+        } redisplay: { error, status in
+            try await federationPage(request, context, error: error, status: status)
+        }
+    }
+
+    func answer(_ request: Request, context: HygieRequestContext) async throws -> Response {
+        let signedIn = try await services.signedIn(context)
+        let scope = try signedIn.requireScope(Self.memberManagers)
+        return try await services.submitForm(context) {
+            _ = try await services.member.answer(
+                alert: context.parameters.get("uid") ?? "", status: context.form["status"] ?? "",
+                comment: context.form["comment"] ?? "", in: scope)
+            return .redirect("/federation?flash=saved#alerts")
         } redisplay: { error, status in
             try await federationPage(request, context, error: error, status: status)
         }
