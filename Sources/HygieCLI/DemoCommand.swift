@@ -25,6 +25,12 @@ struct DemoCommand: AsyncParsableCommand {
             valueName: "dir"))
     var vulnData: String?
 
+    @Flag(
+        help:
+            "Also make the agency a regional hub: Valbrune and the clinic join it, a few dozen fictional establishments bring a year of history, two alerts are broadcast."
+    )
+    var hub = false
+
     struct Person {
         let email: String
         let name: String
@@ -164,6 +170,13 @@ struct DemoCommand: AsyncParsableCommand {
             print("Reports: \(reportsSummary).")
             print("Cases: \(casesSummary).")
             print("EHR privacy: \(privacySummary).")
+            if hub {
+                let summary = try await DemoHub.seed(
+                    boot: boot, identity: identity,
+                    agency: TenantScope(establishmentID: agency.id, role: .coordinator, actor: actor), hospital: scope,
+                    clinic: clinicScope)
+                print("Coordination: \(summary); sign in as coordination@ars-valdelune.example.")
+            }
             if events > 0 {
                 print(
                     "\(events) demo log events wait in this node's spool: `hygie serve` evaluates them at start (alerts, rules, sources, event search)."

@@ -161,11 +161,8 @@ extension HubService {
                 average: try row.decode(column: "average", as: Double.self),
                 total: try row.decode(column: "total", as: Double.self),
                 members: try row.decode(column: "n", as: Int.self))
-            if key.hasPrefix("compliance:"), !Self.headline.contains(key) {
-                overview.frameworkMembers[key] = figure.members
-            } else {
-                overview.figures[key] = figure
-            }
+            if key.hasPrefix("compliance:") { overview.frameworkMembers[key] = figure.members }
+            if Self.headline.contains(key) { overview.figures[key] = figure }
         }
         if let main = overview.frameworkMembers.max(by: { ($0.value, $1.key) < ($1.value, $0.key) })?.key {
             try await themes(of: String(main.dropFirst("compliance:".count)), coordinator: coordinator, into: &overview)

@@ -20,7 +20,7 @@ extension MemberService {
         let path = "/federation/v1/broadcasts"
         let body = Array("{}".utf8)
         do {
-            let response = try await transport.post(
+            let response = try await transport(for: credentials.hub).post(
                 credentials.hub, path: path,
                 headers: signed(path, body: body, member: credentials.member, secret: credentials.secret), body: body)
             guard response.status == 200,

@@ -546,6 +546,27 @@ def main():
         click_and_wait(driver, By.CSS_SELECTOR, "form[action='/hub/enrolments'] button")
         check("an enrolment token is shown once", "hye_" in driver.page_source)
         shot(driver, "56-hub")
+        # A simulated region: 60 establishments with a year of snapshots and a broadcast they answered.
+        simulated = json.loads(hygie("hub", "simulate", "-e", "999000017", "--establishments", "60", "--days", "365"))
+        check("the simulation enrols, pushes and answers through the protocol",
+              simulated["establishments"] == 60 and simulated["pushes"] == 60 and simulated["answers"] >= 50)
+        driver.get(server.base + "/hub")
+        check("the coordination page draws the fleet's trends and theme bands",
+              "Tendances sur 52 semaines" in driver.page_source and "polyline" in driver.page_source
+              and "band-bar" in driver.page_source and "Ivanti Connect Secure" in driver.page_source)
+        driver.set_window_size(1280, 3200)  # the whole page: figures, trends, bands, alerts, members
+        shot(driver, "57-hub-fleet")
+        driver.set_window_size(1280, 1400)
+        driver.find_element(By.PARTIAL_LINK_TEXT, "Ivanti Connect Secure").click()
+        check("the broadcast shows its response map, one tile per member",
+              "Carte des réponses" in driver.page_source
+              and driver.execute_script("return document.querySelectorAll('svg.response-map rect').length") == 60)
+        shot(driver, "58-hub-broadcast")
+        driver.set_window_size(390, 844)
+        shot(driver, "58-hub-broadcast-phone")
+        driver.get(server.base + "/hub")
+        shot(driver, "57-hub-fleet-phone")
+        driver.set_window_size(1280, 900)
         subprocess.run([BINARY, "establishments", "add-member", "-e", "999000017", "--email", "dpo@valbrune.example",
                         "--name", "Marc Lefèvre", "--role", "dpo", "--data-dir", work], input=PASSWORD + "\n",
                        capture_output=True, text=True, env=env)

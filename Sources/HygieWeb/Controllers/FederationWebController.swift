@@ -30,6 +30,11 @@ struct FederationWebController: PageController {
         router.post("/federation/push", use: push)
     }
 
+    /// The label of a figure key (`awareness.trained-12m`, the CaRE score…): locale keys cannot hold dots.
+    func figureName(_ key: String, _ context: HygieRequestContext) -> String {
+        t("hub.figure." + (key == HubService.careKey ? "care" : key.replacingOccurrences(of: ".", with: "-")), context)
+    }
+
     static func band(_ score: Double?) -> String {
         guard let score else { return "none" }
         return score >= 75 ? "ok" : score >= 50 ? "medium" : "critical"
@@ -49,10 +54,8 @@ struct FederationWebController: PageController {
     static let pageSize = 50
     /// Percentages drawn on the trends chart: key, locale key, colour.
     static let trendLines = [
-        ("compliance.average", "hub.figure.compliance.average", "#1f5fa8"),
-        (HubService.careKey, "hub.figure.care", "#7b3fa0"),
-        ("awareness.trained-12m", "hub.figure.awareness.trained-12m", "#0f7c74"),
-        ("awareness.report-rate", "hub.figure.awareness.report-rate", "#c2410c"),
+        ("compliance.average", "#1f5fa8"), (HubService.careKey, "#7b3fa0"), ("awareness.trained-12m", "#0f7c74"),
+        ("awareness.report-rate", "#c2410c"),
     ]
 
     func hubPage(
@@ -110,29 +113,28 @@ struct FederationWebController: PageController {
         var content: [String: Any] = [
             "members": rows, "hasMembers": !rows.isEmpty,
             "themes": (framework?.themes ?? []).map(\.ref), "hasThemes": !(framework?.themes.isEmpty ?? true),
-            "figureNames": Self.headline.map { t("hub.figure.\($0)", context) },
+            "figureNames": Self.headline.map { figureName($0, context) },
             "stats": [
                 "members": overview.active, "fresh": overview.fresh, "open": overview.openDeclarations,
                 "late": overview.lateDeclarations,
             ],
             "fleet": [
-                "compliance": figure("compliance.average"), "care": figure(HubService.careKey),
-                "trained": figure("awareness.trained-12m"), "reports": figure("awareness.report-rate"),
-                "kev": figure("vuln.kev-overdue-exposed", total: true),
-                "silent": figure("detection.silent-sources", total: true),
-            ],
+                (figure("compliance.average"), figureName("compliance.average", context)),
+                (figure(HubService.careKey), figureName(HubService.careKey, context)),
+                (figure("awareness.trained-12m"), figureName("awareness.trained-12m", context)),
+                (figure("awareness.report-rate"), figureName("awareness.report-rate", context)),
+                (figure("vuln.kev-overdue-exposed", total: true), t("hub.kevTotal", context)),
+                (figure("detection.silent-sources", total: true), t("hub.silentTotal", context)),
+            ].map { ["value": $0.0, "label": $0.1] },
             "trend": LineChart.percentages(
                 labels: weeks,
-                series: Self.trendLines.map { key, name, colour in
-                    (t(name, context), colour, overview.trends.map { $0.averages[key].map { $0 / 100 } })
+                series: Self.trendLines.map { key, colour in
+                    (figureName(key, context), colour, overview.trends.map { $0.averages[key].map { $0 / 100 } })
                 }, title: t("hub.trends", context)),
             "bands": (framework?.themes ?? []).map { theme -> [String: Any] in
-                let count = max(1, theme.ok + theme.medium + theme.critical)
-                return [
+                [
                     "ref": theme.ref, "name": theme.name, "average": Self.format(theme.average, percent: true),
-                    "band": Self.band(theme.average), "ok": theme.ok, "medium": theme.medium,
-                    "critical": theme.critical, "okWidth": theme.ok * 100 / count,
-                    "mediumWidth": theme.medium * 100 / count, "criticalWidth": theme.critical * 100 / count,
+                    "band": Self.band(theme.average), "bar": Self.bandBar(theme),
                 ]
             },
             "search": search, "filterStale": filter == "stale", "filterRevoked": filter == "revoked",
@@ -248,6 +250,24 @@ struct FederationWebController: PageController {
         return page(
             "hub-broadcast", broadcast.title, active: "hub", content: content, signedIn: signedIn, request: request,
             context: context)
+    }
+
+    /// Members of a theme at ≥ 75 %, 50–75 % and < 50 %, as one stacked bar with the counts written in.
+    static func bandBar(_ theme: HubOverview.ThemeBands) -> String {
+        let total = max(1, theme.ok + theme.medium + theme.critical)
+        var x = 0.0
+        var body = ""
+        for (count, colour) in [(theme.ok, "#abebc6"), (theme.medium, "#fad7a0"), (theme.critical, "#f5b7b1")]
+        where count > 0 {
+            let width = 200 * Double(count) / Double(total)
+            body +=
+                "<rect x=\"\(Int(x))\" y=\"0\" width=\"\(Int(width.rounded(.up)))\" height=\"16\" fill=\"\(colour)\"/>"
+                + "<text x=\"\(Int(x + width / 2))\" y=\"12\" text-anchor=\"middle\" font-size=\"10\" font-family=\"sans-serif\" fill=\"#1c2430\">\(count)</text>"
+            x += width
+        }
+        let label = "\(theme.ok) ≥ 75 %, \(theme.medium) 50–75 %, \(theme.critical) < 50 %"
+        return
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 200 16\" class=\"band-bar\" role=\"img\" aria-label=\"\(HTMLEscape.attribute(label))\"><title>\(HTMLEscape.attribute(label))</title>\(body)</svg>"
     }
 
     /// One tile per member, coloured by its answer (affected first), each titled with the member's name.

@@ -7,10 +7,23 @@ enum LineChart {
         labels: [String], series: [(name: String, colour: String, values: [Double?])], title: String
     ) -> String {
         let width = 640
-        let height = 220
         let left = 40
         let right = 36
-        let top = 28
+        // The legend wraps onto as many rows as the names need (about 7 units a character).
+        var legend: [(x: Int, row: Int)] = []
+        var cursor = left
+        var row = 0
+        for line in series {
+            let itemWidth = 18 + 7 * line.name.count + 16
+            if cursor + itemWidth > width - right, cursor > left {
+                row += 1
+                cursor = left
+            }
+            legend.append((cursor, row))
+            cursor += itemWidth
+        }
+        let top = 28 + 18 * row
+        let height = 192 + top
         let bottom = 30
         let plotWidth = Double(width - left - right)
         let plotHeight = Double(height - top - bottom)
@@ -49,11 +62,10 @@ enum LineChart {
             body +=
                 "<text x=\"\(Int(x(index)))\" y=\"\(height - 10)\" text-anchor=\"middle\" font-size=\"11\" \(text)>\(HTMLEscape.attribute(label))</text>"
         }
-        let legendWidth = Int(plotWidth) / max(1, series.count)
-        for (position, line) in series.enumerated() {
-            let legendX = left + position * legendWidth
+        for (line, place) in zip(series, legend) {
+            let y = 6 + 18 * place.row
             body +=
-                "<rect x=\"\(legendX)\" y=\"6\" width=\"12\" height=\"12\" fill=\"\(line.colour)\"/><text x=\"\(legendX + 18)\" y=\"16\" font-size=\"12\" font-family=\"sans-serif\" fill=\"#1c2430\">\(HTMLEscape.attribute(line.name))</text>"
+                "<rect x=\"\(place.x)\" y=\"\(y)\" width=\"12\" height=\"12\" fill=\"\(line.colour)\"/><text x=\"\(place.x + 18)\" y=\"\(y + 10)\" font-size=\"12\" font-family=\"sans-serif\" fill=\"#1c2430\">\(HTMLEscape.attribute(line.name))</text>"
         }
         if labels.isEmpty {
             body +=
