@@ -4,7 +4,9 @@ instances, one on SQLite (the demo hospital) and one on PostgreSQL (with --postg
 
 The coordinator issues enrolment tokens from the CLI; each establishment joins with `hygie hub join` and pushes
 (aggregates and declaration copies); the hub's API shows the members, their compliance scores and the declarations
-inbox, without the title of a TLP:RED case; the hub is stopped in the middle of a push (connections cut), the push
+inbox, without the title of a TLP:RED case; a broadcast alert is answered automatically (the hospital's exposed
+FortiGate makes it "affected"), corrected by the clinic's team, and its indicators join the hospital's detection;
+the hub is stopped in the middle of a push (connections cut), the push
 fails and waits, and after the restart it resumes and every item arrives exactly once; a revoked establishment is
 refused; a used or wrong token is refused with a message and a non-zero exit.
 
@@ -89,11 +91,11 @@ def main():
         check("the hub lists both establishments", set(members) == {"Centre hospitalier de Valbrune", "Clinique du Parc"},
               list(members))
         valbrune = members.get("Centre hospitalier de Valbrune", {})
-        frameworks = (valbrune.get("snapshot") or {}).get("compliance", [])
+        values = valbrune.get("values") or {}
         check("the hospital's snapshot carries its CaRE score per theme",
-              any(f.get("score") is not None and f.get("themes") for f in frameworks), frameworks[:1])
-        indicators = {i["key"] for i in (valbrune.get("snapshot") or {}).get("indicators", [])}
-        check("and its module indicators (awareness, vulnerabilities…)", "awareness.trained-12m" in indicators, indicators)
+              "compliance:urn:hygie:risk:framework:care-d2" in values
+              and any(k.startswith("theme:urn:hygie:risk:framework:care-d2#") for k in values), sorted(values)[:5])
+        check("and its module indicators (awareness, vulnerabilities…)", "awareness.trained-12m" in values, sorted(values))
         text = json.dumps(body)
         check("no person, no machine name leaves the hospital",
               "@valbrune.example" not in text and "PACS-02" not in text and "Lopez" not in text)
@@ -106,6 +108,48 @@ def main():
         check("the TLP:RED case's declaration arrives without its title",
               red_copies and all("title" not in d["copy"] for d in red_copies)
               and "Accès inapproprié" not in json.dumps(body), red_copies[:1])
+
+        # A broadcast: the hospital exposes a FortiGate in the range and answers "affected" by itself; the clinic has
+        # no inventory ("unknown") and its team corrects the answer; the indicators join the hospital's detection.
+        status, broadcast = api(server.base, "POST", "/api/v1/hub/broadcasts", token=coordinator, payload={
+            "title": "FortiOS SSL-VPN exploité", "severity": "critical", "tlp": "amber",
+            "products": ["fortinet fortios >= 7.2.0 < 7.2.7"], "indicators": ["198.51.100.23", "fortigate-patch[.]example"],
+            "references": ["CVE-2024-21762"], "answer_by": "2026-12-31"})
+        check("the coordinator publishes an alert through the API", status == 201 and broadcast.get("uid"), broadcast)
+        status, refused = api(server.base, "POST", "/api/v1/hub/broadcasts", token=coordinator,
+                              payload={"title": "x", "products": ["fortinet"]})
+        check("a malformed alert is refused with the reason", status == 422 and "vendor" in json.dumps(refused), refused)
+        for run_push in (first, second):
+            run_push("hub", "push", "-e", "999000017" if run_push is first else "999000033")
+        alerts = first("hub", "alerts", "-e", "999000017").stdout
+        check("the hospital received the alert and answered it automatically",
+              broadcast.get("uid", "?") in alerts and "\taffected\tauto\t" in alerts, alerts)
+        collections = first("intel", "collections", "-e", "999000017").stdout
+        check("the alert's indicators joined the hospital's detection", "Alertes du hub" in collections, collections)
+        uid = broadcast.get("uid", "none")
+        corrected = second("hub", "answer", "-e", "999000033", uid, "--status", "not_affected", "--comment",
+                           "Pas de FortiGate : VPN Citrix")
+        check("the clinic's team corrects its answer", corrected.returncode == 0, corrected.stderr[-300:])
+        bad = second("hub", "answer", "-e", "999000033", uid, "--status", "maybe")
+        check("an unknown answer is refused with a non-zero exit", bad.returncode != 0 and "answer" in bad.stderr,
+              bad.stderr[-200:])
+        second("hub", "push", "-e", "999000033")
+        status, body = api(server.base, "GET", "/api/v1/hub/broadcasts", token=coordinator)
+        broadcast_id = next((b["id"] for b in body.get("broadcasts", []) if b["broadcast"]["uid"] == uid), "none")
+        status, body = api(server.base, "GET", f"/api/v1/hub/broadcasts/{broadcast_id}", token=coordinator)
+        answers = {r["member"]: r.get("answer") or {} for r in body.get("responses", [])}
+        hospital_answer = answers.get("Centre hospitalier de Valbrune", {})
+        check("the hub's response map shows the hospital affected, with its exposed asset",
+              hospital_answer.get("status") == "affected" and hospital_answer.get("automatic") is True
+              and hospital_answer.get("affected_assets", 0) >= 1 and hospital_answer.get("exposed_assets", 0) >= 1,
+              hospital_answer)
+        clinic_answer = answers.get("Clinique du Parc", {})
+        check("and the clinic not affected, confirmed with its comment",
+              clinic_answer.get("status") == "not_affected" and clinic_answer.get("automatic") is False
+              and clinic_answer.get("comment") == "Pas de FortiGate : VPN Citrix", clinic_answer)
+        check("an answer names no asset", "fw-edge-01" not in json.dumps(body) and "203.0.113.10" not in json.dumps(body))
+        listed = hub("hub", "responses", "-e", agency, broadcast_id)
+        check("the CLI lists the answers, affected first", listed.stdout.startswith("affected\t999000017"), listed.stdout)
 
         # The hub goes down in the middle: the push fails and waits; after the restart it resumes.
         server.stop()
