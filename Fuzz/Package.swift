@@ -40,6 +40,10 @@ let package = Package(
             dependencies: [.product(name: "PrivacyCore", package: "hygie"), .product(name: "STIX", package: "hygie")]
         ),
         .executableTarget(
+            name: "FederationFuzz",
+            dependencies: [.product(name: "FederationCore", package: "hygie")]
+        ),
+        .executableTarget(
             name: "VulnFuzz",
             dependencies: [.product(name: "VulnCore", package: "hygie")]
         ),

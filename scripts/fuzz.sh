@@ -5,12 +5,13 @@
 # (framework libraries, OSCAL documents, indicator bindings, dates) and AwarenessFuzz (message templates, target
 # lists, .eml imports, landing pages, training modules, lesson Markdown) and TriageFuzz (MIME messages, Outlook .msg
 # files, Authentication-Results, Received, addresses, links, punycode) and PrivacyFuzz (FHIR AuditEvents and
-# Bundles, ATNA audit messages, HL7 v2 ADT and ACKs, MLLP framing, context CSV layouts). A crash leaves its input in
+# Bundles, ATNA audit messages, HL7 v2 ADT and ACKs, MLLP framing, context CSV layouts) and FederationFuzz
+# (snapshots, declaration copies, broadcast alerts and answers, product and indicator lines). A crash leaves its input in
 # Fuzz/crash-* and exits non-zero. `scripts/fuzz.sh 600 SigmaFuzz` runs one target.
 set -euo pipefail
 cd "$(dirname "$0")/../Fuzz"
 seconds=${1:-60}
-targets=${2:-"HygieFuzz SigmaFuzz STIXFuzz VulnFuzz ComplianceFuzz AwarenessFuzz TriageFuzz PrivacyFuzz"}
+targets=${2:-"HygieFuzz SigmaFuzz STIXFuzz VulnFuzz ComplianceFuzz AwarenessFuzz TriageFuzz PrivacyFuzz FederationFuzz"}
 # SwiftPM's --sanitize=fuzzer alone leaves the libraries without coverage counters; ask for them explicitly.
 build_log=$(mktemp)
 if ! swift build --sanitize=fuzzer --sanitize=address \
@@ -32,6 +33,7 @@ for target in $targets; do
     if [ "$target" = AwarenessFuzz ]; then corpus=corpus-awareness; maxlen=4096; fi
     if [ "$target" = TriageFuzz ]; then corpus=corpus-triage; maxlen=32768; fi
     if [ "$target" = PrivacyFuzz ]; then corpus=corpus-privacy; maxlen=4096; fi
+    if [ "$target" = FederationFuzz ]; then corpus=corpus-federation; maxlen=4096; fi
     work=$(mktemp -d)
     cp "$corpus"/* "$work/"
     echo "$target:"

@@ -101,7 +101,9 @@ struct Bootstrap {
     var cases: CaseService { CaseService(database: database, audit: audit, clock: clock) }
 
     /// The hub side of the federation (coordinators' establishments and their members).
-    var hub: HubService { HubService(database: database, audit: audit, clock: clock, secrets: try? secretBox()) }
+    var hub: HubService {
+        HubService(database: database, audit: audit, clock: clock, secrets: try? secretBox(), intel: intel)
+    }
 
     /// The establishment side of the federation: joining a hub, pushing aggregates and declaration copies.
     func member(identity: IdentityService, compliance: ComplianceService? = nil) -> MemberService {

@@ -2,6 +2,7 @@ import FederationCore
 import FluentKit
 public import Foundation
 public import HygieCore
+public import HygieIntel
 public import HygieStorage
 import SQLKit
 
@@ -14,15 +15,21 @@ public struct HubService: Sendable {
     let audit: AuditTrail
     let clock: any HygieClock
     let secrets: SecretBox?
+    /// Provisions the TAXII exchange of each enrolling member (nil: enrolment without it).
+    let intel: IntelService?
 
     static let coordinators: Set<Role> = [.coordinator, .admin]
     public static let maximumBody = 1 << 20
 
-    public init(database: DatabaseService, audit: AuditTrail, clock: any HygieClock, secrets: SecretBox?) {
+    public init(
+        database: DatabaseService, audit: AuditTrail, clock: any HygieClock, secrets: SecretBox?,
+        intel: IntelService? = nil
+    ) {
         self.database = database
         self.audit = audit
         self.clock = clock
         self.secrets = secrets
+        self.intel = intel
     }
 
     var sql: any SQLDatabase { database.sql }
@@ -177,7 +184,7 @@ public struct HubService: Sendable {
         let member = UUID()
         let now = clock.now().milliseconds
         let hash = request.token.sha256Hex
-        try await database.transaction { db in
+        let coordinator = try await database.transaction { db in
             let sql = db as! any SQLDatabase  // both drivers are SQL databases
             // Claimed with one UPDATE: two enrolments racing for a token, one wins.
             guard
@@ -199,8 +206,20 @@ public struct HubService: Sendable {
                 \(bind: sealed), 'active', \(bind: now))
                 """
             ).run()
+            return try enrolment.decode(column: "coordinator_establishment_id", as: UUID.self)
         }
-        return .json(201, ["member_id": member.uuidString, "secret": secret])
+        var answer = ["member_id": member.uuidString, "secret": secret]
+        if let intel {
+            // TAXII exchange with the hub: read its shared collection, write to its inbox.
+            let exchange = try await intel.provisionHubExchange(
+                coordinator: Establishment.ID(coordinator), member: member, organisation: card.name)
+            answer["taxii_root"] = exchange.root.uuidString.lowercased()
+            answer["taxii_shared"] = exchange.down.uuidString.lowercased()
+            answer["taxii_inbox"] = exchange.up.uuidString.lowercased()
+            answer["taxii_username"] = exchange.username
+            answer["taxii_secret"] = exchange.secret
+        }
+        return .json(201, answer)
     }
 
     func authenticate(path: String, headers: [String: String], body: [UInt8]) async throws -> UUID {

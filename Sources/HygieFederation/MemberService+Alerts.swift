@@ -51,18 +51,20 @@ extension MemberService {
 
     /// Re-evaluates every alert still answered automatically and queues an answer when it changed.
     func answerAlerts(_ establishment: UUID) async throws {
-        for row in try await sql.raw(
+        let rows = try await sql.raw(
             """
             SELECT uid, body, answer FROM fed_alerts WHERE establishment_id = \(bind: establishment) AND automatic = \
             \(bind: true) AND received_at >= \(bind: clock.now().addingTimeInterval(-180 * 86_400).milliseconds)
             """
-        ).all() {
-            let broadcast = try HubService.decoder.decode(
-                Broadcast.self, from: Data(try row.decode(column: "body", as: String.self).utf8))
+        ).all()
+        let broadcasts = try rows.map {
+            try HubService.decoder.decode(Broadcast.self, from: Data(try $0.decode(column: "body", as: String.self).utf8))
+        }
+        let answers = try await evaluate(broadcasts, for: Establishment.ID(establishment))
+        for (row, answer) in zip(rows, answers) {
             let previous = try row.decode(column: "answer", as: String?.self).flatMap {
                 try? HubService.decoder.decode(BroadcastAnswer.self, from: Data($0.utf8))
             }
-            let answer = try await evaluate(broadcast, for: Establishment.ID(establishment))
             if let previous, previous.status == answer.status, previous.affectedAssets == answer.affectedAssets,
                 previous.exposedAssets == answer.exposedAssets,
                 previous.unknownVersionAssets == answer.unknownVersionAssets,
@@ -74,25 +76,36 @@ extension MemberService {
         }
     }
 
-    /// The automatic answer to an alert, from the inventory and the sightings.
-    public func evaluate(_ broadcast: Broadcast, for establishment: Establishment.ID) async throws -> BroadcastAnswer {
-        var record = VulnerabilityRecord(id: "hub:\(broadcast.uid)", source: .csaf)
-        record.affected = broadcast.products.map(Self.affected)
-        let exposure =
-            broadcast.products.isEmpty
-            ? ProductExposure() : try await vulnerabilities.exposure(to: record, for: establishment)
-        let observables = Set(broadcast.indicators.flatMap { BroadcastIndicators.observables($0) ?? [] })
-        let hits = try await intel.sightingCount(of: observables, for: establishment)
-        // An alert made only of indicators is decided by the sightings; the inventory does not count then.
-        let inventory = broadcast.products.isEmpty ? max(1, exposure.inventoryAssets) : exposure.inventoryAssets
-        return BroadcastAnswer(
-            broadcastUID: broadcast.uid,
-            status: BroadcastAnswer.decide(
-                affectedAssets: exposure.affectedAssets, unknownVersionAssets: exposure.unknownVersionAssets,
-                inventoryAssets: inventory, indicatorHits: hits),
-            automatic: true, affectedAssets: exposure.affectedAssets, exposedAssets: exposure.exposedAssets,
-            unknownVersionAssets: exposure.unknownVersionAssets, inventoryAssets: exposure.inventoryAssets,
-            indicatorHits: hits, comment: "", answeredAt: clock.now())
+    /// The automatic answers to alerts, from the inventory and the sightings (each read once).
+    public func evaluate(_ broadcasts: [Broadcast], for establishment: Establishment.ID) async throws
+        -> [BroadcastAnswer]
+    {
+        let records = broadcasts.map { broadcast in
+            var record = VulnerabilityRecord(id: "hub:\(broadcast.uid)", source: .csaf)
+            record.affected = broadcast.products.map(Self.affected)
+            return record
+        }
+        let exposures = try await vulnerabilities.exposures(to: records, for: establishment)
+        let hits = try await intel.sightingCounts(
+            of: broadcasts.map { Set($0.indicators.flatMap { BroadcastIndicators.observables($0) ?? [] }) },
+            for: establishment)
+        return zip(broadcasts, zip(exposures, hits)).map { broadcast, figures in
+            var exposure = figures.0
+            let hits = figures.1
+            // An alert made only of indicators is decided by the sightings: no product, nothing affected by one.
+            if broadcast.products.isEmpty {
+                exposure = ProductExposure()
+                exposure.inventoryAssets = max(1, figures.0.inventoryAssets)
+            }
+            return BroadcastAnswer(
+                broadcastUID: broadcast.uid,
+                status: BroadcastAnswer.decide(
+                    affectedAssets: exposure.affectedAssets, unknownVersionAssets: exposure.unknownVersionAssets,
+                    inventoryAssets: exposure.inventoryAssets, indicatorHits: hits),
+                automatic: true, affectedAssets: exposure.affectedAssets, exposedAssets: exposure.exposedAssets,
+                unknownVersionAssets: exposure.unknownVersionAssets, inventoryAssets: figures.0.inventoryAssets,
+                indicatorHits: hits, comment: "", answeredAt: clock.now())
+        }
     }
 
     /// A broadcast product as the vulnerability matcher reads advisories: the range affected, the rest not.
@@ -154,7 +167,9 @@ extension MemberService {
         guard let current = try await alerts(in: scope).first(where: { $0.broadcast.uid == uid }) else {
             throw FederationServiceError.notFound("alert")
         }
-        var answer = try await evaluate(current.broadcast, for: scope.establishmentID)
+        guard var answer = try await evaluate([current.broadcast], for: scope.establishmentID).first else {
+            throw FederationServiceError.notFound("alert")
+        }
         if status != "automatic" {
             guard let chosen = BroadcastAnswer.Status(rawValue: status) else {
                 throw FederationServiceError.invalid("answer affected, not_affected, unknown or automatic")

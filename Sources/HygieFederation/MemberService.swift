@@ -107,6 +107,26 @@ public struct MemberService: Sendable {
                 """
             ).run()
         }
+        if hub != Self.localHub, let root = answer["taxii_root"].flatMap(UUID.init(uuidString:)),
+            let shared = answer["taxii_shared"].flatMap(UUID.init(uuidString:)),
+            let inbox = answer["taxii_inbox"].flatMap(UUID.init(uuidString:)), let username = answer["taxii_username"],
+            let taxiiSecret = answer["taxii_secret"]
+        {
+            // The hub's threat intelligence comes down, what the team puts in "Envoyé au hub" goes up.
+            do {
+                _ = try await intel.connectHubExchange(
+                    HubExchange(root: root, down: shared, up: inbox, username: username, secret: taxiiSecret),
+                    hubURL: hub, for: scope.establishmentID)
+            } catch {
+                // Joined all the same; the link says what is missing.
+                try await sql.raw(
+                    """
+                    UPDATE fed_links SET last_error = \(bind: "TAXII exchange not set up: \(error)") \
+                    WHERE establishment_id = \(bind: establishment)
+                    """
+                ).run()
+            }
+        }
         _ = try await push(establishment, force: true)
         guard let link = try await link(establishment) else { throw FederationServiceError.notFound("hub link") }
         return link

@@ -19,16 +19,11 @@ extension IntelService {
         for establishment: Establishment.ID
     ) async throws -> AddStatus? {
         guard !patterns.isEmpty else { return nil }
-        let scope = TenantScope(
-            establishmentID: establishment, role: .admin, actor: .system("federation", channel: "federation"))
-        let collectionID = Self.derivedID("hub-alerts:\(establishment.uuid.uuidString)")
-        if (try? await ownCollection(collectionID, in: scope)) == nil {
-            _ = try await createCollection(
-                title: Self.hubAlertsTitle,
-                description: "Indicateurs des alertes diffusées par le hub de coordination.",
-                alias: "hub-alerts", defaultTLP: tlp, distribution: .establishment, sharingGroupID: nil,
-                id: collectionID, in: scope)
-        }
+        let scope = Self.federationScope(establishment)
+        let collectionID = try await ensureCollection(
+            Self.derivedID("hub-alerts:\(establishment.uuid.uuidString)"), title: Self.hubAlertsTitle,
+            description: "Indicateurs des alertes diffusées par le hub de coordination.", alias: "hub-alerts", tlp: tlp,
+            in: scope)
         let time = STIXTimestamp(published).stixString
         let objects: [[String: Any]] = patterns.map { pattern in
             [
@@ -47,10 +42,12 @@ extension IntelService {
         return try await importContent(Array(bundle), format: .stix, into: collectionID, in: scope)
     }
 
-    /// How many times values among `observables` were seen in the establishment's logs, whichever collection
-    /// the matching indicator came from.
-    public func sightingCount(of observables: Set<IOC>, for establishment: Establishment.ID) async throws -> Int {
-        guard !observables.isEmpty else { return 0 }
+    /// For each set of `observables`, how many times its values were seen in the establishment's logs, whichever
+    /// collection the matching indicator came from (the sightings are read once).
+    public func sightingCounts(of observables: [Set<IOC>], for establishment: Establishment.ID) async throws -> [Int]
+    {
+        var totals = Array(repeating: 0, count: observables.count)
+        guard observables.contains(where: { !$0.isEmpty }) else { return totals }
         let rows = try await sql.raw(
             """
             SELECT s.count, o.body FROM intel_sightings s JOIN intel_objects o ON o.collection_id = s.collection_id \
@@ -58,16 +55,17 @@ extension IntelService {
             WHERE s.establishment_id = \(bind: establishment.uuid) LIMIT 5000
             """
         ).all()
-        var total = 0
         for row in rows {
             let body = try row.decode(column: "body", as: String.self)
             guard let object = try? JSONParser.parse(Array(body.utf8)), case .string(let text)? = object["pattern"],
-                let pattern = try? PatternParser.parse(text), let found = IOC.extract(from: pattern),
-                found.contains(where: observables.contains)
+                let pattern = try? PatternParser.parse(text), let found = IOC.extract(from: pattern)
             else { continue }
-            total += Int(try row.decode(column: "count", as: Int64.self))
+            let count = Int(try row.decode(column: "count", as: Int64.self))
+            for (position, wanted) in observables.enumerated() where found.contains(where: wanted.contains) {
+                totals[position] += count
+            }
         }
-        return total
+        return totals
     }
 
     /// A stable UUID from a text (the first 128 bits of its SHA-256, version bits set).

@@ -263,25 +263,33 @@ extension VulnService {
         }
     }
 
-    /// How exposed an establishment is to one record (a coordinator's broadcast): assets running an affected
+    /// How exposed an establishment is to each record (a coordinator's broadcasts): assets running an affected
     /// version, those of them exposed to the Internet, assets running the product at a version that cannot be
     /// compared, and the size of the inventory. Counts only: nothing names an asset.
-    public func exposure(to record: VulnerabilityRecord, for establishment: Establishment.ID) async throws
-        -> ProductExposure
+    /// The inventory is read once for all the records.
+    public func exposures(to records: [VulnerabilityRecord], for establishment: Establishment.ID) async throws
+        -> [ProductExposure]
     {
-        let index = VulnerabilityIndex(records: [record])
-        var exposure = ProductExposure()
+        guard !records.isEmpty else { return [] }
+        let index = VulnerabilityIndex(records: records)
+        var exposures = Array(repeating: ProductExposure(), count: records.count)
         for (asset, inventory, _) in try await Self.inventories(establishment.uuid, on: sql) {
-            exposure.inventoryAssets += 1
-            let matches = index.match(inventory, loose: true)
-            if matches.contains(where: { $0.confidence != .product }) {
-                exposure.affectedAssets += 1
-                if asset.internetExposed { exposure.exposedAssets += 1 }
-            } else if !matches.isEmpty {
-                exposure.unknownVersionAssets += 1
+            var affected: Set<Int> = []
+            var unknown: Set<Int> = []
+            for match in index.match(inventory, loose: true) {
+                if match.confidence == .product { unknown.insert(match.record) } else { affected.insert(match.record) }
+            }
+            for position in records.indices {
+                exposures[position].inventoryAssets += 1
+                if affected.contains(position) {
+                    exposures[position].affectedAssets += 1
+                    if asset.internetExposed { exposures[position].exposedAssets += 1 }
+                } else if unknown.contains(position) {
+                    exposures[position].unknownVersionAssets += 1
+                }
             }
         }
-        return exposure
+        return exposures
     }
 
     func match(establishment: UUID) async throws -> MatchReport {

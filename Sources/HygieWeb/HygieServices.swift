@@ -81,7 +81,7 @@ public struct HygieServices: Sendable {
             ?? ComplianceService(
                 database: database, audit: audit, clock: clock,
                 indicatorSources: [vuln, detection, identity, awareness])
-        self.hub = HubService(database: database, audit: audit, clock: clock, secrets: secrets)
+        self.hub = HubService(database: database, audit: audit, clock: clock, secrets: secrets, intel: self.intel)
         self.member =
             member
             ?? MemberService(

@@ -105,7 +105,7 @@ import VulnCore
                 try patterns.first { try $0.decode(column: "body", as: String.self).contains("bad-c2.example") })
             let collection = try #require(
                 try await db.sql.raw(
-                    "SELECT id FROM intel_collections WHERE establishment_id = \(bind: world.hospital.establishmentID.uuid)"
+                    "SELECT id FROM intel_collections WHERE title = \(bind: IntelService.hubAlertsTitle) AND establishment_id = \(bind: world.hospital.establishmentID.uuid)"
                 ).first()?.decode(column: "id", as: UUID.self))
             try await IntelService.recordSightings(
                 [

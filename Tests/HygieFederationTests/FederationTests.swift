@@ -45,14 +45,16 @@ struct FederationWorld {
     static func make(_ db: DatabaseService) async throws -> FederationWorld {
         let services = try TestServices(database: db)
         let secrets = try SecretBox(keyData: Data(repeating: 7, count: 32))
-        let hub = HubService(database: db, audit: services.audit, clock: services.clock, secrets: secrets)
+        let intel = IntelService(database: db, audit: services.audit, clock: services.clock, secrets: secrets)
+        let hub = HubService(
+            database: db, audit: services.audit, clock: services.clock, secrets: secrets, intel: intel)
         let transport = LoopbackTransport(hub: hub)
         let cases = CaseService(database: db, audit: services.audit, clock: services.clock)
         let member = MemberService(
             database: db, audit: services.audit, clock: services.clock, secrets: secrets,
             compliance: ComplianceService(database: db, audit: services.audit, clock: services.clock), cases: cases,
             vulnerabilities: VulnService(database: db, audit: services.audit, clock: services.clock),
-            intel: IntelService(database: db, audit: services.audit, clock: services.clock), transport: transport)
+            intel: intel, transport: transport)
         let agency = try await services.tenancy.createEstablishment(
             .init(name: "ARS Val-de-Lune", finess: nil, kind: "authority", groupID: nil, regionID: nil),
             by: TestServices.cli)
@@ -94,6 +96,15 @@ struct FederationWorld {
             let link = try await world.member.join(
                 hub: "http://127.0.0.1:9", token: enrolment.token, in: world.hospital)
             #expect(link.status == "active" && link.pending == 0 && link.lastError.isEmpty)
+            // The TAXII exchange: a machine account on the hub with read on its shared collection and write on its
+            // inbox; at the hospital, a pull feed into "Reçu du hub" and a push feed from "Envoyé au hub".
+            let feeds = try await world.services.database.sql.raw(
+                "SELECT direction, url FROM intel_feeds WHERE establishment_id = \(bind: world.hospital.establishmentID.uuid)"
+            ).all().map { (try $0.decode(column: "direction", as: String.self), try $0.decode(column: "url", as: String.self)) }
+            #expect(feeds.count == 2 && Set(feeds.map(\.0)) == ["pull", "push"])
+            #expect(feeds.allSatisfy { $0.1.hasPrefix("http://127.0.0.1:9/taxii2/\(world.coordinator.establishmentID.uuid.uuidString.lowercased())/collections/") })
+            #expect(try await world.count("intel_accounts") == 1)
+            #expect(try await world.count("intel_grants") == 2)
             await #expect(throws: FederationServiceError.self) {
                 _ = try await world.member.join(hub: "http://127.0.0.1:9", token: enrolment.token, in: world.hospital)
             }

@@ -4,7 +4,8 @@ instances, one on SQLite (the demo hospital) and one on PostgreSQL (with --postg
 
 The coordinator issues enrolment tokens from the CLI; each establishment joins with `hygie hub join` and pushes
 (aggregates and declaration copies); the hub's API shows the members, their compliance scores and the declarations
-inbox, without the title of a TLP:RED case; a broadcast alert is answered automatically (the hospital's exposed
+inbox, without the title of a TLP:RED case; the TAXII exchange set up at enrolment carries an indicator down and
+a report up; a broadcast alert is answered automatically (the hospital's exposed
 FortiGate makes it "affected"), corrected by the clinic's team, and its indicators join the hospital's detection;
 the hub is stopped in the middle of a push (connections cut), the push
 fails and waits, and after the restart it resumes and every item arrives exactly once; a revoked establishment is
@@ -108,6 +109,35 @@ def main():
         check("the TLP:RED case's declaration arrives without its title",
               red_copies and all("title" not in d["copy"] for d in red_copies)
               and "Accès inapproprié" not in json.dumps(body), red_copies[:1])
+
+        # The TAXII exchange set up at enrolment: the hub shares an indicator, the hospital pulls it; the hospital
+        # puts a report in "Envoyé au hub" and pushes it to the hub's inbox.
+        def collection(runner, establishment, title):
+            lines = runner("intel", "collections", "-e", establishment).stdout.splitlines()
+            return next((line.split("\t") for line in lines if line.split("\t")[1:2] == [title]), ["none", "", "", "", "0"])
+        shared = collection(hub, agency, "Partage du hub")[0]
+        indicator = os.path.join(work, "shared.csv")
+        with open(indicator, "w") as handle:
+            handle.write("type,value,name\nipv4-addr,203.0.113.99,Serveur de commande signalé par le CERT Santé\n")
+        imported = hub("intel", "import", "-e", agency, "--collection", shared, indicator)
+        check("the coordinator adds an indicator to the hub's shared collection", imported.returncode == 0,
+              imported.stderr[-300:])
+        feeds = first("intel", "feeds", "-e", "999000017").stdout
+        check("the hospital got a pull and a push feed to the hub", "hub-partage\tpull" in feeds
+              and "hub-remontees\tpush" in feeds, feeds)
+        pulled = first("intel", "sync", "-e", "999000017", "hub-partage")
+        received = collection(first, "999000017", "Reçu du hub")
+        check("the hospital pulls the hub's indicator into detection", pulled.returncode == 0
+              and int(received[4].split()[0]) >= 1, pulled.stdout + pulled.stderr + str(received))
+        outgoing = os.path.join(work, "upward.csv")
+        with open(outgoing, "w") as handle:
+            handle.write("type,value,name\ndomain-name,phish-valbrune.example,Hameçonnage visant le CH\n")
+        first("intel", "import", "-e", "999000017", "--collection", collection(first, "999000017", "Envoyé au hub")[0],
+              outgoing)
+        pushed = first("intel", "sync", "-e", "999000017", "hub-remontees")
+        inbox = collection(hub, agency, "Remontées des établissements")
+        check("the hospital pushes what it shares to the hub's inbox", pushed.returncode == 0
+              and int(inbox[4].split()[0]) >= 1, pushed.stdout + pushed.stderr + str(inbox))
 
         # A broadcast: the hospital exposes a FortiGate in the range and answers "affected" by itself; the clinic has
         # no inventory ("unknown") and its team corrects the answer; the indicators join the hospital's detection.
