@@ -57,7 +57,7 @@ def main():
         return result.stdout.strip()
 
     agency = hygie("establishments", "add", "--name", "CERT Santé (national)", "--kind", "authority")
-    password = "Bench-Hub-2026-coordination"
+    password = "Bench-Hub-2026-Tableaux!"
     hygie("establishments", "add-member", "-e", agency, "--email", "coordination@cert.example", "--name",
           "Coordination", "--role", "coordinator", stdin=password + "\n")
     token = hygie("token", "create", "-e", agency, "--user", "coordination@cert.example", "--name", "bench")

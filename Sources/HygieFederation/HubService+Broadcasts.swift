@@ -47,8 +47,10 @@ extension HubService {
         return broadcast
     }
 
-    /// The coordinator's broadcasts, newest first, with their answer counts.
-    public func broadcasts(in scope: TenantScope, limit: Int = 100) async throws -> [BroadcastSummary] {
+    /// The coordinator's broadcasts, newest first, with their answer counts (one of them with `id`).
+    public func broadcasts(in scope: TenantScope, id: UUID? = nil, limit: Int = 100) async throws
+        -> [BroadcastSummary]
+    {
         try scope.require(Self.coordinators)
         let coordinator = scope.establishmentID.uuid
         let members =
@@ -61,6 +63,7 @@ extension HubService {
         let rows = try await sql.raw(
             """
             SELECT id, body FROM fed_broadcasts WHERE coordinator_establishment_id = \(bind: coordinator) \
+            \(id.map { "AND id = \(bind: $0)" as SQLQueryString } ?? "") \
             ORDER BY published_at DESC LIMIT \(unsafeRaw: String(max(1, min(limit, 1000))))
             """
         ).all()
@@ -89,7 +92,7 @@ extension HubService {
     public func responses(to id: UUID, status: String? = nil, in scope: TenantScope) async throws
         -> BroadcastResponses
     {
-        guard let summary = try await broadcasts(in: scope, limit: 1000).first(where: { $0.id == id }) else {
+        guard let summary = try await broadcasts(in: scope, id: id, limit: 1).first else {
             throw FederationServiceError.notFound("broadcast")
         }
         let rows = try await sql.raw(

@@ -4,6 +4,7 @@ public import Foundation
 import HygieCore
 public import HygieStorage
 import SQLKit
+import Synchronization
 
 /// What the coordinator dashboards read. Snapshots are decoded once, when they arrive: each member's latest value
 /// per key goes to `fed_member_values`, and daily sums per key to `fed_rollups`, so that a page costs the same
@@ -135,6 +136,24 @@ extension HubService {
         try scope.require(Self.coordinators)
         let coordinator = scope.establishmentID.uuid
         let now = clock.now()
+        // A new snapshot, enrolment, revocation or declaration moves this stamp; the minute moves "late" and "fresh".
+        let stamp =
+            try await sql.raw(
+                """
+                SELECT COUNT(*) AS n, MAX(m.last_snapshot_at) AS seen, MAX(m.revoked_at) AS revoked, \
+                (SELECT MAX(d.updated_at) FROM fed_declarations d JOIN fed_members dm ON dm.id = d.member_id \
+                WHERE dm.coordinator_establishment_id = \(bind: coordinator)) AS declared \
+                FROM fed_members m WHERE m.coordinator_establishment_id = \(bind: coordinator)
+                """
+            ).first().map { row in
+                [
+                    try row.decode(column: "n", as: Int64.self), try row.decode(column: "seen", as: Int64?.self) ?? 0,
+                    try row.decode(column: "revoked", as: Int64?.self) ?? 0,
+                    try row.decode(column: "declared", as: Int64?.self) ?? 0,
+                    Int64(now.timeIntervalSince1970 / 60),
+                ].map(String.init).joined(separator: ":")
+            } ?? ""
+        if let cached = overviews.get(coordinator, stamp: stamp) { return cached }
         var overview = HubOverview()
         if let row = try await sql.raw(
             """
@@ -178,6 +197,7 @@ extension HubService {
             overview.lateDeclarations = try row.decode(column: "late", as: Int?.self) ?? 0
         }
         overview.trends = try await trends(coordinator: coordinator, now: now)
+        overviews.put(overview, for: coordinator, stamp: stamp)
         return overview
     }
 
@@ -298,4 +318,19 @@ public struct HubOverview: Sendable, Hashable, Codable {
     public var openDeclarations = 0
     public var lateDeclarations = 0
     public var trends: [TrendPoint] = []
+}
+
+/// The latest overview of each coordinator with the stamp it was computed at.
+public final class OverviewCache: Sendable {
+    let entries = Mutex<[UUID: (stamp: String, overview: HubOverview)]>([:])
+
+    public init() {}
+
+    func get(_ coordinator: UUID, stamp: String) -> HubOverview? {
+        entries.withLock { $0[coordinator].flatMap { $0.stamp == stamp ? $0.overview : nil } }
+    }
+
+    func put(_ overview: HubOverview, for coordinator: UUID, stamp: String) {
+        entries.withLock { $0[coordinator] = (stamp, overview) }
+    }
 }

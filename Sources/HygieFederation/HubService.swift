@@ -17,19 +17,22 @@ public struct HubService: Sendable {
     let secrets: SecretBox?
     /// Provisions the TAXII exchange of each enrolling member (nil: enrolment without it).
     let intel: IntelService?
+    /// The coordinators' overviews, reused while nothing they summarise has changed (one per serving node).
+    let overviews: OverviewCache
 
     static let coordinators: Set<Role> = [.coordinator, .admin]
     public static let maximumBody = 1 << 20
 
     public init(
         database: DatabaseService, audit: AuditTrail, clock: any HygieClock, secrets: SecretBox?,
-        intel: IntelService? = nil
+        intel: IntelService? = nil, overviews: OverviewCache = OverviewCache()
     ) {
         self.database = database
         self.audit = audit
         self.clock = clock
         self.secrets = secrets
         self.intel = intel
+        self.overviews = overviews
     }
 
     var sql: any SQLDatabase { database.sql }

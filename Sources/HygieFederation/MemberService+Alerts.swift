@@ -58,7 +58,8 @@ extension MemberService {
             """
         ).all()
         let broadcasts = try rows.map {
-            try HubService.decoder.decode(Broadcast.self, from: Data(try $0.decode(column: "body", as: String.self).utf8))
+            try HubService.decoder.decode(
+                Broadcast.self, from: Data(try $0.decode(column: "body", as: String.self).utf8))
         }
         let answers = try await evaluate(broadcasts, for: Establishment.ID(establishment))
         for (row, answer) in zip(rows, answers) {

@@ -44,8 +44,7 @@ extension IntelService {
 
     /// For each set of `observables`, how many times its values were seen in the establishment's logs, whichever
     /// collection the matching indicator came from (the sightings are read once).
-    public func sightingCounts(of observables: [Set<IOC>], for establishment: Establishment.ID) async throws -> [Int]
-    {
+    public func sightingCounts(of observables: [Set<IOC>], for establishment: Establishment.ID) async throws -> [Int] {
         var totals = Array(repeating: 0, count: observables.count)
         guard observables.contains(where: { !$0.isEmpty }) else { return totals }
         let rows = try await sql.raw(

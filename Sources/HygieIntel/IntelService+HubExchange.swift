@@ -62,7 +62,8 @@ extension IntelService {
             description: "Ce que les établissements membres remontent au hub.", alias: "hub-inbox", tlp: .amber,
             in: scope)
         let (account, secret) = try await createAccount(
-            username: "membre-\(member.uuidString.prefix(13).lowercased())", organisation: String(organisation.prefix(200)),
+            username: "membre-\(member.uuidString.prefix(13).lowercased())",
+            organisation: String(organisation.prefix(200)),
             maxTLP: .amber, in: scope)
         try await grant(collection: down, account: account.id, group: nil, canRead: true, canWrite: false, in: scope)
         try await grant(collection: up, account: account.id, group: nil, canRead: false, canWrite: true, in: scope)

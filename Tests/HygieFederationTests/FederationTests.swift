@@ -100,9 +100,16 @@ struct FederationWorld {
             // inbox; at the hospital, a pull feed into "Reçu du hub" and a push feed from "Envoyé au hub".
             let feeds = try await world.services.database.sql.raw(
                 "SELECT direction, url FROM intel_feeds WHERE establishment_id = \(bind: world.hospital.establishmentID.uuid)"
-            ).all().map { (try $0.decode(column: "direction", as: String.self), try $0.decode(column: "url", as: String.self)) }
+            ).all().map {
+                (try $0.decode(column: "direction", as: String.self), try $0.decode(column: "url", as: String.self))
+            }
             #expect(feeds.count == 2 && Set(feeds.map(\.0)) == ["pull", "push"])
-            #expect(feeds.allSatisfy { $0.1.hasPrefix("http://127.0.0.1:9/taxii2/\(world.coordinator.establishmentID.uuid.uuidString.lowercased())/collections/") })
+            #expect(
+                feeds.allSatisfy {
+                    $0.1.hasPrefix(
+                        "http://127.0.0.1:9/taxii2/\(world.coordinator.establishmentID.uuid.uuidString.lowercased())/collections/"
+                    )
+                })
             #expect(try await world.count("intel_accounts") == 1)
             #expect(try await world.count("intel_grants") == 2)
             await #expect(throws: FederationServiceError.self) {

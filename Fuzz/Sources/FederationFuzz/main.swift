@@ -18,7 +18,8 @@ public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
         guard let broadcast = try? decoder.decode(Broadcast.self, from: bytes), (try? broadcast.validate()) != nil
         else { return 0 }
         for pattern in broadcast.indicators {
-            precondition(BroadcastIndicators.observables(pattern)?.isEmpty == false, "a valid alert without observables")
+            precondition(
+                BroadcastIndicators.observables(pattern)?.isEmpty == false, "a valid alert without observables")
         }
     case 3: _ = try? decoder.decode(BroadcastAnswer.self, from: bytes).validate()
     case 4:

@@ -200,6 +200,9 @@ struct FederationWebController: PageController {
         }
     }
 
+    /// Rows of the answers table; the map shows every member, the filters and the API the rest.
+    static let responseRows = 200
+
     static let answerColours = [
         "affected": "#c0392b", "unknown": "#d68910", "none": "#aab4c0", "not_affected": "#1e8449",
     ]
@@ -218,7 +221,7 @@ struct FederationWebController: PageController {
         let labels = ["affected", "unknown", "none", "not_affected"].map { key in
             (key, t("hub.answer.\(key)", context), all.responses.filter { $0.statusKey == key }.count)
         }
-        let content: [String: Any] = [
+        var content: [String: Any] = [
             "id": id.uuidString, "title": broadcast.title, "summary": broadcast.summary,
             "severity": broadcast.severity, "severityLabel": t("hub.severity.\(broadcast.severity)", context),
             "tlp": broadcast.tlp.uppercased(), "published": DisplayDate.format(broadcast.publishedAt),
@@ -230,7 +233,7 @@ struct FederationWebController: PageController {
             "map": Self.responseMap(
                 all.responses, labels: Dictionary(uniqueKeysWithValues: labels.map { ($0.0, $0.1) }),
                 title: t("hub.responseMap", context)),
-            "responses": shown.prefix(1000).map { response -> [String: Any] in
+            "responses": shown.prefix(Self.responseRows).map { response -> [String: Any] in
                 var row: [String: Any] = [
                     "member": response.member, "finess": response.finess ?? "", "status": response.statusKey,
                     "statusLabel": t("hub.answer.\(response.statusKey)", context),
@@ -247,6 +250,9 @@ struct FederationWebController: PageController {
             },
             "hasResponses": !shown.isEmpty,
         ]
+        if shown.count > Self.responseRows {
+            content["more"] = shown.count - Self.responseRows
+        }
         return page(
             "hub-broadcast", broadcast.title, active: "hub", content: content, signedIn: signedIn, request: request,
             context: context)
