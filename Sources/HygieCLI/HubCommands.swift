@@ -49,12 +49,17 @@ struct HubCommand: AsyncParsableCommand {
         @Flag(help: "JSON, with each member's latest figures.") var json = false
         @Option(help: "Only members whose name or FINESS contains this.") var search = ""
         @Option(help: "stale (no snapshot for 48 h) or revoked.") var filter = ""
+        @Option(help: "Skip this many members (1,000 are listed at a time).") var offset = 0
 
         func run() async throws {
             try await VulnCommand.run(common) { boot in
-                let (_, members) = try await boot.hub.members(
+                let (total, members) = try await boot.hub.members(
                     in: try await target.scope(boot, role: .coordinator), search: search, filter: filter,
-                    limit: 1000)
+                    offset: offset, limit: 1000)
+                if total > offset + members.count {
+                    FileHandle.standardError.write(
+                        Data("\(members.count) of \(total) members from \(offset); more with --offset\n".utf8))
+                }
                 if json {
                     print(try HubCommand.json(members))
                     return
