@@ -107,6 +107,7 @@ public struct MemberService: Sendable {
                 """
             ).run()
         }
+        var exchangeProblem: String?
         if hub != Self.localHub, let root = answer["taxii_root"].flatMap(UUID.init(uuidString:)),
             let shared = answer["taxii_shared"].flatMap(UUID.init(uuidString:)),
             let inbox = answer["taxii_inbox"].flatMap(UUID.init(uuidString:)), let username = answer["taxii_username"],
@@ -118,17 +119,13 @@ public struct MemberService: Sendable {
                     HubExchange(root: root, down: shared, up: inbox, username: username, secret: taxiiSecret),
                     hubURL: hub, for: scope.establishmentID)
             } catch {
-                // Joined all the same; the link says what is missing.
-                try await sql.raw(
-                    """
-                    UPDATE fed_links SET last_error = \(bind: "TAXII exchange not set up: \(error)") \
-                    WHERE establishment_id = \(bind: establishment)
-                    """
-                ).run()
+                exchangeProblem = "joined, but the TAXII exchange could not be set up: \(error)"
             }
         }
         _ = try await push(establishment, force: true)
-        guard let link = try await link(establishment) else { throw FederationServiceError.notFound("hub link") }
+        guard var link = try await link(establishment) else { throw FederationServiceError.notFound("hub link") }
+        // Joined all the same: the answer says what is missing.
+        if let exchangeProblem { link.lastError = exchangeProblem }
         return link
     }
 

@@ -552,16 +552,20 @@ def main():
               simulated["establishments"] == 60 and simulated["pushes"] == 60 and simulated["answers"] >= 50)
         driver.get(server.base + "/hub")
         check("the coordination page draws the fleet's trends and theme bands",
-              "Tendances sur 52 semaines" in driver.page_source and "polyline" in driver.page_source
-              and "band-bar" in driver.page_source and "Ivanti Connect Secure" in driver.page_source)
+              "Tendances sur 52 semaines" in driver.page_source and "Ivanti Connect Secure" in driver.page_source
+              and driver.execute_script("return [...document.querySelectorAll('img.chart')]"
+                                        ".filter(i => i.naturalWidth > 0).length") == 2)
         driver.set_window_size(1280, 3200)  # the whole page: figures, trends, bands, alerts, members
         shot(driver, "57-hub-fleet")
         driver.set_window_size(1280, 1400)
         driver.find_element(By.PARTIAL_LINK_TEXT, "Ivanti Connect Secure").click()
-        check("the broadcast shows its response map, one tile per member",
-              "Carte des réponses" in driver.page_source
-              and driver.execute_script("return document.querySelectorAll('svg.response-map rect').length") == 60)
+        check("the broadcast shows its response map", "Carte des réponses" in driver.page_source
+              and driver.execute_script("return document.querySelector('img.response-map').naturalWidth") > 0)
+        broadcast_url = driver.current_url
         shot(driver, "58-hub-broadcast")
+        driver.get(broadcast_url.split("?")[0] + "/map.svg")
+        check("the response map has one tile per member", driver.page_source.count("<rect") == 60)
+        driver.get(broadcast_url)
         driver.set_window_size(390, 844)
         shot(driver, "58-hub-broadcast-phone")
         driver.get(server.base + "/hub")

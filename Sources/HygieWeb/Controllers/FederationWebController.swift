@@ -23,6 +23,9 @@ struct FederationWebController: PageController {
         router.post("/hub/enrolments", use: enrol)
         router.post("/hub/broadcasts", use: publish)
         router.get("/hub/broadcasts/:id", use: broadcast)
+        router.get("/hub/trends.svg", use: trendsChart)
+        router.get("/hub/themes.svg", use: themesChart)
+        router.get("/hub/broadcasts/:id/map.svg", use: mapChart)
         router.post("/federation/alerts/:uid/answer", use: answer)
         router.post("/hub/members/:id/revoke", use: revoke)
         router.get("/federation", use: federation)
@@ -109,7 +112,6 @@ struct FederationWebController: PageController {
             if !filter.isEmpty { parts.append("filter=\(filter)") }
             return "/hub?" + parts.joined(separator: "&") + "#members"
         }
-        let weeks = overview.trends.map { DisplayDate.utcFormatter("dd/MM").string(from: $0.weekStart) }
         var content: [String: Any] = [
             "members": rows, "hasMembers": !rows.isEmpty,
             "themes": (framework?.themes ?? []).map(\.ref), "hasThemes": !(framework?.themes.isEmpty ?? true),
@@ -126,15 +128,11 @@ struct FederationWebController: PageController {
                 (figure("vuln.kev-overdue-exposed", total: true), t("hub.kevTotal", context)),
                 (figure("detection.silent-sources", total: true), t("hub.silentTotal", context)),
             ].map { ["value": $0.0, "label": $0.1] },
-            "trend": LineChart.percentages(
-                labels: weeks,
-                series: Self.trendLines.map { key, colour in
-                    (figureName(key, context), colour, overview.trends.map { $0.averages[key].map { $0 / 100 } })
-                }, title: t("hub.trends", context)),
             "bands": (framework?.themes ?? []).map { theme -> [String: Any] in
                 [
                     "ref": theme.ref, "name": theme.name, "average": Self.format(theme.average, percent: true),
-                    "band": Self.band(theme.average), "bar": Self.bandBar(theme),
+                    "band": Self.band(theme.average), "ok": theme.ok, "medium": theme.medium,
+                    "critical": theme.critical,
                 ]
             },
             "search": search, "filterStale": filter == "stale", "filterRevoked": filter == "revoked",
@@ -230,9 +228,6 @@ struct FederationWebController: PageController {
             "counts": labels.map { key, label, count in
                 ["key": key, "label": label, "count": count, "selected": key == filter]
             },
-            "map": Self.responseMap(
-                all.responses, labels: Dictionary(uniqueKeysWithValues: labels.map { ($0.0, $0.1) }),
-                title: t("hub.responseMap", context)),
             "responses": shown.prefix(Self.responseRows).map { response -> [String: Any] in
                 var row: [String: Any] = [
                     "member": response.member, "finess": response.finess ?? "", "status": response.statusKey,
@@ -258,22 +253,63 @@ struct FederationWebController: PageController {
             context: context)
     }
 
-    /// Members of a theme at ≥ 75 %, 50–75 % and < 50 %, as one stacked bar with the counts written in.
-    static func bandBar(_ theme: HubOverview.ThemeBands) -> String {
-        let total = max(1, theme.ok + theme.medium + theme.critical)
-        var x = 0.0
-        var body = ""
-        for (count, colour) in [(theme.ok, "#abebc6"), (theme.medium, "#fad7a0"), (theme.critical, "#f5b7b1")]
-        where count > 0 {
-            let width = 200 * Double(count) / Double(total)
-            body +=
-                "<rect x=\"\(Int(x))\" y=\"0\" width=\"\(Int(width.rounded(.up)))\" height=\"16\" fill=\"\(colour)\"/>"
-                + "<text x=\"\(Int(x + width / 2))\" y=\"12\" text-anchor=\"middle\" font-size=\"10\" font-family=\"sans-serif\" fill=\"#1c2430\">\(count)</text>"
-            x += width
+    func trendsChart(_ request: Request, context: HygieRequestContext) async throws -> Response {
+        let scope = try await services.signedIn(context).requireScope(Self.coordinators)
+        let overview = try await services.hub.overview(in: scope)
+        return DetectionWebController.svg(
+            LineChart.percentages(
+                labels: overview.trends.map { DisplayDate.utcFormatter("dd/MM").string(from: $0.weekStart) },
+                series: Self.trendLines.map { key, colour in
+                    (figureName(key, context), colour, overview.trends.map { $0.averages[key].map { $0 / 100 } })
+                }, title: t("hub.trends", context)))
+    }
+
+    func themesChart(_ request: Request, context: HygieRequestContext) async throws -> Response {
+        let scope = try await services.signedIn(context).requireScope(Self.coordinators)
+        let themes = try await services.hub.overview(in: scope).framework?.themes ?? []
+        return DetectionWebController.svg(Self.bands(themes, title: t("hub.themes", context)))
+    }
+
+    func mapChart(_ request: Request, context: HygieRequestContext) async throws -> Response {
+        let scope = try await services.signedIn(context).requireScope(Self.coordinators)
+        guard let id = context.parameters.get("id").flatMap(UUID.init(uuidString:)) else {
+            throw HygieCoreError.notFound("broadcast")
         }
-        let label = "\(theme.ok) ≥ 75 %, \(theme.medium) 50–75 %, \(theme.critical) < 50 %"
+        let responses = try await services.hub.responses(to: id, in: scope).responses
+        return DetectionWebController.svg(
+            Self.responseMap(
+                responses,
+                labels: Dictionary(
+                    uniqueKeysWithValues: Self.answerColours.keys.map { ($0, t("hub.answer.\($0)", context)) }),
+                title: t("hub.responseMap", context)))
+    }
+
+    /// Per theme, members at ≥ 75 %, 50–75 % and < 50 % as one stacked bar with the counts written in.
+    static func bands(_ themes: [HubOverview.ThemeBands], title: String) -> String {
+        let label = 220
+        let width = 640
+        let row = 24
+        let plot = Double(width - label - 10)
+        var body = ""
+        for (index, theme) in themes.enumerated() {
+            let y = 8 + index * row
+            let name = "\(theme.ref) \(theme.name)"
+            body +=
+                "<text x=\"\(label - 8)\" y=\"\(y + 13)\" text-anchor=\"end\" font-size=\"11\" font-family=\"sans-serif\" fill=\"#1c2430\">\(HTMLEscape.attribute(String(name.prefix(34))))</text>"
+            let total = max(1, theme.ok + theme.medium + theme.critical)
+            var x = Double(label)
+            for (count, colour) in [(theme.ok, "#abebc6"), (theme.medium, "#fad7a0"), (theme.critical, "#f5b7b1")]
+            where count > 0 {
+                let segment = plot * Double(count) / Double(total)
+                body +=
+                    "<rect x=\"\(Int(x))\" y=\"\(y)\" width=\"\(Int(segment.rounded(.up)))\" height=\"18\" fill=\"\(colour)\"/>"
+                    + "<text x=\"\(Int(x + segment / 2))\" y=\"\(y + 13)\" text-anchor=\"middle\" font-size=\"11\" font-family=\"sans-serif\" fill=\"#1c2430\">\(count)</text>"
+                x += segment
+            }
+        }
+        let height = max(40, 16 + themes.count * row)
         return
-            "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 200 16\" class=\"band-bar\" role=\"img\" aria-label=\"\(HTMLEscape.attribute(label))\"><title>\(HTMLEscape.attribute(label))</title>\(body)</svg>"
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 \(width) \(height)\" role=\"img\" aria-label=\"\(HTMLEscape.attribute(title))\"><title>\(HTMLEscape.attribute(title))</title>\(body)</svg>"
     }
 
     /// One tile per member, coloured by its answer (affected first), each titled with the member's name.
