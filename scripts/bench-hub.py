@@ -93,9 +93,12 @@ def main():
         with open(lua, "w") as handle:
             handle.write(LUA)
         targets = [
-            ("/hub (HTML: figures, trends, bands, alerts, 50 members, inbox)", "/hub", cookie),
+            ("/hub (HTML: figures, bands, alerts, 50 members with heat map, inbox)", "/hub", cookie),
             ("/hub?page=40 (a later page of members)", "/hub?page=40", cookie),
-            ("/hub/broadcasts/{id} (response map of every member)", f"/hub/broadcasts/{broadcast.upper()}", cookie),
+            ("/hub/broadcasts/{id} (counts, 200 answers listed)", f"/hub/broadcasts/{broadcast.upper()}", cookie),
+            ("/hub/broadcasts/{id}/map.svg (one tile per member)", f"/hub/broadcasts/{broadcast.upper()}/map.svg",
+             cookie),
+            ("/hub/trends.svg", "/hub/trends.svg", cookie),
             ("/api/v1/hub/overview", "/api/v1/hub/overview", bearer),
             ("/api/v1/hub/members?limit=100", "/api/v1/hub/members?limit=100", bearer),
             ("/api/v1/hub/broadcasts", "/api/v1/hub/broadcasts", bearer),
