@@ -10,6 +10,17 @@ public enum RequestSigner {
     public static let signatureHeader = "X-Hygie-Signature"
     public static let window: TimeInterval = 300
 
+    /// The headers of a signed `POST` (member, time, signature) with the JSON content type.
+    public static func headers(member: UUID, secret: String, path: String, body: [UInt8], now: Date) -> [String: String]
+    {
+        let timestamp = Int64(now.timeIntervalSince1970)
+        return [
+            memberHeader: member.uuidString, timestampHeader: String(timestamp),
+            signatureHeader: signature(secret: secret, method: "POST", path: path, timestamp: timestamp, body: body),
+            "Content-Type": "application/json",
+        ]
+    }
+
     public static func signature(secret: String, method: String, path: String, timestamp: Int64, body: [UInt8])
         -> String
     {

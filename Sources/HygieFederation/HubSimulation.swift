@@ -270,14 +270,10 @@ public struct HubSimulation: Sendable {
     /// Posts a protocol request, signed for `member` (unsigned for the enrolment).
     func post(_ path: String, _ value: some Encodable, member: Member?) async throws -> FederationResponse {
         let body = Array(try HubService.encoder.encode(value))
-        var headers = ["Content-Type": "application/json"]
-        if let member {
-            let timestamp = Int64(clock.now().timeIntervalSince1970)
-            headers[RequestSigner.memberHeader] = member.id.uuidString
-            headers[RequestSigner.timestampHeader] = String(timestamp)
-            headers[RequestSigner.signatureHeader] = RequestSigner.signature(
-                secret: member.secret, method: "POST", path: path, timestamp: timestamp, body: body)
-        }
+        let headers =
+            member.map {
+                RequestSigner.headers(member: $0.id, secret: $0.secret, path: path, body: body, now: clock.now())
+            } ?? ["Content-Type": "application/json"]
         return try await transport.post(hubURL, path: path, headers: headers, body: body)
     }
 }

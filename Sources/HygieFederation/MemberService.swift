@@ -262,13 +262,7 @@ public struct MemberService: Sendable {
 
     /// The headers of a signed request.
     func signed(_ path: String, body: [UInt8], member: UUID, secret: String) -> [String: String] {
-        let timestamp = Int64(clock.now().timeIntervalSince1970)
-        return [
-            RequestSigner.memberHeader: member.uuidString, RequestSigner.timestampHeader: String(timestamp),
-            RequestSigner.signatureHeader: RequestSigner.signature(
-                secret: secret, method: "POST", path: path, timestamp: timestamp, body: body),
-            "Content-Type": "application/json",
-        ]
+        RequestSigner.headers(member: member, secret: secret, path: path, body: body, now: clock.now())
     }
 
     func queue(_ establishment: UUID, row: any SQLRow, force: Bool) async throws {
