@@ -25,11 +25,16 @@ public struct DatabaseSettings: Sendable, Hashable {
     public var engine: Engine
     public var autoMigrate: Bool
     public var maxConnectionsPerEventLoop: Int
+    /// How long a PostgreSQL query waits for a free pooled connection before failing.
+    public var poolWaitSeconds: Int64
 
-    public init(engine: Engine, autoMigrate: Bool = true, maxConnectionsPerEventLoop: Int = 8) {
+    public init(
+        engine: Engine, autoMigrate: Bool = true, maxConnectionsPerEventLoop: Int = 8, poolWaitSeconds: Int64 = 10
+    ) {
         self.engine = engine
         self.autoMigrate = autoMigrate
         self.maxConnectionsPerEventLoop = maxConnectionsPerEventLoop
+        self.poolWaitSeconds = poolWaitSeconds
     }
 
     /// True when migrations should run at start-up: always on SQLite, on request on PostgreSQL.
@@ -99,7 +104,7 @@ public final class DatabaseService: Service, Sendable {
             databases.use(
                 .postgres(
                     configuration: configuration, maxConnectionsPerEventLoop: settings.maxConnectionsPerEventLoop,
-                    connectionPoolTimeout: .seconds(10), sqlLogLevel: .trace), as: .psql)
+                    connectionPoolTimeout: .seconds(settings.poolWaitSeconds), sqlLogLevel: .trace), as: .psql)
             dialect = .postgres
             pinnedEventLoop = nil
         }

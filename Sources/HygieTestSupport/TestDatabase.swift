@@ -51,7 +51,9 @@ public enum TestDatabase: String, Sendable, CustomTestStringConvertible {
             let name = try await PostgresTemplate.shared.makeDatabase(migrated: migrated)
             let service = try DatabaseService(
                 settings: .init(
-                    engine: .postgres(url: try PostgresTemplate.url(database: name)), maxConnectionsPerEventLoop: 4),
+                    engine: .postgres(url: try PostgresTemplate.url(database: name)), maxConnectionsPerEventLoop: 4,
+                    // The whole suite runs at once on two cores: a test's query may queue far longer than in service.
+                    poolWaitSeconds: 60),
                 migrations: Self.migrations, logger: Self.logger)
             do {
                 let result = try await Self.closing(service, body)
