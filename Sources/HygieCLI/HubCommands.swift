@@ -205,28 +205,17 @@ struct HubCommand: AsyncParsableCommand {
         @Option(name: .customLong("product"), help: "An affected product (repeat).") var products: [String] = []
         @Option(name: .customLong("indicator"), help: "An indicator (repeat).") var indicators: [String] = []
         @Option(name: .customLong("reference"), help: "A CVE or advisory (repeat).") var references: [String] = []
-        @Option(help: "Answer expected by (YYYY-MM-DD or YYYY-MM-DDTHH:MM, UTC).") var answerBy: String?
+        @Option(help: "Answer expected by (ISO 8601: 2026-12-01T10:00:00Z or 2026-12-01).") var answerBy: String?
 
         func run() async throws {
-            var deadline: Date?
-            if let answerBy {
-                let formatter = DateFormatter()
-                formatter.locale = Locale(identifier: "en_US_POSIX")
-                formatter.timeZone = TimeZone(identifier: "UTC")
-                for format in ["yyyy-MM-dd'T'HH:mm", "yyyy-MM-dd"] where deadline == nil {
-                    formatter.dateFormat = format
-                    deadline = formatter.date(from: answerBy)
-                }
-                guard deadline != nil else { throw ValidationError("--answer-by is YYYY-MM-DD or YYYY-MM-DDTHH:MM") }
-            }
+            let deadline = try CasesCommand.date(answerBy)
             try await VulnCommand.run(common) { boot in
                 let scope = try await target.scope(boot, role: .coordinator)
                 let broadcast = try await boot.hub.publish(
                     BroadcastDraft(
                         title: title, summary: summary, severity: severity, tlp: tlp, references: references,
                         productLines: products, indicatorLines: indicators, answerBy: deadline), in: scope)
-                let id = try await boot.hub.broadcasts(in: scope).first { $0.broadcast.uid == broadcast.uid }?.id
-                print(id?.uuidString ?? broadcast.uid)
+                print(broadcast.uid)
             }
         }
     }

@@ -37,11 +37,13 @@ extension Date {
     public init(milliseconds: Int64) { self.init(timeIntervalSince1970: Double(milliseconds) / 1000) }
     /// Milliseconds since 1970.
     public var milliseconds: Int64 { Int64(timeIntervalSince1970 * 1000) }
+    /// Whole UTC days since 1970-01-01.
+    public var dayNumber: Int64 { Int64((timeIntervalSince1970 / 86_400).rounded(.down)) }
 
     /// The UTC calendar day, `YYYY-MM-DD` (arithmetic on the day number, no formatter: cheap in loops).
     public var utcDay: String {
         // Howard Hinnant's civil_from_days.
-        let z = Int((timeIntervalSince1970 / 86_400).rounded(.down)) + 719_468
+        let z = Int(dayNumber) + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
         let dayOfEra = z - era * 146_097
         let yearOfEra = (dayOfEra - dayOfEra / 1_460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365

@@ -9,13 +9,15 @@ import SQLKit
 /// their push round and answer through their outbox; the coordinator sees who is affected and who has not answered.
 extension HubService {
     /// Publishes an alert to every member of the coordinator's establishment. Product lines and indicator lines
-    /// are read as `ProductRange.parse(line:)` and `BroadcastIndicators.pattern(line:)` read them.
+    /// are read as `ProductRange.parse(line:)` and `BroadcastIndicators.pattern(line:)` read them. The alert's
+    /// `uid` is its id on the hub, in lower case.
     public func publish(_ draft: BroadcastDraft, in scope: TenantScope) async throws -> Broadcast {
         try scope.require(Self.coordinators)
+        let id = UUID()
         let broadcast: Broadcast
         do {
             broadcast = Broadcast(
-                uid: UUID().uuidString.lowercased(), title: draft.title.trimmingCharacters(in: .whitespaces),
+                uid: id.uuidString.lowercased(), title: draft.title.trimmingCharacters(in: .whitespaces),
                 summary: draft.summary.trimmingCharacters(in: .whitespacesAndNewlines), severity: draft.severity,
                 tlp: draft.tlp, references: draft.references.filter { !$0.isEmpty },
                 products: try draft.productLines.filter { !$0.isEmpty }.map(ProductRange.parse(line:)),
@@ -25,7 +27,6 @@ extension HubService {
         } catch {
             throw FederationServiceError.invalid(error.description)
         }
-        let id = UUID()
         let body = String(decoding: try Self.encoder.encode(broadcast), as: UTF8.self)
         try await audit.recording(
             AuditEntry(

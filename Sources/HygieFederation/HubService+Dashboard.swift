@@ -50,7 +50,7 @@ extension HubService {
                 ).run()
             }
         }
-        let day = Int64((snapshot.takenAt.timeIntervalSince1970 / 86_400).rounded(.down))
+        let day = snapshot.takenAt.dayNumber
         let trends = values.filter(\.trend)
         guard !trends.isEmpty else { return }
         let rows = trends.map {
@@ -215,8 +215,7 @@ extension HubService {
                 $0.urn == urn
             })
         else { return }
-        var bands: [String: [String: Int]] = [:]
-        var averages: [String: Double] = [:]
+        var bands: [String: HubOverview.ThemeBands] = [:]
         let prefix = "theme:\(urn)#"
         for row in try await sql.raw(
             """
@@ -228,25 +227,26 @@ extension HubService {
             """
         ).all() {
             let ref = String(try row.decode(column: "key", as: String.self).dropFirst(prefix.count))
-            averages[ref] = try row.decode(column: "average", as: Double.self)
-            bands[ref] = [
-                "ok": try row.decode(column: "ok", as: Int?.self) ?? 0,
-                "medium": try row.decode(column: "medium", as: Int?.self) ?? 0,
-                "critical": try row.decode(column: "critical", as: Int?.self) ?? 0,
-            ]
+            bands[ref] = HubOverview.ThemeBands(
+                ref: ref, name: "", average: try row.decode(column: "average", as: Double.self),
+                ok: try row.decode(column: "ok", as: Int?.self) ?? 0,
+                medium: try row.decode(column: "medium", as: Int?.self) ?? 0,
+                critical: try row.decode(column: "critical", as: Int?.self) ?? 0)
         }
         overview.framework = HubOverview.FrameworkThemes(
             urn: urn, name: framework.name,
-            themes: framework.themes.map {
-                HubOverview.ThemeBands(
-                    ref: $0.ref, name: $0.name, average: averages[$0.ref], ok: bands[$0.ref]?["ok"] ?? 0,
-                    medium: bands[$0.ref]?["medium"] ?? 0, critical: bands[$0.ref]?["critical"] ?? 0)
+            themes: framework.themes.map { theme in
+                var band =
+                    bands[theme.ref]
+                    ?? HubOverview.ThemeBands(ref: theme.ref, name: "", average: nil, ok: 0, medium: 0, critical: 0)
+                band.name = theme.name
+                return band
             })
     }
 
     /// Weekly points over the last 52 weeks: the average across the snapshots received each week, per key.
     func trends(coordinator: UUID, now: Date) async throws -> [HubOverview.TrendPoint] {
-        let today = Int64((now.timeIntervalSince1970 / 86_400).rounded(.down))
+        let today = now.dayNumber
         let first = today - 7 * 52 + 1
         var sums: [Int64: [String: (total: Double, samples: Int64, days: Set<Int64>)]] = [:]
         for row in try await sql.raw(

@@ -107,6 +107,7 @@ public struct HubSimulation: Sendable {
         var rollups: [String: (day: Int64, key: String, total: Double, samples: Int64)] = [:]
         for day in stride(from: days - 1, through: 1, by: -1) {
             let takenAt = now.addingTimeInterval(-Double(day) * 86_400)
+            let dayNumber = takenAt.dayNumber
             var rows: [[any Encodable & Sendable]] = []
             for index in members.indices {
                 let snapshot = Self.snapshot(&members[index], at: takenAt, progress: 1 - Double(day) / Double(days))
@@ -114,7 +115,6 @@ public struct HubSimulation: Sendable {
                 rows.append([
                     members[index].id, snapshot.snapshotID, snapshot.takenAt.milliseconds, takenAt.milliseconds, body,
                 ])
-                let dayNumber = Int64((takenAt.timeIntervalSince1970 / 86_400).rounded(.down))
                 for value in HubService.values(of: snapshot) where value.trend {
                     let key = "\(dayNumber)|\(value.key)"
                     var sum = rollups[key] ?? (dayNumber, value.key, 0, 0)
@@ -198,7 +198,7 @@ public struct HubSimulation: Sendable {
             report.answers += 1
         }
         report.answerSeconds = Date().timeIntervalSince(started)
-        report.broadcastID = try await hub.broadcasts(in: scope, limit: 1).first?.id
+        report.broadcastID = UUID(uuidString: broadcast.uid)
         return report
     }
 

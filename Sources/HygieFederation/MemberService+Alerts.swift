@@ -66,14 +66,11 @@ extension MemberService {
             let previous = try row.decode(column: "answer", as: String?.self).flatMap {
                 try? HubService.decoder.decode(BroadcastAnswer.self, from: Data($0.utf8))
             }
-            if let previous, previous.status == answer.status, previous.affectedAssets == answer.affectedAssets,
-                previous.exposedAssets == answer.exposedAssets,
-                previous.unknownVersionAssets == answer.unknownVersionAssets,
-                previous.inventoryAssets == answer.inventoryAssets, previous.indicatorHits == answer.indicatorHits
-            {
-                continue
+            if var previous {
+                previous.answeredAt = answer.answeredAt
+                if previous == answer { continue }
             }
-            try await store(answer, for: establishment)
+            try await store(answer, for: establishment, on: sql)
         }
     }
 
@@ -125,17 +122,17 @@ extension MemberService {
         return product
     }
 
-    func store(_ answer: BroadcastAnswer, for establishment: UUID) async throws {
+    /// Keeps the answer and queues it for the hub, on `db` (the caller's transaction when there is one).
+    func store(_ answer: BroadcastAnswer, for establishment: UUID, on db: any SQLDatabase) async throws {
         let body = String(decoding: try HubService.encoder.encode(answer), as: UTF8.self)
-        try await sql.raw(
+        try await db.raw(
             """
             UPDATE fed_alerts SET answer = \(bind: body), status = \(bind: answer.status.rawValue), \
             automatic = \(bind: answer.automatic) WHERE establishment_id = \(bind: establishment) \
             AND uid = \(bind: answer.broadcastUID)
             """
         ).run()
-        try await enqueue(
-            [("answer", "\(answer.broadcastUID):\(body.sha256Hex)", body)], for: establishment)
+        try await enqueue([("answer", "\(answer.broadcastUID):\(body.sha256Hex)", body)], for: establishment, on: db)
     }
 
     /// The alerts received from the hub, newest first, with this establishment's current answer.
@@ -191,8 +188,9 @@ extension MemberService {
                 summary: "answered \(confirmed.status.rawValue) to \(current.broadcast.title)",
                 establishmentID: scope.establishmentID),
             by: scope.actor, in: database
-        ) { _ in }
-        try await store(confirmed, for: establishment)
+        ) { db in
+            try await self.store(confirmed, for: establishment, on: db)
+        }
         return confirmed
     }
 }

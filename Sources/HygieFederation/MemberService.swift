@@ -285,13 +285,15 @@ public struct MemberService: Sendable {
             let ref = "\(copy.uid):\(copy.status):\(copy.sentAt?.milliseconds ?? 0):\(copy.dueAt?.milliseconds ?? 0)"
             items.append(("declaration", ref, String(decoding: try HubService.encoder.encode(copy), as: UTF8.self)))
         }
-        try await enqueue(items, for: establishment)
+        try await enqueue(items, for: establishment, on: sql)
     }
 
-    func enqueue(_ items: [(kind: String, ref: String, body: String)], for establishment: UUID) async throws {
+    func enqueue(
+        _ items: [(kind: String, ref: String, body: String)], for establishment: UUID, on db: any SQLDatabase
+    ) async throws {
         let now = clock.now()
         for item in items {
-            try await sql.raw(
+            try await db.raw(
                 """
                 INSERT INTO fed_outbox (establishment_id, kind, ref, body, attempts, next_at, created_at, last_error) \
                 VALUES (\(bind: establishment), \(bind: item.kind), \(bind: item.ref), \(bind: item.body), 0, \

@@ -272,22 +272,21 @@ extension VulnService {
     {
         guard !records.isEmpty else { return [] }
         let index = VulnerabilityIndex(records: records)
-        var exposures = Array(repeating: ProductExposure(), count: records.count)
-        for (asset, inventory, _) in try await Self.inventories(establishment.uuid, on: sql) {
+        let inventories = try await Self.inventories(establishment.uuid, on: sql)
+        var blank = ProductExposure()
+        blank.inventoryAssets = inventories.count
+        var exposures = Array(repeating: blank, count: records.count)
+        for (asset, inventory, _) in inventories {
             var affected: Set<Int> = []
             var unknown: Set<Int> = []
             for match in index.match(inventory, loose: true) {
                 if match.confidence == .product { unknown.insert(match.record) } else { affected.insert(match.record) }
             }
-            for position in records.indices {
-                exposures[position].inventoryAssets += 1
-                if affected.contains(position) {
-                    exposures[position].affectedAssets += 1
-                    if asset.internetExposed { exposures[position].exposedAssets += 1 }
-                } else if unknown.contains(position) {
-                    exposures[position].unknownVersionAssets += 1
-                }
+            for position in affected {
+                exposures[position].affectedAssets += 1
+                if asset.internetExposed { exposures[position].exposedAssets += 1 }
             }
+            for position in unknown.subtracting(affected) { exposures[position].unknownVersionAssets += 1 }
         }
         return exposures
     }

@@ -375,7 +375,7 @@ public struct VulnSummary: Sendable {
     public var byDeviceClass: [(kind: String, assets: Int, findings: Int)] = []
 }
 
-/// How many of an establishment's assets a record concerns (`VulnService.exposure`).
+/// How many of an establishment's assets a record concerns (`VulnService.exposures(to:for:)`).
 public struct ProductExposure: Sendable, Hashable {
     public var inventoryAssets = 0
     public var affectedAssets = 0

@@ -138,15 +138,13 @@ struct FederationWebController: PageController {
             "search": search, "filterStale": filter == "stale", "filterRevoked": filter == "revoked",
             "total": total, "pageNumber": pageNumber, "pages": pages,
             "broadcasts": broadcasts.map { summary -> [String: Any] in
-                [
-                    "id": summary.id.uuidString, "title": summary.broadcast.title,
-                    "severity": summary.broadcast.severity,
-                    "severityLabel": t("hub.severity.\(summary.broadcast.severity)", context),
-                    "published": DisplayDate.format(summary.broadcast.publishedAt),
-                    "affected": summary.counts["affected"] ?? 0, "unknown": summary.counts["unknown"] ?? 0,
-                    "notAffected": summary.counts["not_affected"] ?? 0,
-                    "waiting": max(0, summary.members - summary.answered),
-                ]
+                var row = alertFields(summary.broadcast, context)
+                row["id"] = summary.id.uuidString
+                row["affected"] = summary.counts["affected"] ?? 0
+                row["unknown"] = summary.counts["unknown"] ?? 0
+                row["notAffected"] = summary.counts["not_affected"] ?? 0
+                row["waiting"] = max(0, summary.members - summary.answered)
+                return row
             },
             "hasBroadcasts": !broadcasts.isEmpty,
             "inbox": inbox.map { entry -> [String: Any] in
@@ -198,6 +196,27 @@ struct FederationWebController: PageController {
         }
     }
 
+    /// An alert as both sides show it: the hub's alert page and the member's *Coordination* page.
+    func alertFields(_ broadcast: Broadcast, _ context: HygieRequestContext) -> [String: Any] {
+        [
+            "title": broadcast.title, "summary": broadcast.summary, "severity": broadcast.severity,
+            "severityLabel": t("hub.severity.\(broadcast.severity)", context), "tlp": broadcast.tlp.uppercased(),
+            "published": DisplayDate.format(broadcast.publishedAt), "answerBy": DisplayDate.format(broadcast.answerBy),
+            "products": broadcast.products.map(\.text), "indicators": broadcast.indicators.count,
+            "references": broadcast.references,
+        ]
+    }
+
+    /// An answer with the counts behind it.
+    func answerFields(_ answer: BroadcastAnswer, _ context: HygieRequestContext) -> [String: Any] {
+        [
+            "status": answer.status.rawValue, "label": t("hub.answer.\(answer.status.rawValue)", context),
+            "automatic": answer.automatic, "affected": answer.affectedAssets, "exposed": answer.exposedAssets,
+            "unknownVersion": answer.unknownVersionAssets, "inventory": answer.inventoryAssets,
+            "hits": answer.indicatorHits, "comment": answer.comment, "at": DisplayDate.format(answer.answeredAt),
+        ]
+    }
+
     /// Rows of the answers table; the map shows every member, the filters and the API the rest.
     static let responseRows = 200
 
@@ -213,38 +232,25 @@ struct FederationWebController: PageController {
         }
         let filter = request.uri.queryParameters.get("status") ?? ""
         let all = try await services.hub.responses(to: id, in: scope)
-        let summary = all.summary
-        let broadcast = summary.broadcast
+        let broadcast = all.summary.broadcast
         let shown = filter.isEmpty ? all.responses : all.responses.filter { $0.statusKey == filter }
         let labels = ["affected", "unknown", "none", "not_affected"].map { key in
             (key, t("hub.answer.\(key)", context), all.responses.filter { $0.statusKey == key }.count)
         }
-        var content: [String: Any] = [
-            "id": id.uuidString, "title": broadcast.title, "summary": broadcast.summary,
-            "severity": broadcast.severity, "severityLabel": t("hub.severity.\(broadcast.severity)", context),
-            "tlp": broadcast.tlp.uppercased(), "published": DisplayDate.format(broadcast.publishedAt),
-            "answerBy": DisplayDate.format(broadcast.answerBy), "references": broadcast.references,
-            "products": broadcast.products.map(\.text), "indicators": broadcast.indicators.count,
-            "counts": labels.map { key, label, count in
-                ["key": key, "label": label, "count": count, "selected": key == filter]
-            },
-            "responses": shown.prefix(Self.responseRows).map { response -> [String: Any] in
-                var row: [String: Any] = [
-                    "member": response.member, "finess": response.finess ?? "", "status": response.statusKey,
-                    "statusLabel": t("hub.answer.\(response.statusKey)", context),
-                ]
-                if let answer = response.answer {
-                    row["answer"] = [
-                        "automatic": answer.automatic, "affected": answer.affectedAssets,
-                        "exposed": answer.exposedAssets, "unknownVersion": answer.unknownVersionAssets,
-                        "inventory": answer.inventoryAssets, "hits": answer.indicatorHits,
-                        "comment": answer.comment, "at": DisplayDate.format(answer.answeredAt),
-                    ]
-                }
-                return row
-            },
-            "hasResponses": !shown.isEmpty,
-        ]
+        var content = alertFields(broadcast, context)
+        content["id"] = id.uuidString
+        content["counts"] = labels.map { key, label, count in
+            ["key": key, "label": label, "count": count, "selected": key == filter]
+        }
+        content["responses"] = shown.prefix(Self.responseRows).map { response -> [String: Any] in
+            var row: [String: Any] = [
+                "member": response.member, "finess": response.finess ?? "", "status": response.statusKey,
+                "statusLabel": t("hub.answer.\(response.statusKey)", context),
+            ]
+            if let answer = response.answer { row["answer"] = answerFields(answer, context) }
+            return row
+        }
+        content["hasResponses"] = !shown.isEmpty
         if shown.count > Self.responseRows {
             content["more"] = shown.count - Self.responseRows
         }
@@ -308,8 +314,7 @@ struct FederationWebController: PageController {
             }
         }
         let height = max(40, 16 + themes.count * row)
-        return
-            "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 \(width) \(height)\" role=\"img\" aria-label=\"\(HTMLEscape.attribute(title))\"><title>\(HTMLEscape.attribute(title))</title>\(body)</svg>"
+        return SVGDocument.make(width: width, height: height, title: title, body: body)
     }
 
     /// One tile per member, coloured by its answer (affected first), each titled with the member's name.
@@ -327,8 +332,7 @@ struct FederationWebController: PageController {
             body +=
                 "<rect x=\"\(x)\" y=\"\(y)\" width=\"\(tile)\" height=\"\(tile)\" rx=\"2\" fill=\"\(answerColours[key] ?? "#aab4c0")\"><title>\(HTMLEscape.attribute(response.member)): \(HTMLEscape.attribute(labels[key] ?? key))</title></rect>"
         }
-        return
-            "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 \(width) \(height)\" role=\"img\" aria-label=\"\(HTMLEscape.attribute(title))\" class=\"response-map\"><title>\(HTMLEscape.attribute(title))</title>\(body)</svg>"
+        return SVGDocument.make(width: width, height: height, title: title, body: body)
     }
 
     func enrol(_ request: Request, context: HygieRequestContext) async throws -> Response {
@@ -384,22 +388,9 @@ struct FederationWebController: PageController {
         ]
         let alerts = try await services.member.alerts(in: scope)
         content["alerts"] = alerts.map { alert -> [String: Any] in
-            let broadcast = alert.broadcast
-            var row: [String: Any] = [
-                "uid": broadcast.uid, "title": broadcast.title, "summary": broadcast.summary,
-                "severity": broadcast.severity, "severityLabel": t("hub.severity.\(broadcast.severity)", context),
-                "tlp": broadcast.tlp.uppercased(), "published": DisplayDate.format(broadcast.publishedAt),
-                "answerBy": DisplayDate.format(broadcast.answerBy), "products": broadcast.products.map(\.text),
-                "indicators": broadcast.indicators.count, "references": broadcast.references,
-            ]
-            if let answer = alert.answer {
-                row["answer"] = [
-                    "status": answer.status.rawValue, "label": t("hub.answer.\(answer.status.rawValue)", context),
-                    "automatic": answer.automatic, "affected": answer.affectedAssets, "exposed": answer.exposedAssets,
-                    "unknownVersion": answer.unknownVersionAssets, "inventory": answer.inventoryAssets,
-                    "hits": answer.indicatorHits, "comment": answer.comment,
-                ]
-            }
+            var row = alertFields(alert.broadcast, context)
+            row["uid"] = alert.broadcast.uid
+            if let answer = alert.answer { row["answer"] = answerFields(answer, context) }
             return row
         }
         content["hasAlerts"] = !alerts.isEmpty

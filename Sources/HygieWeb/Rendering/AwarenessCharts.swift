@@ -36,7 +36,6 @@ enum AwarenessCharts {
             body +=
                 "<text x=\"\(width - 62)\" y=\"\(y + 20)\" font-size=\"13\" font-family=\"sans-serif\" fill=\"#1c2430\">\(row.1.map { "\(Int(($0 * 100).rounded())) %" } ?? "—")</text>"
         }
-        return
-            "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 \(width) \(height)\" role=\"img\" aria-label=\"\(HTMLEscape.attribute(title))\"><title>\(HTMLEscape.attribute(title))</title>\(body)</svg>"
+        return SVGDocument.make(width: width, height: height, title: title, body: body)
     }
 }

@@ -71,7 +71,6 @@ enum LineChart {
             body +=
                 "<text x=\"\(width / 2)\" y=\"\(height / 2)\" text-anchor=\"middle\" font-size=\"13\" \(text)>—</text>"
         }
-        return
-            "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 \(width) \(height)\" role=\"img\" aria-label=\"\(HTMLEscape.attribute(title))\"><title>\(HTMLEscape.attribute(title))</title>\(body)</svg>"
+        return SVGDocument.make(width: width, height: height, title: title, body: body)
     }
 }

@@ -41,8 +41,7 @@ enum StackedBars {
                 "<rect x=\"\(legendX)\" y=\"6\" width=\"11\" height=\"11\" fill=\"\(entry.colour)\"/><text x=\"\(legendX + 15)\" y=\"16\" font-size=\"11\" font-family=\"sans-serif\" fill=\"#1c2430\">\(HTMLEscape.attribute(entry.label))</text>"
             legendX += 22 + 7 * entry.label.count
         }
-        return
-            "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 \(width) \(height)\" role=\"img\" aria-label=\"\(HTMLEscape.attribute(title))\"><title>\(HTMLEscape.attribute(title))</title>\(body)</svg>"
+        return SVGDocument.make(width: width, height: height, title: title, body: body)
     }
 
     static let palette = ["#b42318", "#c2410c", "#0f7c74", "#5b6675", "#2f5d9b", "#7a4ea3", "#b7831a"]
