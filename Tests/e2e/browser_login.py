@@ -565,6 +565,14 @@ def main():
         shot(driver, "58-hub-broadcast")
         driver.get(broadcast_url.split("?")[0] + "/map.svg")
         check("the response map has one tile per member", driver.page_source.count("<rect") == 60)
+        # An alert of indicators only, with no summary and no deadline: its page shows neither (no empty rows); the
+        # id the command prints opens it.
+        bare = hygie("hub", "broadcast", "-e", "999000017", "--title", "Citrix NetScaler : serveurs de commande",
+                     "--indicator", "203.0.113.9").strip()
+        driver.get(server.base + "/hub/broadcasts/" + bare)
+        check("an alert without a summary or a deadline shows neither",
+              "Citrix NetScaler" in driver.page_source and "Réponse attendue avant" not in driver.page_source
+              and "<p></p>" not in driver.page_source, bare)
         driver.get(broadcast_url)
         driver.set_window_size(390, 844)
         shot(driver, "58-hub-broadcast-phone")

@@ -197,24 +197,29 @@ struct FederationWebController: PageController {
     }
 
     /// An alert as both sides show it: the hub's alert page and the member's *Coordination* page.
+    /// Empty texts and a missing deadline are left out: the templates' sections would show them.
     func alertFields(_ broadcast: Broadcast, _ context: HygieRequestContext) -> [String: Any] {
-        [
-            "title": broadcast.title, "summary": broadcast.summary, "severity": broadcast.severity,
+        var fields: [String: Any] = [
+            "title": broadcast.title, "severity": broadcast.severity,
             "severityLabel": t("hub.severity.\(broadcast.severity)", context), "tlp": broadcast.tlp.uppercased(),
-            "published": DisplayDate.format(broadcast.publishedAt), "answerBy": DisplayDate.format(broadcast.answerBy),
-            "products": broadcast.products.map(\.text), "indicators": broadcast.indicators.count,
-            "references": broadcast.references,
+            "published": DisplayDate.format(broadcast.publishedAt), "products": broadcast.products.map(\.text),
+            "indicators": broadcast.indicators.count, "references": broadcast.references,
         ]
+        if !broadcast.summary.isEmpty { fields["summary"] = broadcast.summary }
+        if let answerBy = broadcast.answerBy { fields["answerBy"] = DisplayDate.format(answerBy) }
+        return fields
     }
 
     /// An answer with the counts behind it.
     func answerFields(_ answer: BroadcastAnswer, _ context: HygieRequestContext) -> [String: Any] {
-        [
+        var fields: [String: Any] = [
             "status": answer.status.rawValue, "label": t("hub.answer.\(answer.status.rawValue)", context),
             "automatic": answer.automatic, "affected": answer.affectedAssets, "exposed": answer.exposedAssets,
             "unknownVersion": answer.unknownVersionAssets, "inventory": answer.inventoryAssets,
-            "hits": answer.indicatorHits, "comment": answer.comment, "at": DisplayDate.format(answer.answeredAt),
+            "hits": answer.indicatorHits, "at": DisplayDate.format(answer.answeredAt),
         ]
+        if !answer.comment.isEmpty { fields["comment"] = answer.comment }
+        return fields
     }
 
     /// Rows of the answers table; the map shows every member, the filters and the API the rest.
