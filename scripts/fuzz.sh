@@ -7,10 +7,13 @@
 # files, Authentication-Results, Received, addresses, links, punycode) and PrivacyFuzz (FHIR AuditEvents and
 # Bundles, ATNA audit messages, HL7 v2 ADT and ACKs, MLLP framing, context CSV layouts) and FederationFuzz
 # (snapshots, declaration copies, broadcast alerts and answers, product and indicator lines). A crash leaves its input in
-# Fuzz/crash-* and exits non-zero. `scripts/fuzz.sh 600 SigmaFuzz` runs one target.
+# Fuzz/TARGET-crash-* (or under $FUZZ_ARTIFACTS), prints the report (stack, input in base64) and exits non-zero.
+# `scripts/fuzz.sh 600 SigmaFuzz` runs one target.
 set -euo pipefail
 cd "$(dirname "$0")/../Fuzz"
 seconds=${1:-60}
+artifacts=${FUZZ_ARTIFACTS:-.}
+mkdir -p "$artifacts"
 targets=${2:-"HygieFuzz SigmaFuzz STIXFuzz VulnFuzz ComplianceFuzz AwarenessFuzz TriageFuzz PrivacyFuzz FederationFuzz"}
 # SwiftPM's --sanitize=fuzzer alone leaves the libraries without coverage counters; ask for them explicitly.
 build_log=$(mktemp)
@@ -37,9 +40,22 @@ for target in $targets; do
     work=$(mktemp -d)
     cp "$corpus"/* "$work/"
     echo "$target:"
-    ASAN_OPTIONS=detect_leaks=0 .build/debug/"$target" -max_total_time="$seconds" -max_len="$maxlen" -timeout=20 -rss_limit_mb=4096 -detect_leaks=0 \
-        -print_final_stats=1 "$work" >"$work/log" 2>&1 || status=$?
-    grep -E "DONE|stat::number_of_executed_units|ERROR|SUMMARY|Test unit written" "$work/log" || true
+    result=0
+    SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=detect_leaks=0 .build/debug/"$target" -max_total_time="$seconds" -max_len="$maxlen" -timeout=20 -rss_limit_mb=4096 -detect_leaks=0 \
+        -artifact_prefix="$artifacts/$target-" -print_final_stats=1 "$work" >"$work/log" 2>&1 || result=$?
+    grep -E "DONE|stat::number_of_executed_units" "$work/log" || true
+    if [ "$result" -ne 0 ]; then
+        status=$result
+        echo "$target failed (exit $result):"
+        # From the first report line on: the runtime's message, the sanitizer's stack, the saved input.
+        report=$(sed -n '/Fatal error\|Precondition failed\|Assertion failed\|Program crashed\|ERROR: \|ALARM: /,$p' "$work/log" | grep -vE "^#[0-9]+\s+(NEW|REDUCE|pulse)")
+        if [ -n "$report" ]; then
+            echo "$report" | grep -vE "Test unit written|^Base64:" | head -40
+            echo "$report" | grep -E "Test unit written|^Base64:" | cut -c1-2000
+        else
+            tail -20 "$work/log"
+        fi
+    fi
     rm -rf "$work"
 done
 exit "$status"

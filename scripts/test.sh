@@ -71,7 +71,7 @@ swift_tests() {  # swift_tests NAME [ENV...]
 }
 
 log "Fuzzing the pure parsers and the Sigma engine (libFuzzer, 30 s each)"
-if scripts/fuzz.sh 30; then count fuzz 1 0; else count fuzz 0 1; fi
+if FUZZ_ARTIFACTS="$out/fuzz" scripts/fuzz.sh 30 2>&1 | tee "$out/fuzz.log"; then count fuzz 1 0; else count fuzz 0 1; fi
 
 log "Unit and integration tests on SQLite"
 swift_tests sqlite
@@ -163,6 +163,11 @@ e2e browser .venv/bin/python Tests/e2e/browser_login.py .build/debug/hygie "$out
 echo "screenshots in $out/screenshots"
 
 log "Summary"
+# CI shows only the end of this output: repeat what a failed fuzz run found (its report and the input in base64).
+if [[ " ${failures[*]} " == *" fuzz "* ]]; then
+    echo "fuzz report:"
+    grep -vE "DONE|stat::number_of_executed_units" "$out/fuzz.log" | tail -60
+fi
 [ ${#failures[@]} -gt 0 ] && printf 'failed: %s\n' "${failures[@]}"
 echo "$total_passed passed, $total_failed failed"
 [ "$total_failed" -eq 0 ]

@@ -477,14 +477,15 @@ struct PEP440 {
         let devA = dev ?? UInt64.max
         let devB = other.dev ?? UInt64.max
         if devA != devB { return devA < devB ? -1 : 1 }
-        for (x, y) in zip(local, other.local) where x != y {
-            let nx = UInt64(x)
-            let ny = UInt64(y)
-            switch (nx, ny) {
-            case (let m?, let n?): return m < n ? -1 : 1
+        // Local segments: numbers by value ("00" is "0") and above words; words without regard to case.
+        for (x, y) in zip(local, other.local) {
+            switch (UInt64(x), UInt64(y)) {
+            case (let m?, let n?): if m != n { return m < n ? -1 : 1 }
             case (_?, nil): return 1
             case (nil, _?): return -1
-            default: return x < y ? -1 : 1
+            default:
+                let (a, b) = (x.lowercased(), y.lowercased())
+                if a != b { return a < b ? -1 : 1 }
             }
         }
         return local.count == other.local.count ? 0 : (local.count < other.local.count ? -1 : 1)

@@ -45,6 +45,13 @@ import Testing
         #expect(try cmp("1!0.5", "2.0", .pep440) == 1)
         #expect(try cmp("1.0+local.1", "1.0", .pep440) == 1)
         #expect(try cmp("1.0", "1.0.0", .pep440) == 0)
+        // Local segments: "00" is the number 0 (found by VulnFuzz: both orders answered "greater"), words
+        // ignore case, a number sorts above a word.
+        #expect(try cmp("1+0.2.0-r", "1+0.2.00", .pep440) == 1)
+        #expect(try cmp("1+0.2.00", "1+0.2.0-r", .pep440) == -1)
+        #expect(try cmp("1.0+Ubuntu.1", "1.0+ubuntu.1", .pep440) == 0)
+        #expect(try cmp("1.0+abc.2", "1.0+abc.10", .pep440) == -1)
+        #expect(try cmp("1.0+5", "1.0+abc", .pep440) == 1)
         #expect(throws: VersionError.self) { try cmp("1.0-foo bar", "1.0", .pep440) }
     }
 
